@@ -1,0 +1,1 @@
+"""The product surface: the ``epigex`` command line and the HTTP service."""

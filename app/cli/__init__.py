@@ -1,0 +1,1 @@
+"""The ``epigex`` command line."""

@@ -1,0 +1,1 @@
+"""The demo dataset: real course genes and labels with simulated tracks, in the course layout."""

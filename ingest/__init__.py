@@ -1,0 +1,1 @@
+"""Ingest: BED + bigWig tracks and gene tables into per-gene, per-cell-line feature tables."""

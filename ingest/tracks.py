@@ -1,0 +1,209 @@
+"""Per-track feature extraction: one decode of a bigWig or BED file → every window statistic of every gene."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from ingest.bed import read_peaks
+from ingest.bigwig import BigWigReader
+from ingest.featureset import FeatureSetDef
+from ingest.genes import gene_coords
+from ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
+from ingest.signal_stats import SIGNAL_STATS, TrackSums, track_sums, window_stats
+from ingest.windows import window_bounds
+from store.errors import InputError
+from store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
+
+F64 = npt.NDArray[np.float64]
+Progress = Callable[[float], None]
+
+
+@dataclass
+class TrackResult:
+    """Features of one track for one cell's genes, plus what the ingest report says about the track."""
+
+    columns: dict[str, F64]
+    qc: dict[str, Any] = field(default_factory=dict)
+
+
+def bigwig_column(assay: str, window: str, stat: str) -> str:
+    """Name of a bigWig window statistic column."""
+    return f"{assay}_bw_{window}_{stat}"
+
+
+def bed_column(assay: str, window: str | None, stat: str) -> str:
+    """Name of a BED statistic column (``window`` None for gene-level statistics)."""
+    return f"{assay}_bed_{stat}" if window is None else f"{assay}_bed_{window}_{stat}"
+
+
+def _chrom_groups(genes: pl.DataFrame) -> dict[str, npt.NDArray[np.int64]]:
+    chrom = genes["chrom"].to_numpy().astype(str)
+    order = np.argsort(chrom, kind="stable")
+    uniq, first = np.unique(chrom[order], return_index=True)
+    bounds = [*first.tolist(), chrom.size]
+    return {str(c): order[bounds[i] : bounds[i + 1]] for i, c in enumerate(uniq)}
+
+
+def _normalised_chroms(raw: dict[str, int], path: str) -> dict[str, str]:
+    """Map each normalised chromosome name to the file's spelling; refuse two spellings of one chromosome."""
+    out: dict[str, str] = {}
+    for name in raw:
+        norm = normalize_chrom(name)
+        if norm in out:
+            raise InputError(f"{path}: chromosome {norm} appears twice (as {out[norm]!r} and {name!r})")
+        out[norm] = name
+    return out
+
+
+def check_build(sizes: dict[str, int], path: str, force: bool) -> str | None:
+    """Refuse a track whose chromosome lengths are not hg38's (unless forced); return the build's name."""
+    if not any(c in HG38_SIZES for c in sizes):
+        if force:
+            return None
+        raise InputError(
+            f"{path}: none of its chromosomes ({', '.join(sorted(sizes)[:5])}) is an hg38 chromosome; "
+            "the genes are hg38 — give an hg38 track"
+        )
+    bad = build_mismatches(sizes)
+    build = guess_build(sizes)
+    if bad and not force:
+        c, got, want = bad[0]
+        named = f" — this looks like {build}" if build and build != "hg38" else ""
+        raise InputError(
+            f"{path}: {c} is {got:,} bp in the file but {want:,} bp in hg38{named}; the genes are hg38, so lift "
+            "the track over to hg38 (or force it if you know better)"
+        )
+    return build
+
+
+def bigwig_features(
+    path: Path, assay: str, genes: pl.DataFrame, fs: FeatureSetDef, *, force_build: bool = False,
+    progress: Progress | None = None,
+) -> TrackResult:
+    """Every bigWig window statistic of every gene, in log1p → z-score space, from one decode of ``path``.
+
+    Values are clipped at 0 and log1p-transformed; the genome-wide mean and std of log1p over all covered bases
+    of the file give the z-score. ``mean, min, max`` are z-scores; ``std, slope`` are in units of the genome-wide
+    std; ``cov`` and ``entropy`` are scale-free.
+    """
+    n = genes.height
+    cols = {bigwig_column(assay, w.name, s): np.full(n, np.nan) for w in fs.windows for s in SIGNAL_STATS}
+    groups = _chrom_groups(genes)
+    with BigWigReader(path) as reader:
+        sizes_raw = {name: size for name, (_cid, size) in reader.chroms.items()}
+        norm_to_raw = _normalised_chroms(sizes_raw, str(path))
+        sizes = {norm: sizes_raw[raw] for norm, raw in norm_to_raw.items()}
+        build = check_build(sizes, str(path), force_build)
+        log_sums = TrackSums(0, 0.0, 0.0)
+        lin_sums = TrackSums(0, 0.0, 0.0)
+        negative_bases = 0
+        n_intervals = 0
+        todo = list(norm_to_raw.items())
+        for i, (norm, raw) in enumerate(todo):
+            iv = reader.intervals(raw)
+            n_intervals += len(iv)
+            neg = iv.values < 0
+            if bool(neg.any()):
+                negative_bases += int((iv.ends[neg] - iv.starts[neg]).sum())
+            y = np.log1p(np.maximum(iv.values, 0.0))
+            log_sums = log_sums + track_sums(iv.starts, iv.ends, y)
+            lin_sums = lin_sums + track_sums(iv.starts, iv.ends, iv.values)
+            idx = groups.get(norm)
+            if idx is not None and idx.size:
+                coords = gene_coords(genes[idx])
+                for w in fs.windows:
+                    ws, we = window_bounds(coords, w, sizes[norm])
+                    stats = window_stats(iv.starts, iv.ends, y, ws, we, coords.minus)
+                    for s in SIGNAL_STATS:
+                        cols[bigwig_column(assay, w.name, s)][idx] = stats[s]
+            if progress is not None:
+                progress((i + 1) / len(todo))
+    mu, sd = log_sums.mean, log_sums.std
+    if not np.isfinite(sd) or sd <= 0:
+        sd = 1.0
+    for w in fs.windows:
+        for s in ("mean", "min", "max"):
+            c = cols[bigwig_column(assay, w.name, s)]
+            c -= mu
+            c /= sd
+        for s in ("std", "slope"):
+            cols[bigwig_column(assay, w.name, s)] /= sd
+    missing_chroms = sorted(set(groups) - set(norm_to_raw))
+    genes_on_missing = int(sum(groups[c].size for c in missing_chroms))
+    cov_cols = [cols[bigwig_column(assay, w.name, "cov")] for w in fs.windows]
+    no_signal = int(np.all(np.stack([np.nan_to_num(c) == 0 for c in cov_cols]), axis=0).sum())
+    return TrackResult(
+        cols,
+        {
+            "kind": "bigwig",
+            "naming": naming_style(sizes_raw),
+            "build": build,
+            "chroms": len(sizes_raw),
+            "n_items": n_intervals,
+            "n_bases": log_sums.n_bases,
+            "log1p_mean": mu,
+            "log1p_std": log_sums.std,
+            "linear_mean": lin_sums.mean,
+            "linear_std": lin_sums.std,
+            "negative_bases_clipped": negative_bases,
+            "genes_on_missing_chrom": genes_on_missing,
+            "missing_chroms": missing_chroms,
+            "genes_without_signal": no_signal,
+        },
+    )
+
+
+def bed_features(
+    path: Path, assay: str, genes: pl.DataFrame, fs: FeatureSetDef, *, force_build: bool = False,
+    progress: Progress | None = None,
+) -> TrackResult:
+    """Every peak statistic of every gene from one read of a BED/narrowPeak file."""
+    n = genes.height
+    cols = {bed_column(assay, w.name, s): np.full(n, np.nan) for w in fs.windows for s in PEAK_STATS}
+    cols.update({bed_column(assay, None, s): np.full(n, np.nan) for s in NEAREST_STATS})
+    peaks = read_peaks(path, check_build=not force_build)
+    groups = _chrom_groups(genes)
+    order = np.argsort(peaks.chrom, kind="stable")
+    uniq, first = np.unique(peaks.chrom[order], return_index=True)
+    bounds = [*first.tolist(), order.size]
+    by_chrom = {str(c): order[bounds[i] : bounds[i + 1]] for i, c in enumerate(uniq)}
+    empty = np.zeros(0, dtype=np.int64)
+    for i, (chrom, idx) in enumerate(sorted(groups.items())):
+        sel = by_chrom.get(chrom, empty)
+        coords = gene_coords(genes[idx])
+        ps, pe = peaks.start[sel], peaks.end[sel]
+        for w in fs.windows:
+            ws, we = window_bounds(coords, w, HG38_SIZES.get(chrom))
+            stats = window_peak_stats(ps, pe, peaks.signal[sel], peaks.qvalue[sel], ws, we)
+            for s in PEAK_STATS:
+                cols[bed_column(assay, w.name, s)][idx] = stats[s]
+        near = nearest_peak(ps, pe, coords.tss_point, coords.minus)
+        for s in NEAREST_STATS:
+            cols[bed_column(assay, None, s)][idx] = near[s]
+        if progress is not None:
+            progress((i + 1) / len(groups))
+    peak_chroms = set(by_chrom)
+    missing = sorted(set(groups) - peak_chroms)
+    has_any = np.zeros(n, dtype=bool)
+    for w in fs.windows:
+        has_any |= np.nan_to_num(cols[bed_column(assay, w.name, "has_peak")]) > 0
+    return TrackResult(
+        cols,
+        {
+            "kind": "bed",
+            "naming": peaks.naming,
+            "n_items": len(peaks),
+            "n_columns": peaks.n_columns,
+            "n_bases": int((peaks.end - peaks.start).sum()),
+            "genes_on_chrom_without_peaks": int(sum(groups[c].size for c in missing)),
+            "chroms_without_peaks": missing,
+            "genes_without_signal": int((~has_any).sum()),
+        },
+    )

@@ -1,0 +1,1 @@
+"""Models: the stacked two-stage LightGBM ensemble, trained from the store."""

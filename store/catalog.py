@@ -1,0 +1,182 @@
+"""The store: a DuckDB catalog file plus Parquet feature tables under one home folder.
+
+Concurrency: DuckDB lets one process at a time hold a database file open for writing. Every catalog access
+here opens a short-lived connection under an exclusive file lock (``catalog.lock``), so the CLI and a running
+service can share a store: long jobs compute outside the catalog and hold the lock only for their final commit,
+so reads never wait on a long job. Atomicity: files are written under ``tmp/`` and renamed into place under a
+fresh unique name; the catalog rows that point at them are written in one transaction; files that no committed
+row references (left by a killed job) are removed when the store is next opened.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from store.errors import EpigexError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS genes (
+    gene_name VARCHAR PRIMARY KEY, chrom VARCHAR, gene_start BIGINT, gene_end BIGINT,
+    tss_start BIGINT, tss_end BIGINT, strand VARCHAR, first_cell VARCHAR);
+CREATE TABLE IF NOT EXISTS cell_lines (
+    name VARCHAR PRIMARY KEY, labelled BOOLEAN, n_genes INTEGER, source VARCHAR, input_digest VARCHAR,
+    created_at TIMESTAMP, seconds DOUBLE, qc JSON);
+CREATE TABLE IF NOT EXISTS cell_genes (
+    cell_line VARCHAR, gene_name VARCHAR, split VARCHAR, row_order INTEGER, chrom VARCHAR,
+    gene_start BIGINT, gene_end BIGINT, tss_start BIGINT, tss_end BIGINT, strand VARCHAR,
+    PRIMARY KEY (cell_line, gene_name));
+CREATE TABLE IF NOT EXISTS labels (
+    cell_line VARCHAR, gene_name VARCHAR, split VARCHAR, gex DOUBLE, PRIMARY KEY (cell_line, gene_name));
+CREATE TABLE IF NOT EXISTS tracks (
+    cell_line VARCHAR, assay VARCHAR, kind VARCHAR, original_name VARCHAR, stored_path VARCHAR,
+    sha256 VARCHAR, bytes BIGINT, naming VARCHAR, build VARCHAR, n_items BIGINT, n_bases BIGINT,
+    log1p_mean DOUBLE, log1p_std DOUBLE, linear_mean DOUBLE, linear_std DOUBLE, genes_without_signal INTEGER,
+    qc JSON, PRIMARY KEY (cell_line, assay, kind));
+CREATE TABLE IF NOT EXISTS feature_sets (id VARCHAR PRIMARY KEY, definition JSON, n_features INTEGER,
+    created_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS features (
+    feature_set VARCHAR, position INTEGER, name VARCHAR, family VARCHAR, assay VARCHAR, "window" VARCHAR,
+    stat VARCHAR, formula VARCHAR, PRIMARY KEY (feature_set, name));
+CREATE TABLE IF NOT EXISTS feature_tables (
+    feature_set VARCHAR, cell_line VARCHAR, path VARCHAR, n_genes INTEGER, n_features INTEGER,
+    input_digest VARCHAR, created_at TIMESTAMP, PRIMARY KEY (feature_set, cell_line));
+"""
+
+_thread_lock = threading.RLock()
+
+
+def default_home() -> Path:
+    """``$EPIGEX_HOME``, else ``~/.local/share/epigex``."""
+    env = os.environ.get("EPIGEX_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".local" / "share" / "epigex"
+
+
+class Store:
+    """A store rooted at ``home``: ``catalog.duckdb``, ``features/``, ``tracks/``, ``tmp/``."""
+
+    def __init__(self, home: Path | str | None = None, *, gc: bool = True) -> None:
+        self.home = Path(home) if home is not None else default_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.catalog_path = self.home / "catalog.duckdb"
+        self.tmp = self.home / "tmp"
+        self.tmp.mkdir(exist_ok=True)
+        with self.write() as con:
+            con.execute(SCHEMA)
+            con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [str(SCHEMA_VERSION)]
+            )
+        if gc:
+            self.collect_garbage()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with _thread_lock, open(self.home / "catalog.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                return duckdb.connect(str(self.catalog_path))
+            except duckdb.IOException as err:  # another process outside our lock protocol holds the file
+                if time.monotonic() > deadline:
+                    raise EpigexError(f"the store at {self.home} is locked by another process ({err})") from None
+                time.sleep(0.05)
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection for reading."""
+        with self._locked():
+            con = self._connect()
+            try:
+                yield con
+            finally:
+                con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection inside one transaction: committed on success, rolled back on error."""
+        with self._locked():
+            con = self._connect()
+            try:
+                con.execute("BEGIN TRANSACTION")
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.close()
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a read query and return its rows."""
+        with self.read() as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def new_tmp_path(self, suffix: str) -> Path:
+        """A fresh path under ``tmp/`` for a file to be renamed into place."""
+        return self.tmp / f"{uuid.uuid4().hex}{suffix}"
+
+    def place(self, tmp_file: Path, relative_dir: str, suffix: str) -> str:
+        """Move a finished temporary file to a fresh unique name under ``relative_dir``; return its store path."""
+        target_dir = self.home / relative_dir
+        target_dir.mkdir(parents=True, exist_ok=True)
+        rel = f"{relative_dir}/part-{uuid.uuid4().hex}{suffix}"
+        os.replace(tmp_file, self.home / rel)
+        return rel
+
+    def referenced_files(self) -> set[str]:
+        """Store-relative paths of every file a committed catalog row points at."""
+        rows = self.query(
+            "SELECT path FROM feature_tables UNION ALL SELECT stored_path FROM tracks WHERE stored_path IS NOT NULL"
+        )
+        return {r[0] for r in rows}
+
+    def collect_garbage(self) -> list[str]:
+        """Remove files that no committed row references (left by a killed job) and stale temporaries."""
+        removed: list[str] = []
+        referenced = self.referenced_files()
+        for top in ("features", "tracks"):
+            root = self.home / top
+            if not root.exists():
+                continue
+            for f in root.rglob("*"):
+                if f.is_file() and str(f.relative_to(self.home)) not in referenced:
+                    f.unlink()
+                    removed.append(str(f.relative_to(self.home)))
+        for f in self.tmp.iterdir():
+            if f.is_dir():
+                shutil.rmtree(f, ignore_errors=True)
+            else:
+                f.unlink(missing_ok=True)
+            removed.append(str(f.relative_to(self.home)))
+        for top in ("features", "tracks"):
+            root = self.home / top
+            if root.exists():
+                for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                    if not any(d.iterdir()):
+                        d.rmdir()
+        return removed
+
+    def remove_files(self, rel_paths: list[str]) -> None:
+        """Delete store files (after the catalog stopped referencing them)."""
+        for rel in rel_paths:
+            (self.home / rel).unlink(missing_ok=True)

@@ -1,0 +1,151 @@
+"""Cell lines in the store: committing an ingested cell atomically, reading its genes, labels and features."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from store.catalog import Store
+from store.errors import NotFoundError
+
+
+@dataclass
+class TrackRow:
+    """Catalog row of one input track."""
+
+    assay: str
+    kind: str
+    original_name: str
+    sha256: str
+    bytes: int
+    qc: dict[str, Any]
+    stored_path: str | None = None
+
+
+@dataclass
+class CellIngest:
+    """Everything an ingest of one cell writes, committed in one transaction."""
+
+    name: str
+    source: str
+    input_digest: str
+    genes: pl.DataFrame  # gene_name chrom gene_start gene_end tss_start tss_end strand split
+    labels: pl.DataFrame | None  # gene_name split gex
+    tracks: list[TrackRow]
+    feature_set_id: str
+    feature_set_json: str
+    catalogue: list[tuple[str, str, str, str, str, str]]  # name family assay window stat formula
+    features: pl.DataFrame  # gene_name + feature columns, in gene order
+    seconds: float
+    qc: dict[str, Any] = field(default_factory=dict)
+
+
+def feature_dir(feature_set_id: str, cell: str) -> str:
+    """Store-relative, hive-partitioned folder of a cell's feature table."""
+    return f"features/feature_set={feature_set_id}/cell_line={cell}"
+
+
+def is_current(store: Store, cell: str, feature_set_id: str, input_digest: str) -> bool:
+    """Whether the store already holds this cell's features from exactly these inputs."""
+    rows = store.query(
+        "SELECT 1 FROM feature_tables ft JOIN cell_lines c ON c.name = ft.cell_line "
+        "WHERE ft.cell_line = ? AND ft.feature_set = ? AND ft.input_digest = ? AND c.input_digest = ?",
+        [cell, feature_set_id, input_digest, input_digest],
+    )
+    return bool(rows)
+
+
+def commit_cell(store: Store, ing: CellIngest) -> None:
+    """Write the feature table and every catalog row of one cell; replace what the cell had before."""
+    tmp = store.new_tmp_path(".parquet")
+    pq.write_table(ing.features.to_arrow(), tmp, compression="zstd")
+    rel = store.place(tmp, feature_dir(ing.feature_set_id, ing.name), ".parquet")
+    old: list[str] = []
+    try:
+        with store.write() as con:
+            old = [r[0] for r in con.execute(
+                "SELECT path FROM feature_tables WHERE cell_line = ?", [ing.name]).fetchall()]
+            for table, col in (("cell_genes", "cell_line"), ("labels", "cell_line"), ("tracks", "cell_line"),
+                               ("feature_tables", "cell_line"), ("cell_lines", "name")):
+                con.execute(f"DELETE FROM {table} WHERE {col} = ?", [ing.name])
+            con.execute(
+                "INSERT INTO feature_sets VALUES (?, ?, ?, now()) ON CONFLICT (id) DO NOTHING",
+                [ing.feature_set_id, ing.feature_set_json, len(ing.catalogue)],
+            )
+            con.executemany(
+                "INSERT INTO features VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [[ing.feature_set_id, i, *row] for i, row in enumerate(ing.catalogue)],
+            )
+            genes = ing.genes.with_columns(pl.lit(ing.name).alias("cell_line"),
+                                           pl.int_range(pl.len()).alias("row_order"))
+            con.register("new_genes", genes.to_arrow())
+            con.execute(
+                "INSERT INTO cell_genes SELECT cell_line, gene_name, split, row_order, chrom, gene_start, gene_end, "
+                "tss_start, tss_end, strand FROM new_genes"
+            )
+            con.execute(
+                "INSERT INTO genes SELECT gene_name, chrom, gene_start, gene_end, tss_start, tss_end, strand, "
+                "cell_line FROM new_genes ON CONFLICT (gene_name) DO NOTHING"
+            )
+            con.unregister("new_genes")
+            if ing.labels is not None:
+                con.register("new_labels", ing.labels.with_columns(pl.lit(ing.name).alias("cell_line")).to_arrow())
+                con.execute("INSERT INTO labels SELECT cell_line, gene_name, split, gex FROM new_labels")
+                con.unregister("new_labels")
+            con.executemany(
+                "INSERT INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[ing.name, t.assay, t.kind, t.original_name, t.stored_path, t.sha256, t.bytes,
+                  t.qc.get("naming"), t.qc.get("build"), t.qc.get("n_items"), t.qc.get("n_bases"),
+                  t.qc.get("log1p_mean"), t.qc.get("log1p_std"), t.qc.get("linear_mean"), t.qc.get("linear_std"),
+                  t.qc.get("genes_without_signal"), json.dumps(t.qc)] for t in ing.tracks],
+            )
+            con.execute(
+                "INSERT INTO cell_lines VALUES (?, ?, ?, ?, ?, now(), ?, ?)",
+                [ing.name, ing.labels is not None, ing.genes.height, ing.source, ing.input_digest, ing.seconds,
+                 json.dumps(ing.qc)],
+            )
+            con.execute(
+                "INSERT INTO feature_tables VALUES (?, ?, ?, ?, ?, ?, now())",
+                [ing.feature_set_id, ing.name, rel, ing.features.height, ing.features.width - 1, ing.input_digest],
+            )
+    except BaseException:
+        store.remove_files([rel])
+        raise
+    store.remove_files([p for p in old if p != rel])
+
+
+def list_cells(store: Store) -> list[dict[str, Any]]:
+    """Every cell line with its gene count, whether it is labelled and when it was ingested."""
+    rows = store.query("SELECT name, labelled, n_genes, source, created_at, seconds FROM cell_lines ORDER BY name")
+    keys = ("name", "labelled", "n_genes", "source", "created_at", "seconds")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def feature_table(store: Store, cell: str, feature_set_id: str | None = None) -> pl.DataFrame:
+    """A cell's feature table (``gene_name`` + features), from the latest feature set unless one is named."""
+    sql = "SELECT path FROM feature_tables WHERE cell_line = ?"
+    params: list[Any] = [cell]
+    if feature_set_id is not None:
+        sql += " AND feature_set = ?"
+        params.append(feature_set_id)
+    rows = store.query(sql + " ORDER BY created_at DESC LIMIT 1", params)
+    if not rows:
+        raise NotFoundError(f"no features for cell line {cell!r}; ingest it first (epigex ingest DATA_DIR)")
+    return pl.read_parquet(Path(store.home) / rows[0][0])
+
+
+def cell_genes(store: Store, cell: str) -> pl.DataFrame:
+    """A cell's genes with its own coordinates and split, in the order of its info files."""
+    with store.read() as con:
+        tbl: pa.Table = con.execute(
+            "SELECT gene_name, split, chrom, gene_start, gene_end, tss_start, tss_end, strand FROM cell_genes "
+            "WHERE cell_line = ? ORDER BY row_order", [cell]).to_arrow_table()
+    if tbl.num_rows == 0:
+        raise NotFoundError(f"unknown cell line {cell!r}")
+    return pl.from_arrow(tbl)  # type: ignore[return-value]

@@ -1,0 +1,38 @@
+"""Errors that users see: each says what is wrong and how to fix it, and maps to one HTTP status."""
+
+from __future__ import annotations
+
+
+class EpigexError(Exception):
+    """Base of every error epigex reports to a user (CLI: one line on stderr; API: JSON ``detail``)."""
+
+    status_code = 400
+
+
+class InputError(EpigexError):
+    """Bad content in a file or value the user gave (truncated file, malformed line, wrong genome build)."""
+
+    status_code = 422
+
+
+class FileTypeError(EpigexError):
+    """A file of the wrong type (not a bigWig, a bigBed where a bigWig belongs)."""
+
+    status_code = 415
+
+
+class NotFoundError(EpigexError):
+    """An unknown cell line, gene, model or job."""
+
+    status_code = 404
+
+
+class ConflictError(EpigexError):
+    """A request that conflicts with the store's state (name taken, no model yet)."""
+
+    status_code = 409
+
+
+def at_line(path: str, line: int, message: str) -> str:
+    """Format a message that names a file and a 1-based line number."""
+    return f"{path}, line {line}: {message}"
