@@ -69,9 +69,9 @@ def _gene_pieces(
     """Every gene-driven piece ``(chrom, start, end, log1p value)`` of the assay."""
     n = act.size
     silent = act == 0
-    noise = rng.lognormal(0.0, 0.35, n)
+    noise = rng.lognormal(0.0, 0.6, n)
     poised = silent & (rng.random(n) < 0.15)
-    score = act + rng.normal(0.0, 0.12, n)
+    score = act + rng.normal(0.0, 0.25, n)
     u = (np.argsort(np.argsort(score)) + 0.5) / n
     if amp_quantiles is not None:
         base = np.interp(u, np.linspace(0, 1, amp_quantiles.size), amp_quantiles)

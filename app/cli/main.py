@@ -1,0 +1,145 @@
+"""The ``epigex`` command line (DESIGN §2). Errors: exit code 2 and one readable line on stderr."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from app.cli.render import qc_table
+from app.settings import get_settings
+from store.errors import EpigexError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Predict CAGE expression from the epigenome.")
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """Turn an :class:`EpigexError` (and missing files) into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EpigexError as err:
+            err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
+            err_console.print(f"[red]error:[/red] {err.filename}: {err.strerror}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store() -> Any:
+    from store.catalog import Store
+
+    return Store(get_settings().home)
+
+
+@app.command("demo-data")
+@friendly
+def demo_data(
+    out: Annotated[Path, typer.Argument(help="Folder to write the dataset to (must be new or empty).")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
+    n_cells: Annotated[int, typer.Option("--n-cells", help="Extra simulated cells C1..CN (first half labelled).")] = 0,
+) -> None:
+    """Write the demo dataset in the course layout; X3's hidden truth goes to OUT.truth/."""
+    from demo.dataset import write_demo
+
+    with console.status("simulating tracks…") as status:
+        manifest = write_demo(out, seed=seed, n_cells=n_cells, workers=get_settings().threads,
+                              progress=lambda msg: status.update(msg))
+    console.print(f"wrote {len(manifest['tracks'])} tracks × (bigWig + BED) for cells "  # type: ignore[arg-type]
+                  f"{', '.join(manifest['cells'])} to {out} in {manifest['seconds']} s; "  # type: ignore[arg-type]
+                  f"hidden truth in {manifest['truth']}")
+
+
+@app.command()
+@friendly
+def ingest(
+    data_dir: Annotated[Path, typer.Argument(help="Dataset in the course layout.")],
+    cells: Annotated[str | None, typer.Option(help="Comma-separated cells (default: all found).")] = None,
+    force_build: Annotated[bool, typer.Option("--force-build", help="Accept tracks of another genome build.")] = False,
+) -> None:
+    """Read tracks and gene tables into the store; prints a per-cell QC summary."""
+    from app.cli.progress import task_bars
+    from ingest.pipeline import ingest_dataset
+
+    t0 = time.perf_counter()
+    store = _store()
+    names = [c.strip() for c in cells.split(",")] if cells else None
+    with task_bars(console) as bar:
+        outcomes = ingest_dataset(store, data_dir, names, force_build=force_build, threads=get_settings().threads,
+                                  progress=bar)
+    console.print(qc_table(outcomes))
+    console.print(f"ingested {len(outcomes)} cell line(s) into {store.home} in {time.perf_counter() - t0:.1f} s")
+
+
+@app.command()
+@friendly
+def features(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/FEATURES.md.")] = False,
+) -> None:
+    """The feature catalogue of the default feature set: name, family, window, formula."""
+    from ingest.catalogue import catalogue, markdown as to_markdown
+    from ingest.featureset import default_feature_set
+
+    fs = default_feature_set()
+    if markdown:
+        sys.stdout.write(to_markdown(fs))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"feature set {fs.id}")
+    for col in ("name", "family", "window", "formula"):
+        table.add_column(col)
+    for row in catalogue(fs):
+        table.add_row(row.name, row.family, row.window, row.formula)
+    console.print(table)
+
+
+@app.command()
+@friendly
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo data (and the store unless EPIGEX_HOME).")] = Path(
+        "epigex-demo"),
+    seed: Annotated[int, typer.Option(help="Random seed of the demo data.")] = 0,
+) -> None:
+    """The main job on a fresh machine: generate the demo dataset and ingest it."""
+    import os
+
+    from app.cli.progress import task_bars
+    from demo.dataset import write_demo
+    from ingest.pipeline import ingest_dataset
+    from store.catalog import Store
+
+    t0 = time.perf_counter()
+    data = out / "data"
+    home = Path(os.environ["EPIGEX_HOME"]) if os.environ.get("EPIGEX_HOME") else out / "store"
+    if not (data / "CAGE-train").is_dir():
+        with console.status("simulating the demo dataset…") as status:
+            write_demo(data, seed=seed, workers=get_settings().threads, progress=lambda m: status.update(m))
+    console.print(f"demo data: {data} (hidden truth: {data.with_name(data.name + '.truth')})")
+    store = Store(home)
+    with task_bars(console) as bar:
+        outcomes = ingest_dataset(store, data, threads=get_settings().threads, progress=bar)
+    console.print(qc_table(outcomes))
+    console.print(f"store: {store.home}  ({time.perf_counter() - t0:.1f} s in all)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
