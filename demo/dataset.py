@@ -53,8 +53,9 @@ class TrackTask:
 
 def _write_track(task: TrackTask) -> tuple[str, str, int, int]:
     rng = np.random.default_rng([task.seed, task.cell_index, ASSAYS.index(task.assay)])
-    signal = simulate_track(task.genes, task.act, task.assay, task.target_mean, task.target_std,
-                            task.amp_quantiles, rng)
+    signal = simulate_track(
+        task.genes, task.act, task.assay, task.target_mean, task.target_std, task.amp_quantiles, rng
+    )
     out = Path(task.out_dir)
     bw_dir = out / f"{task.assay}-bigwig"
     bw_path = bw_dir / f"{task.cell}.bw"
@@ -71,20 +72,27 @@ def _write_track(task: TrackTask) -> tuple[str, str, int, int]:
         grp = np.cumsum(keep) - 1
         ends = np.zeros(int(keep.sum()), dtype=np.int64)
         np.maximum.at(ends, grp, sig.ends)
-        bw.addEntries(np.full(int(keep.sum()), chrom), sig.starts[keep], ends=ends,
-                      values=v[keep].astype(np.float64))
+        bw.addEntries(np.full(int(keep.sum()), chrom), sig.starts[keep], ends=ends, values=v[keep].astype(np.float64))
         n_iv += int(keep.sum())
     bw.close()
     tmp.replace(bw_path)
-    chrom, ps, pe, sig_v, pval, qval, summit = call_peaks(signal, rng)
-    order = np.lexsort((ps, np.array([list(HG38_SIZES).index(c) for c in chrom])))
-    bed = pl.DataFrame({
-        "chrom": chrom[order], "start": ps[order], "end": pe[order],
-        "name": [f"{task.cell}_{task.assay}_peak{i + 1}" for i in range(order.size)],
-        "score": np.minimum(1000, (sig_v[order] * 10).astype(np.int64)), "strand": ["."] * order.size,
-        "signalValue": np.round(sig_v[order], 5), "pValue": np.round(pval[order], 5),
-        "qValue": np.round(qval[order], 5), "peak": summit[order],
-    })
+    peak_chrom, ps, pe, sig_v, pval, qval, summit = call_peaks(signal, rng)
+    chrom_rank = pl.Series(peak_chrom).replace_strict({c: i for i, c in enumerate(HG38_SIZES)}).to_numpy()
+    order = np.lexsort((ps, chrom_rank))
+    bed = pl.DataFrame(
+        {
+            "chrom": peak_chrom[order],
+            "start": ps[order],
+            "end": pe[order],
+            "name": [f"{task.cell}_{task.assay}_peak{i + 1}" for i in range(order.size)],
+            "score": np.minimum(1000.0, sig_v[order] * 10).astype(np.int64),
+            "strand": ["."] * order.size,
+            "signalValue": np.round(sig_v[order], 5),
+            "pValue": np.round(pval[order], 5),
+            "qValue": np.round(qval[order], 5),
+            "peak": summit[order],
+        }
+    )
     bed.write_csv(out / f"{task.assay}-bed" / f"{task.cell}.bed", separator="\t", include_header=False)
     return task.cell, task.assay, n_iv, bed.height
 
@@ -101,7 +109,10 @@ def _gene_arrays(df: pl.DataFrame) -> GeneArrays:
 
 
 def write_demo(
-    out_dir: Path, seed: int = 0, n_cells: int = 0, workers: int = 2,
+    out_dir: Path,
+    seed: int = 0,
+    n_cells: int = 0,
+    workers: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, object]:
     """Write the demo dataset to ``out_dir`` and X3's truth to ``out_dir.truth``; return a manifest."""
@@ -132,8 +143,10 @@ def write_demo(
     expr = invent_expression(real, test_signal, labelled["X1"].height, extra, rng)
 
     amp_q = {
-        a: np.quantile(np.log1p(bins.select([f"{a}_bin_{i}" for i in range(8, 12)]).mean_horizontal().to_numpy()),
-                       np.linspace(0, 1, 201))
+        a: np.quantile(
+            np.log1p(bins.select([f"{a}_bin_{i}" for i in range(8, 12)]).mean_horizontal().to_numpy()),
+            np.linspace(0, 1, 201),
+        )
         for a in CALIBRATED
     }
     coords = {
@@ -150,7 +163,8 @@ def write_demo(
     test.write_csv(tables / "X3_test_info.tsv", separator="\t")
     n_lab = labelled["X1"].height
     pl.DataFrame({"gene_name": test["gene_name"], "gex": expr["X3"][n_lab:]}).write_csv(
-        truth_dir / "X3_test_y.tsv", separator="\t")
+        truth_dir / "X3_test_y.tsv", separator="\t"
+    )
     half = (n_cells + 1) // 2
     for i, c in enumerate(extra):
         if i < half:
@@ -159,11 +173,13 @@ def write_demo(
             va.write_csv(tables / f"{c}_val_info.tsv", separator="\t")
             for split, part, lo in (("train", tr, 0), ("val", va, n_train)):
                 pl.DataFrame({"gene_name": part["gene_name"], "gex": expr[c][lo : lo + part.height]}).write_csv(
-                    tables / f"{c}_{split}_y.tsv", separator="\t")
+                    tables / f"{c}_{split}_y.tsv", separator="\t"
+                )
         else:
             test.write_csv(tables / f"{c}_test_info.tsv", separator="\t")
             pl.DataFrame({"gene_name": test["gene_name"], "gex": expr[c][n_lab:]}).write_csv(
-                truth_dir / f"{c}_test_y.tsv", separator="\t")
+                truth_dir / f"{c}_test_y.tsv", separator="\t"
+            )
 
     tasks = []
     for ci, cell in enumerate(("X1", "X2", "X3", *extra)):
@@ -172,8 +188,7 @@ def write_demo(
         act = activity(expr[cell])
         for a in ASSAYS:
             st = stats[f"{a}_{stat_cell}"]["log1p"]
-            tasks.append(TrackTask(str(out_dir), cell, a, seed, ci, genes, act, st["mean"], st["std"],
-                                   amp_q.get(a)))
+            tasks.append(TrackTask(str(out_dir), cell, a, seed, ci, genes, act, st["mean"], st["std"], amp_q.get(a)))
     done = 0
     summary: list[tuple[str, str, int, int]] = []
     ctx = mp.get_context("spawn")

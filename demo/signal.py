@@ -138,8 +138,11 @@ def _gaps(chrom_len: int, rng: np.random.Generator) -> tuple[I64, I64]:
         return np.array([0], np.int64), np.array([min(1000, chrom_len // 10)], np.int64)
     mid = int(chrom_len * rng.uniform(0.35, 0.55))
     starts = [0, mid, *rng.integers(100_000, chrom_len - 300_000, 4).tolist()]
-    ends = [10_000, mid + int(rng.integers(500_000, 2_000_000)), *[s + int(rng.integers(20_000, 200_000))
-                                                                  for s in starts[2:]]]
+    ends = [
+        10_000,
+        mid + int(rng.integers(500_000, 2_000_000)),
+        *[s + int(rng.integers(20_000, 200_000)) for s in starts[2:]],
+    ]
     return np.array(starts, np.int64), np.minimum(np.array(ends, np.int64), chrom_len)
 
 

@@ -91,8 +91,12 @@ def read_peaks(path: Path, check_build: bool = True) -> Peaks:
         first_n = int(parts["n"][0])
         bad = parts.filter(pl.col("n") != first_n)
         raise InputError(
-            at_line(str(path), int(bad["lineno"][0]), f"{int(bad['n'][0])} columns where line "
-                    f"{int(parts['lineno'][0])} has {first_n}; every line needs the same columns")
+            at_line(
+                str(path),
+                int(bad["lineno"][0]),
+                f"{int(bad['n'][0])} columns where line "
+                f"{int(parts['lineno'][0])} has {first_n}; every line needs the same columns",
+            )
         )
     n_cols = n_min
     fields = parts.select(
@@ -106,9 +110,7 @@ def read_peaks(path: Path, check_build: bool = True) -> Peaks:
     for col, what in (("start", "c1"), ("end", "c2")):
         bad = typed.filter(pl.col(col).is_null())
         if bad.height:
-            raise InputError(
-                at_line(str(path), int(bad["lineno"][0]), f"{col} {bad[what][0]!r} is not a whole number")
-            )
+            raise InputError(at_line(str(path), int(bad["lineno"][0]), f"{col} {bad[what][0]!r} is not a whole number"))
     bad = typed.filter((pl.col("start") > pl.col("end")) | (pl.col("start") < 0))
     if bad.height:
         r = bad.row(0, named=True)
@@ -120,8 +122,9 @@ def read_peaks(path: Path, check_build: bool = True) -> Peaks:
         col = typed[f"c{i}"].cast(pl.Float64, strict=False)
         bad_rows = typed.filter(col.is_null())
         if bad_rows.height:
-            raise InputError(at_line(str(path), int(bad_rows["lineno"][0]),
-                                     f"{name} {bad_rows[f'c{i}'][0]!r} is not a number"))
+            raise InputError(
+                at_line(str(path), int(bad_rows["lineno"][0]), f"{name} {bad_rows[f'c{i}'][0]!r} is not a number")
+            )
         arr = col.to_numpy().astype(np.float64)
         return np.where(arr == -1.0, np.nan, arr)
 
@@ -138,8 +141,12 @@ def read_peaks(path: Path, check_build: bool = True) -> Peaks:
         r = over.row(0, named=True)
         c = mapping[r["c0"]]
         raise InputError(
-            at_line(str(path), r["lineno"], f"peak end {r['end']} lies beyond {c} ({HG38_SIZES[c]} bp in hg38); "
-                    "the file is from another genome build — lift it over to hg38")
+            at_line(
+                str(path),
+                r["lineno"],
+                f"peak end {r['end']} lies beyond {c} ({HG38_SIZES[c]} bp in hg38); "
+                "the file is from another genome build — lift it over to hg38",
+            )
         )
     return Peaks(
         chrom=chrom.to_numpy().astype(str),

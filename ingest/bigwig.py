@@ -13,7 +13,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -73,7 +73,7 @@ class BigWigReader:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
-        self._fh: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by close()/__exit__
+        self._fh: BinaryIO = open(self.path, "rb")
         try:
             self._size = os.fstat(self._fh.fileno()).st_size
             self._read_header()
@@ -122,7 +122,7 @@ class BigWigReader:
         if len(head) < _HEADER:
             raise self._fail(f"header is {len(head)} bytes, expected {_HEADER}")
         magic = struct.unpack("<I", head[:4])[0]
-        self._e = "<" if magic == BIGWIG_MAGIC else ">"
+        self._e: Literal["<", ">"] = "<" if magic == BIGWIG_MAGIC else ">"
         (
             _,
             self.version,
@@ -137,8 +137,11 @@ class BigWigReader:
             self._uncompress_buf,
             _ext,
         ) = struct.unpack(self._e + "IHHQQQHHQQIQ", head)
-        for name, off in (("chromosome tree", self._chrom_tree), ("data", self._data_offset),
-                          ("index", self._index_offset)):
+        for name, off in (
+            ("chromosome tree", self._chrom_tree),
+            ("data", self._data_offset),
+            ("index", self._index_offset),
+        ):
             if not 0 < off < self._size:
                 raise self._fail(f"{name} offset {off} lies outside the file ({self._size} bytes)")
 
@@ -174,10 +177,17 @@ class BigWigReader:
         magic = struct.unpack(e + "I", head[:4])[0]
         if magic != RTREE_MAGIC:
             raise self._fail("bad data index (R-tree magic number)")
-        leaf_dt = np.dtype([("sc", e + "u4"), ("sb", e + "u4"), ("ec", e + "u4"), ("eb", e + "u4"),
-                            ("off", e + "u8"), ("size", e + "u8")])
-        node_dt = np.dtype([("sc", e + "u4"), ("sb", e + "u4"), ("ec", e + "u4"), ("eb", e + "u4"),
-                            ("off", e + "u8")])
+        leaf_dt = np.dtype(
+            [
+                ("sc", e + "u4"),
+                ("sb", e + "u4"),
+                ("ec", e + "u4"),
+                ("eb", e + "u4"),
+                ("off", e + "u8"),
+                ("size", e + "u8"),
+            ]
+        )
+        node_dt = np.dtype([("sc", e + "u4"), ("sb", e + "u4"), ("ec", e + "u4"), ("eb", e + "u4"), ("off", e + "u8")])
         leaves: list[npt.NDArray[np.int64]] = []
         stack = [self._index_offset + 48]
         while stack:
@@ -263,7 +273,10 @@ class BigWigReader:
 
 
 def _sorted_checked(
-    starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], values: npt.NDArray[np.float64], path: str,
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    path: str,
     chrom: str,
 ) -> Intervals:
     """Sort intervals by start, drop empty and non-finite ones, refuse overlaps."""

@@ -50,13 +50,29 @@ def catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
         if fs.use_bigwig:
             for w in fs.windows:
                 for s in SIGNAL_STATS:
-                    rows.append(FeatureInfo(bigwig_column(a, w.name, s), "bigwig_window", a, w.name, s,
-                                            f"{SIGNAL_FORMULAS[s]}; window: {w.describe()}"))
+                    rows.append(
+                        FeatureInfo(
+                            bigwig_column(a, w.name, s),
+                            "bigwig_window",
+                            a,
+                            w.name,
+                            s,
+                            f"{SIGNAL_FORMULAS[s]}; window: {w.describe()}",
+                        )
+                    )
         if fs.use_bed:
             for w in fs.windows:
                 for s in PEAK_STATS:
-                    rows.append(FeatureInfo(bed_column(a, w.name, s), "bed_window", a, w.name, s,
-                                            f"{PEAK_FORMULAS[s]}; window: {w.describe()}"))
+                    rows.append(
+                        FeatureInfo(
+                            bed_column(a, w.name, s),
+                            "bed_window",
+                            a,
+                            w.name,
+                            s,
+                            f"{PEAK_FORMULAS[s]}; window: {w.describe()}",
+                        )
+                    )
             for s in NEAREST_STATS:
                 rows.append(FeatureInfo(bed_column(a, None, s), "bed_gene", a, "", s, PEAK_FORMULAS[s]))
     primary = {r.name for r in rows}

@@ -7,7 +7,6 @@ window simply leaves out the derived features that need it.
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -64,51 +63,98 @@ def _specs() -> list[DerivedSpec]:
         specs += [
             DerivedSpec(f"{a}_d_prom_body_delta", "promoter_vs_body", f"{p} - {b}", (p, b), lambda x: x[0] - x[1]),
             DerivedSpec(f"{a}_d_prom_body_sum", "promoter_vs_body", f"{p} + {b}", (p, b), lambda x: x[0] + x[1]),
-            DerivedSpec(f"{a}_d_prom_body_ratio", "promoter_vs_body", f"({p} - {b}) / (|{p}| + |{b}| + 1)", (p, b),
-                        lambda x: _norm_diff(x[0], x[1])),
+            DerivedSpec(
+                f"{a}_d_prom_body_ratio",
+                "promoter_vs_body",
+                f"({p} - {b}) / (|{p}| + |{b}| + 1)",
+                (p, b),
+                lambda x: _norm_diff(x[0], x[1]),
+            ),
         ]
     act = tuple(_m(a, "tss") for a in ACTIVE)
     rep = tuple(_m(a, "prom1k") for a in REPRESSIVE)
     specs += [
-        DerivedSpec("d_bal_K27ac_minus_K27me3", "activation_vs_repression",
-                    f"{_m('H3K27ac', 'tss')} - {_m('H3K27me3', 'tss')}",
-                    (_m("H3K27ac", "tss"), _m("H3K27me3", "tss")), lambda x: x[0] - x[1]),
-        DerivedSpec("d_bal_K4me3_minus_K9me3", "activation_vs_repression",
-                    f"{_m('H3K4me3', 'tss')} - {_m('H3K9me3', 'tss')}",
-                    (_m("H3K4me3", "tss"), _m("H3K9me3", "tss")), lambda x: x[0] - x[1]),
+        DerivedSpec(
+            "d_bal_K27ac_minus_K27me3",
+            "activation_vs_repression",
+            f"{_m('H3K27ac', 'tss')} - {_m('H3K27me3', 'tss')}",
+            (_m("H3K27ac", "tss"), _m("H3K27me3", "tss")),
+            lambda x: x[0] - x[1],
+        ),
+        DerivedSpec(
+            "d_bal_K4me3_minus_K9me3",
+            "activation_vs_repression",
+            f"{_m('H3K4me3', 'tss')} - {_m('H3K9me3', 'tss')}",
+            (_m("H3K4me3", "tss"), _m("H3K9me3", "tss")),
+            lambda x: x[0] - x[1],
+        ),
         DerivedSpec("d_activation_index", "activation_vs_repression", f"mean({', '.join(act)})", act, _mean_of),
         DerivedSpec("d_repression_index", "activation_vs_repression", f"mean({', '.join(rep)})", rep, _mean_of),
-        DerivedSpec("d_act_minus_rep", "activation_vs_repression", "d_activation_index - d_repression_index",
-                    act + rep, lambda x: _mean_of(x[: len(ACTIVE)]) - _mean_of(x[len(ACTIVE) :])),
-        DerivedSpec("d_open_minus_rep", "openness_vs_repression", f"{_m('DNase', 'tss')} - d_repression_index",
-                    (_m("DNase", "tss"), *rep), lambda x: x[0] - _mean_of(x[1:])),
+        DerivedSpec(
+            "d_act_minus_rep",
+            "activation_vs_repression",
+            "d_activation_index - d_repression_index",
+            act + rep,
+            lambda x: _mean_of(x[: len(ACTIVE)]) - _mean_of(x[len(ACTIVE) :]),
+        ),
+        DerivedSpec(
+            "d_open_minus_rep",
+            "openness_vs_repression",
+            f"{_m('DNase', 'tss')} - d_repression_index",
+            (_m("DNase", "tss"), *rep),
+            lambda x: x[0] - _mean_of(x[1:]),
+        ),
     ]
     prom_all = tuple(_m(a, "prom1k") for a in ASSAYS)
     specs += [
-        DerivedSpec("d_prom_marks_std", "promoter_variability", "std across assays of <assay>_bw_prom1k_mean",
-                    prom_all, lambda x: np.nanstd(np.stack(x), axis=0)),
-        DerivedSpec("d_prom_marks_entropy", "promoter_variability",
-                    "normalised entropy of softmax over assays of <assay>_bw_prom1k_mean", prom_all, _entropy_across),
+        DerivedSpec(
+            "d_prom_marks_std",
+            "promoter_variability",
+            "std across assays of <assay>_bw_prom1k_mean",
+            prom_all,
+            lambda x: np.nanstd(np.stack(x), axis=0),
+        ),
+        DerivedSpec(
+            "d_prom_marks_entropy",
+            "promoter_variability",
+            "normalised entropy of softmax over assays of <assay>_bw_prom1k_mean",
+            prom_all,
+            _entropy_across,
+        ),
     ]
     for a, b in CROSS_PAIRS:
         ta, tb = _m(a, "tss"), _m(b, "tss")
         specs += [
             DerivedSpec(f"d_x_{a}_{b}_prod", "cross_mark", f"{ta} * {tb}", (ta, tb), lambda x: x[0] * x[1]),
-            DerivedSpec(f"d_x_{a}_{b}_ratio", "cross_mark", f"({ta} - {tb}) / (|{ta}| + |{tb}| + 1)", (ta, tb),
-                        lambda x: _norm_diff(x[0], x[1])),
+            DerivedSpec(
+                f"d_x_{a}_{b}_ratio",
+                "cross_mark",
+                f"({ta} - {tb}) / (|{ta}| + |{tb}| + 1)",
+                (ta, tb),
+                lambda x: _norm_diff(x[0], x[1]),
+            ),
         ]
     k4, k27 = _m("H3K4me3", "prom1k"), _m("H3K27me3", "prom1k")
     specs += [
         DerivedSpec("d_bivalency_min", "bivalency", f"min({k4}, {k27})", (k4, k27), lambda x: np.minimum(x[0], x[1])),
-        DerivedSpec("d_bivalency_prod", "bivalency", f"max({k4}, 0) * max({k27}, 0)", (k4, k27),
-                    lambda x: np.maximum(x[0], 0) * np.maximum(x[1], 0)),
+        DerivedSpec(
+            "d_bivalency_prod",
+            "bivalency",
+            f"max({k4}, 0) * max({k27}, 0)",
+            (k4, k27),
+            lambda x: np.maximum(x[0], 0) * np.maximum(x[1], 0),
+        ),
     ]
     k36, k27b = _m("H3K36me3", "body"), _m("H3K27me3", "body")
     specs += [
-        DerivedSpec("d_coh_act_x_K36body", "coherence", f"d_activation_index * {k36}", (*act, k36),
-                    lambda x: _mean_of(x[:-1]) * x[-1]),
-        DerivedSpec("d_coh_K36_minus_K27me3_body", "coherence", f"{k36} - {k27b}", (k36, k27b),
-                    lambda x: x[0] - x[1]),
+        DerivedSpec(
+            "d_coh_act_x_K36body",
+            "coherence",
+            f"d_activation_index * {k36}",
+            (*act, k36),
+            lambda x: _mean_of(x[:-1]) * x[-1],
+        ),
+        DerivedSpec("d_coh_K36_minus_K27me3_body", "coherence", f"{k36} - {k27b}", (k36, k27b), lambda x: x[0] - x[1]),
     ]
     for a in ASSAYS:
         hp, tm = bed_column(a, "tss", "has_peak"), _m(a, "tss")

@@ -31,9 +31,7 @@ def read_info(path: Path) -> pl.DataFrame:
     df = _read_tsv(path)
     missing = [c for c in INFO_COLUMNS if c not in df.columns]
     if missing:
-        raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)}; a gene table needs {' '.join(INFO_COLUMNS)}"
-        )
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; a gene table needs {' '.join(INFO_COLUMNS)}")
     if df.height == 0:
         raise InputError(f"{path}: no genes in the table")
     df = df.select(INFO_COLUMNS).with_row_index("_row")
@@ -60,7 +58,11 @@ def read_info(path: Path) -> pl.DataFrame:
     if dup.height:
         names = dup["gene_name"].unique(maintain_order=True).head(5).to_list()
         raise InputError(
-            at_line(str(path), dup["_row"][0] + 2, f"duplicate gene name(s) {', '.join(names)}; names must be unique")
+            at_line(
+                str(path),
+                dup["_row"][0] + 2,
+                f"duplicate gene name(s) {', '.join(names)}; names must be unique",
+            )
         )
     chroms = cast["chr"].unique().to_list()
     mapping = {c: normalize_chrom(c) for c in chroms}

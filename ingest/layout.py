@@ -65,8 +65,12 @@ def _find(folder: Path, cell: str, suffixes: tuple[str, ...]) -> Path | None:
     return None
 
 
-def discover(data_dir: Path, cells: list[str] | None = None, assays: tuple[str, ...] = ASSAYS,
-             kinds: tuple[str, ...] = ("bigwig", "bed")) -> list[CellFiles]:
+def discover(
+    data_dir: Path,
+    cells: list[str] | None = None,
+    assays: tuple[str, ...] = ASSAYS,
+    kinds: tuple[str, ...] = ("bigwig", "bed"),
+) -> list[CellFiles]:
     """Find every cell's files; refuse a missing assay file by name."""
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: no such folder")

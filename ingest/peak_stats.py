@@ -35,9 +35,7 @@ def merge_intervals(starts: I64, ends: I64) -> tuple[I64, I64]:
     return m_start, m_end
 
 
-def window_peak_stats(
-    starts: I64, ends: I64, signal: F64, qvalue: F64, win_start: I64, win_end: I64
-) -> dict[str, F64]:
+def window_peak_stats(starts: I64, ends: I64, signal: F64, qvalue: F64, win_start: I64, win_end: I64) -> dict[str, F64]:
     """Peak statistics per window ``[win_start, win_end)``.
 
     Returns ``has_peak`` (0/1), ``n_peaks`` (peaks overlapping the window), ``density`` (peaks per kb),

@@ -59,9 +59,7 @@ def read_cell_genes(cf: CellFiles) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     genes = pl.concat(frames)
     dup = genes.filter(pl.col("gene_name").is_duplicated())
     if dup.height:
-        raise InputError(
-            f"cell {cf.name}: gene {dup['gene_name'][0]!r} is listed in more than one of its info files"
-        )
+        raise InputError(f"cell {cf.name}: gene {dup['gene_name'][0]!r} is listed in more than one of its info files")
     return genes, (pl.concat(labels).select("gene_name", "split", "gex") if labels else None)
 
 
@@ -119,9 +117,9 @@ def ingest_cell(
     missing = [c.name for c in cat if c.name not in columns]
     if missing:  # pragma: no cover - the catalogue and the extractors are defined together
         raise RuntimeError(f"features without values: {missing[:5]}")
-    features = pl.DataFrame(
-        {"gene_name": genes["gene_name"], **{c.name: columns[c.name] for c in cat}}
-    ).with_columns(pl.exclude("gene_name").fill_nan(None))
+    features = pl.DataFrame({"gene_name": genes["gene_name"], **{c.name: columns[c.name] for c in cat}}).with_columns(
+        pl.exclude("gene_name").fill_nan(None)
+    )
 
     tracks = [
         TrackRow(assay=a, kind=k, original_name=p.name, sha256=shas[f"{k}:{a}"], bytes=p.stat().st_size, qc=r.qc)
@@ -132,12 +130,20 @@ def ingest_cell(
     commit_cell(
         store,
         CellIngest(
-            name=cf.name, source=source, input_digest=digest,
-            genes=genes.select("gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand",
-                               "split"),
-            labels=labels, tracks=tracks, feature_set_id=fs.id, feature_set_json=fs.to_json(),
+            name=cf.name,
+            source=source,
+            input_digest=digest,
+            genes=genes.select(
+                "gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand", "split"
+            ),
+            labels=labels,
+            tracks=tracks,
+            feature_set_id=fs.id,
+            feature_set_json=fs.to_json(),
             catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula) for c in cat],
-            features=features, seconds=seconds, qc=qc,
+            features=features,
+            seconds=seconds,
+            qc=qc,
         ),
     )
     return IngestOutcome(cf.name, "ingested", genes.height, seconds, qc)
@@ -175,5 +181,4 @@ def ingest_dataset(
     """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work."""
     fs = fs or default_feature_set()
     found = discover(data_dir, cells, fs.assays, fs.kinds())
-    return [ingest_cell(store, cf, fs, force_build=force_build, threads=threads, progress=progress)
-            for cf in found]
+    return [ingest_cell(store, cf, fs, force_build=force_build, threads=threads, progress=progress) for cf in found]

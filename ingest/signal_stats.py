@@ -122,8 +122,8 @@ def window_stats(
     dict
         ``mean``, ``std``, ``min``, ``max`` of the values; ``cov``, the covered fraction of the window; ``slope``,
         the mean of the downstream half minus the mean of the upstream half (in transcription direction);
-        ``entropy``, the normalised Shannon entropy of the signal mass over ten equal sub-bins (values are
-        shifted to be non-negative first; 1 = flat, 0 = all in one bin). Statistics of a window without a
+        ``entropy``, the normalised Shannon entropy of the signal mass (negative values count as 0) over ten
+        equal sub-bins (1 = flat, 0 = all in one bin). Statistics of a window without a
         covered base are NaN; ``cov`` is NaN only for an empty window.
     """
     n = win_start.size
@@ -133,17 +133,16 @@ def window_stats(
     ones = np.ones(values.size)
     centre = float(values.mean()) if values.size else 0.0
     dev = values - centre
-    shifted = values - (float(values.min()) if values.size else 0.0)
-    cum_len, cum_dev, cum_sq, cum_pos = (pi.cumulative(d) for d in (ones, dev, dev * dev, shifted))
+    mass_density = np.maximum(values, 0.0)
+    cum_len, cum_dev, cum_sq, cum_pos = (pi.cumulative(d) for d in (ones, dev, dev * dev, mass_density))
 
     # Sub-bin edges: ENTROPY_BINS + 1 positions per window, integer bases.
-    frac = np.arange(ENTROPY_BINS + 1, dtype=np.float64) / ENTROPY_BINS
-    edges = (win_start[:, None] + np.floor(width[:, None] * frac[None, :])).astype(np.int64)
-    edges[:, -1] = win_end
+    steps = np.arange(ENTROPY_BINS + 1, dtype=np.int64)
+    edges = win_start[:, None] + ((win_end - win_start)[:, None] * steps[None, :]) // ENTROPY_BINS
     flat = edges.ravel()
     cov_at = pi.at(cum_len, ones, flat).reshape(n, -1)
     dev_at = pi.at(cum_dev, dev, flat).reshape(n, -1)
-    pos_at = pi.at(cum_pos, shifted, flat).reshape(n, -1)
+    pos_at = pi.at(cum_pos, mass_density, flat).reshape(n, -1)
     sq_ends = pi.at(cum_sq, dev * dev, np.concatenate([win_start, win_end]))
     covered = cov_at[:, -1] - cov_at[:, 0]
     sum_dev = dev_at[:, -1] - dev_at[:, 0]
@@ -161,6 +160,7 @@ def window_stats(
         slope = np.where((cov_lo > 0.5) & (cov_hi > 0.5), slope, np.nan)
         mass = np.diff(pos_at, axis=1)
         total = mass.sum(axis=1)
+        total = np.where(total > 1e-9 * max(1.0, float(cum_pos[-1])), total, 0.0)  # below float precision
         p = mass / total[:, None]
         plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
         entropy = np.where(has & (total > 0), -plogp.sum(axis=1) / np.log(ENTROPY_BINS), np.nan)

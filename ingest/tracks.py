@@ -84,7 +84,12 @@ def check_build(sizes: dict[str, int], path: str, force: bool) -> str | None:
 
 
 def bigwig_features(
-    path: Path, assay: str, genes: pl.DataFrame, fs: FeatureSetDef, *, force_build: bool = False,
+    path: Path,
+    assay: str,
+    genes: pl.DataFrame,
+    fs: FeatureSetDef,
+    *,
+    force_build: bool = False,
     progress: Progress | None = None,
 ) -> TrackResult:
     """Every bigWig window statistic of every gene, in log1p → z-score space, from one decode of ``path``.
@@ -161,7 +166,12 @@ def bigwig_features(
 
 
 def bed_features(
-    path: Path, assay: str, genes: pl.DataFrame, fs: FeatureSetDef, *, force_build: bool = False,
+    path: Path,
+    assay: str,
+    genes: pl.DataFrame,
+    fs: FeatureSetDef,
+    *,
+    force_build: bool = False,
     progress: Progress | None = None,
 ) -> TrackResult:
     """Every peak statistic of every gene from one read of a BED/narrowPeak file."""

@@ -27,8 +27,9 @@ class GeneCoords:
 
     def take(self, idx: I64) -> GeneCoords:
         """The genes at positions ``idx``."""
-        return GeneCoords(self.gene_start[idx], self.gene_end[idx], self.tss_start[idx], self.tss_end[idx],
-                          self.minus[idx])
+        return GeneCoords(
+            self.gene_start[idx], self.gene_end[idx], self.tss_start[idx], self.tss_end[idx], self.minus[idx]
+        )
 
     @property
     def tss_point(self) -> I64:

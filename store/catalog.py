@@ -77,7 +77,8 @@ class Store:
         with self.write() as con:
             con.execute(SCHEMA)
             con.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [str(SCHEMA_VERSION)]
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
+                [str(SCHEMA_VERSION)],
             )
         if gc:
             self.collect_garbage()

@@ -69,10 +69,16 @@ def commit_cell(store: Store, ing: CellIngest) -> None:
     old: list[str] = []
     try:
         with store.write() as con:
-            old = [r[0] for r in con.execute(
-                "SELECT path FROM feature_tables WHERE cell_line = ?", [ing.name]).fetchall()]
-            for table, col in (("cell_genes", "cell_line"), ("labels", "cell_line"), ("tracks", "cell_line"),
-                               ("feature_tables", "cell_line"), ("cell_lines", "name")):
+            old = [
+                r[0] for r in con.execute("SELECT path FROM feature_tables WHERE cell_line = ?", [ing.name]).fetchall()
+            ]
+            for table, col in (
+                ("cell_genes", "cell_line"),
+                ("labels", "cell_line"),
+                ("tracks", "cell_line"),
+                ("feature_tables", "cell_line"),
+                ("cell_lines", "name"),
+            ):
                 con.execute(f"DELETE FROM {table} WHERE {col} = ?", [ing.name])
             con.execute(
                 "INSERT INTO feature_sets VALUES (?, ?, ?, now()) ON CONFLICT (id) DO NOTHING",
@@ -82,8 +88,9 @@ def commit_cell(store: Store, ing: CellIngest) -> None:
                 "INSERT INTO features VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [[ing.feature_set_id, i, *row] for i, row in enumerate(ing.catalogue)],
             )
-            genes = ing.genes.with_columns(pl.lit(ing.name).alias("cell_line"),
-                                           pl.int_range(pl.len()).alias("row_order"))
+            genes = ing.genes.with_columns(
+                pl.lit(ing.name).alias("cell_line"), pl.int_range(pl.len()).alias("row_order")
+            )
             con.register("new_genes", genes.to_arrow())
             con.execute(
                 "INSERT INTO cell_genes SELECT cell_line, gene_name, split, row_order, chrom, gene_start, gene_end, "
@@ -100,19 +107,51 @@ def commit_cell(store: Store, ing: CellIngest) -> None:
                 con.unregister("new_labels")
             con.executemany(
                 "INSERT INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[ing.name, t.assay, t.kind, t.original_name, t.stored_path, t.sha256, t.bytes,
-                  t.qc.get("naming"), t.qc.get("build"), t.qc.get("n_items"), t.qc.get("n_bases"),
-                  t.qc.get("log1p_mean"), t.qc.get("log1p_std"), t.qc.get("linear_mean"), t.qc.get("linear_std"),
-                  t.qc.get("genes_without_signal"), json.dumps(t.qc)] for t in ing.tracks],
+                [
+                    [
+                        ing.name,
+                        t.assay,
+                        t.kind,
+                        t.original_name,
+                        t.stored_path,
+                        t.sha256,
+                        t.bytes,
+                        t.qc.get("naming"),
+                        t.qc.get("build"),
+                        t.qc.get("n_items"),
+                        t.qc.get("n_bases"),
+                        t.qc.get("log1p_mean"),
+                        t.qc.get("log1p_std"),
+                        t.qc.get("linear_mean"),
+                        t.qc.get("linear_std"),
+                        t.qc.get("genes_without_signal"),
+                        json.dumps(t.qc),
+                    ]
+                    for t in ing.tracks
+                ],
             )
             con.execute(
                 "INSERT INTO cell_lines VALUES (?, ?, ?, ?, ?, now(), ?, ?)",
-                [ing.name, ing.labels is not None, ing.genes.height, ing.source, ing.input_digest, ing.seconds,
-                 json.dumps(ing.qc)],
+                [
+                    ing.name,
+                    ing.labels is not None,
+                    ing.genes.height,
+                    ing.source,
+                    ing.input_digest,
+                    ing.seconds,
+                    json.dumps(ing.qc),
+                ],
             )
             con.execute(
                 "INSERT INTO feature_tables VALUES (?, ?, ?, ?, ?, ?, now())",
-                [ing.feature_set_id, ing.name, rel, ing.features.height, ing.features.width - 1, ing.input_digest],
+                [
+                    ing.feature_set_id,
+                    ing.name,
+                    rel,
+                    ing.features.height,
+                    ing.features.width - 1,
+                    ing.input_digest,
+                ],
             )
     except BaseException:
         store.remove_files([rel])
@@ -143,9 +182,11 @@ def feature_table(store: Store, cell: str, feature_set_id: str | None = None) ->
 def cell_genes(store: Store, cell: str) -> pl.DataFrame:
     """A cell's genes with its own coordinates and split, in the order of its info files."""
     with store.read() as con:
-        tbl: pa.Table = con.execute(
+        tbl: pa.Table = con.sql(
             "SELECT gene_name, split, chrom, gene_start, gene_end, tss_start, tss_end, strand FROM cell_genes "
-            "WHERE cell_line = ? ORDER BY row_order", [cell]).to_arrow_table()
+            "WHERE cell_line = ? ORDER BY row_order",
+            params=[cell],
+        ).to_arrow_table()
     if tbl.num_rows == 0:
         raise NotFoundError(f"unknown cell line {cell!r}")
     return pl.from_arrow(tbl)  # type: ignore[return-value]

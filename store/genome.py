@@ -39,10 +39,21 @@ HG38_SIZES: dict[str, int] = {
 
 # A few chromosome lengths of other assemblies, to name the build of a refused track.
 OTHER_BUILDS: dict[str, dict[str, int]] = {
-    "hg19": {"chr1": 249_250_621, "chr2": 243_199_373, "chr10": 135_534_747, "chr19": 59_128_983,
-             "chr21": 48_129_895},
-    "hg18": {"chr1": 247_249_719, "chr2": 242_951_149, "chr5": 180_857_866, "chr10": 135_374_737,
-             "chr19": 63_811_651, "chr21": 46_944_323},
+    "hg19": {
+        "chr1": 249_250_621,
+        "chr2": 243_199_373,
+        "chr10": 135_534_747,
+        "chr19": 59_128_983,
+        "chr21": 48_129_895,
+    },
+    "hg18": {
+        "chr1": 247_249_719,
+        "chr2": 242_951_149,
+        "chr5": 180_857_866,
+        "chr10": 135_374_737,
+        "chr19": 63_811_651,
+        "chr21": 46_944_323,
+    },
     "mm10": {"chr1": 195_471_971, "chr2": 182_113_224, "chr10": 130_694_993, "chr19": 61_431_566},
     "mm9": {"chr1": 197_195_432, "chr2": 181_748_087, "chr10": 129_993_255, "chr19": 61_342_430},
 }
@@ -87,9 +98,7 @@ def naming_style(names: Iterable[str]) -> str:
 
 def guess_build(sizes: Mapping[str, int]) -> str | None:
     """Name the assembly whose chromosome lengths match ``sizes`` (normalised names), if one is known."""
-    if all(HG38_SIZES.get(c) == n for c, n in sizes.items() if c in HG38_SIZES) and any(
-        c in HG38_SIZES for c in sizes
-    ):
+    if all(HG38_SIZES.get(c) == n for c, n in sizes.items() if c in HG38_SIZES) and any(c in HG38_SIZES for c in sizes):
         return "hg38"
     for build, table in OTHER_BUILDS.items():
         if any(table.get(c) == n for c, n in sizes.items()):

@@ -56,11 +56,18 @@ def demo_data(
     from demo.dataset import write_demo
 
     with console.status("simulating tracks…") as status:
-        manifest = write_demo(out, seed=seed, n_cells=n_cells, workers=get_settings().threads,
-                              progress=lambda msg: status.update(msg))
-    console.print(f"wrote {len(manifest['tracks'])} tracks × (bigWig + BED) for cells "  # type: ignore[arg-type]
-                  f"{', '.join(manifest['cells'])} to {out} in {manifest['seconds']} s; "  # type: ignore[arg-type]
-                  f"hidden truth in {manifest['truth']}")
+        manifest = write_demo(
+            out,
+            seed=seed,
+            n_cells=n_cells,
+            workers=get_settings().threads,
+            progress=lambda msg: status.update(msg),
+        )
+    console.print(
+        f"wrote {len(manifest['tracks'])} tracks × (bigWig + BED) for cells "  # type: ignore[arg-type]
+        f"{', '.join(manifest['cells'])} to {out} in {manifest['seconds']} s; "  # type: ignore[arg-type]
+        f"hidden truth in {manifest['truth']}"
+    )
 
 
 @app.command()
@@ -78,8 +85,9 @@ def ingest(
     store = _store()
     names = [c.strip() for c in cells.split(",")] if cells else None
     with task_bars(console) as bar:
-        outcomes = ingest_dataset(store, data_dir, names, force_build=force_build, threads=get_settings().threads,
-                                  progress=bar)
+        outcomes = ingest_dataset(
+            store, data_dir, names, force_build=force_build, threads=get_settings().threads, progress=bar
+        )
     console.print(qc_table(outcomes))
     console.print(f"ingested {len(outcomes)} cell line(s) into {store.home} in {time.perf_counter() - t0:.1f} s")
 
@@ -90,7 +98,8 @@ def features(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/FEATURES.md.")] = False,
 ) -> None:
     """The feature catalogue of the default feature set: name, family, window, formula."""
-    from ingest.catalogue import catalogue, markdown as to_markdown
+    from ingest.catalogue import catalogue
+    from ingest.catalogue import markdown as to_markdown
     from ingest.featureset import default_feature_set
 
     fs = default_feature_set()
@@ -111,7 +120,8 @@ def features(
 @friendly
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo data (and the store unless EPIGEX_HOME).")] = Path(
-        "epigex-demo"),
+        "epigex-demo"
+    ),
     seed: Annotated[int, typer.Option(help="Random seed of the demo data.")] = 0,
 ) -> None:
     """The main job on a fresh machine: generate the demo dataset and ingest it."""

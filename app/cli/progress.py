@@ -17,8 +17,11 @@ def task_bars(console: Console, kinds: int = 2) -> Iterator[Callable[[str, float
     parts: dict[str, dict[str, float]] = {}
     lock = threading.Lock()
     with Progress(
-        TextColumn("{task.description:<20}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(), console=console,
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        console=console,
     ) as progress:
 
         def update(label: str, fraction: float) -> None:
