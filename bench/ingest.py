@@ -1,0 +1,148 @@
+"""Ingest benchmark: one demo bigWig, all its genes, every window; ratios against baselines from the same run.
+
+(a) epigex: every window statistic of every gene plus the genome-wide normalisation, one decode;
+(b) a per-gene loop of pyBigWig ``stats(type="mean", exact=True)`` over the same windows (means only);
+(c) decoding every interval of the file once with epigex's reader (the floor);
+(d) deepTools ``multiBigwigSummary BED-file -p 2`` over the same windows, when it is installed.
+
+Run: ``python -m bench.ingest [--data DIR] [--cell X1] [--assay H3K4me3]`` (makes the demo data if needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyBigWig
+
+from ingest.bigwig import BigWigReader
+from ingest.featureset import default_feature_set
+from ingest.genes import gene_coords, read_info
+from ingest.tracks import bigwig_features
+from ingest.windows import window_bounds
+from store.genome import HG38_SIZES
+
+
+def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    """Best wall time of ``repeat`` runs, and the last result."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def all_windows(genes: pl.DataFrame) -> pl.DataFrame:
+    """Every (gene, window) of the default feature set, clipped to hg38, non-empty."""
+    fs = default_feature_set()
+    frames = []
+    for chrom in genes["chrom"].unique().sort():
+        sub = genes.filter(pl.col("chrom") == chrom)
+        coords = gene_coords(sub)
+        for w in fs.windows:
+            s, e = window_bounds(coords, w, HG38_SIZES.get(chrom))
+            frames.append(pl.DataFrame({"chrom": [chrom] * sub.height, "start": s, "end": e}))
+    return pl.concat(frames).filter(pl.col("end") > pl.col("start"))
+
+
+def pybigwig_loop(path: Path, windows: pl.DataFrame) -> np.ndarray:
+    """The common approach: one exact ``stats`` call per window."""
+    bw = pyBigWig.open(str(path))
+    out = np.empty(windows.height)
+    for i, (c, s, e) in enumerate(windows.iter_rows()):
+        v = bw.stats(c, s, e, type="mean", exact=True)[0]
+        out[i] = np.nan if v is None else v
+    bw.close()
+    return out
+
+
+def decode_all(path: Path) -> int:
+    """Decode every interval of every chromosome once."""
+    n = 0
+    with BigWigReader(path) as r:
+        for c in r.chroms:
+            n += len(r.intervals(c))
+    return n
+
+
+def find_deeptools() -> str | None:
+    """``multiBigwigSummary`` on PATH, in this venv, or in ``$DEEPTOOLS_BIN``."""
+    for cand in (os.environ.get("DEEPTOOLS_BIN", ""), str(Path(sys.executable).parent), ""):
+        exe = shutil.which("multiBigwigSummary", path=cand or None)
+        if exe:
+            return exe
+    return None
+
+
+def deeptools(exe: str, path: Path, windows: pl.DataFrame, tmp: Path) -> None:
+    """deepTools over the same windows, 2 processes."""
+    bed = tmp / "windows.bed"
+    windows.write_csv(bed, separator="\t", include_header=False)
+    subprocess.run([exe, "BED-file", "--BED", str(bed), "-b", str(path), "-o", str(tmp / "out.npz"), "-p", "2"],
+                   check=True, capture_output=True)
+
+
+def peak_memory(fn: Callable[[], Any]) -> float:
+    """Peak traced Python/NumPy memory of ``fn`` in MB."""
+    tracemalloc.start()
+    fn()
+    _cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1e6
+
+
+def main() -> None:
+    """Run the benchmark and print a table of times and ratios."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("epigex-demo/data"))
+    ap.add_argument("--cell", default="X1")
+    ap.add_argument("--assay", default="H3K4me3")
+    ap.add_argument("--skip-loop", action="store_true", help="skip (b), the slow per-gene loop")
+    args = ap.parse_args()
+    if not (args.data / "CAGE-train").is_dir():
+        from demo.dataset import write_demo
+
+        write_demo(args.data, seed=0)
+    bw = args.data / f"{args.assay}-bigwig" / f"{args.cell}.bw"
+    genes = pl.concat(
+        [read_info(p) for p in sorted((args.data / "CAGE-train").glob(f"{args.cell}_*_info.tsv"))]
+    )
+    windows = all_windows(genes)
+    fs = default_feature_set()
+    print(f"file: {bw} ({bw.stat().st_size / 1e6:.1f} MB), genes: {genes.height:,}, windows: {windows.height:,}")
+    results: dict[str, float] = {}
+    results["c_decode_floor"], n_iv = timed(lambda: decode_all(bw), repeat=3)
+    results["a_epigex_all_stats"], _ = timed(lambda: bigwig_features(bw, args.assay, genes, fs), repeat=3)
+    if not args.skip_loop:
+        results["b_pybigwig_exact_loop_means"], _ = timed(lambda: pybigwig_loop(bw, windows))
+    exe = find_deeptools()
+    if exe:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["d_deeptools_multiBigwigSummary_p2"], _ = timed(lambda: deeptools(exe, bw, windows, Path(tmp)))
+    else:
+        print("(d) skipped: multiBigwigSummary not found (pip install deeptools, or set DEEPTOOLS_BIN)")
+    mem = peak_memory(lambda: bigwig_features(bw, args.assay, genes, fs))
+    a = results["a_epigex_all_stats"]
+    print(f"intervals decoded: {n_iv:,}; peak traced memory of (a): {mem:.0f} MB")
+    print(f"{'method':<38}{'seconds':>10}{'vs (a)':>10}")
+    for k, v in results.items():
+        print(f"{k:<38}{v:>10.3f}{v / a:>9.2f}×")
+    print(json.dumps({"windows": windows.height, "intervals": n_iv, "peak_mb": round(mem),
+                      **{k: round(v, 3) for k, v in results.items()}}))
+
+
+if __name__ == "__main__":
+    main()
