@@ -2,7 +2,7 @@
 
 (a) epigex: every window statistic of every gene plus the genome-wide normalisation, one decode;
 (b) a per-gene loop of pyBigWig ``stats(type="mean", exact=True)`` over the same windows (means only);
-(c) decoding every interval of the file once with epigex's reader (the floor);
+(c) decoding every interval of the file once with epigex's reader (the floor), and (c2) with pyBigWig;
 (d) deepTools ``multiBigwigSummary BED-file -p 2`` over the same windows, when it is installed.
 
 Run: ``python -m bench.ingest [--data DIR] [--cell X1] [--assay H3K4me3]`` (makes the demo data if needed).
@@ -78,6 +78,16 @@ def decode_all(path: Path) -> int:
     return n
 
 
+def decode_all_pybigwig(path: Path) -> int:
+    """Decode every interval with pyBigWig ``intervals`` into NumPy arrays (another reader's floor)."""
+    bw = pyBigWig.open(str(path))
+    n = 0
+    for c in bw.chroms():
+        n += np.asarray(bw.intervals(c) or [], dtype=np.float64).reshape(-1, 3).shape[0]
+    bw.close()
+    return n
+
+
 def find_deeptools() -> str | None:
     """``multiBigwigSummary`` on PATH, in this venv, or in ``$DEEPTOOLS_BIN``."""
     for cand in (os.environ.get("DEEPTOOLS_BIN", ""), str(Path(sys.executable).parent), ""):
@@ -91,8 +101,11 @@ def deeptools(exe: str, path: Path, windows: pl.DataFrame, tmp: Path) -> None:
     """deepTools over the same windows, 2 processes."""
     bed = tmp / "windows.bed"
     windows.write_csv(bed, separator="\t", include_header=False)
-    subprocess.run([exe, "BED-file", "--BED", str(bed), "-b", str(path), "-o", str(tmp / "out.npz"), "-p", "2"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [exe, "BED-file", "--BED", str(bed), "-b", str(path), "-o", str(tmp / "out.npz"), "-p", "2"],
+        check=True,
+        capture_output=True,
+    )
 
 
 def peak_memory(fn: Callable[[], Any]) -> float:
@@ -117,14 +130,13 @@ def main() -> None:
 
         write_demo(args.data, seed=0)
     bw = args.data / f"{args.assay}-bigwig" / f"{args.cell}.bw"
-    genes = pl.concat(
-        [read_info(p) for p in sorted((args.data / "CAGE-train").glob(f"{args.cell}_*_info.tsv"))]
-    )
+    genes = pl.concat([read_info(p) for p in sorted((args.data / "CAGE-train").glob(f"{args.cell}_*_info.tsv"))])
     windows = all_windows(genes)
     fs = default_feature_set()
     print(f"file: {bw} ({bw.stat().st_size / 1e6:.1f} MB), genes: {genes.height:,}, windows: {windows.height:,}")
     results: dict[str, float] = {}
     results["c_decode_floor"], n_iv = timed(lambda: decode_all(bw), repeat=3)
+    results["c2_decode_floor_pybigwig_intervals"], _ = timed(lambda: decode_all_pybigwig(bw), repeat=3)
     results["a_epigex_all_stats"], _ = timed(lambda: bigwig_features(bw, args.assay, genes, fs), repeat=3)
     if not args.skip_loop:
         results["b_pybigwig_exact_loop_means"], _ = timed(lambda: pybigwig_loop(bw, windows))
@@ -140,8 +152,16 @@ def main() -> None:
     print(f"{'method':<38}{'seconds':>10}{'vs (a)':>10}")
     for k, v in results.items():
         print(f"{k:<38}{v:>10.3f}{v / a:>9.2f}×")
-    print(json.dumps({"windows": windows.height, "intervals": n_iv, "peak_mb": round(mem),
-                      **{k: round(v, 3) for k, v in results.items()}}))
+    print(
+        json.dumps(
+            {
+                "windows": windows.height,
+                "intervals": n_iv,
+                "peak_mb": round(mem),
+                **{k: round(v, 3) for k, v in results.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def window_peak_stats(starts: I64, ends: I64, signal: F64, qvalue: F64, win_star
         pi = PrefixIntegral(m_start, m_end)
         ones = np.ones(m_start.size)
         cum = pi.cumulative(ones)
-        cov = pi.at(cum, ones, win_end) - pi.at(cum, ones, win_start)
+        cov = pi.at(cum, ones, pi.locate(win_end)) - pi.at(cum, ones, pi.locate(win_start))
     with np.errstate(invalid="ignore", divide="ignore"):
         safe = np.where(valid, width, 1.0)
         return {

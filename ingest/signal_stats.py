@@ -65,15 +65,21 @@ class PrefixIntegral:
         np.cumsum(density * self.lengths, out=out[1:])
         return out
 
-    def at(self, cum: F64, density: F64, positions: I64) -> F64:
-        """Integral of the density over bases below each position."""
+    def locate(self, positions: I64) -> tuple[I64, I64, F64]:
+        """For each position: intervals wholly below it, the interval it may cut, and the bases cut off."""
         k = np.searchsorted(self.ends, positions, side="right")
-        full = cum[k]
         if self.starts.size == 0:
-            return full
+            return k, k, np.zeros(positions.size)
         kk = np.minimum(k, self.starts.size - 1)
-        partial = np.clip(positions - self.starts[kk], 0, None) * density[kk]
-        return np.where(k < self.starts.size, full + partial, full)
+        partial = np.where(k < self.starts.size, np.clip(positions - self.starts[kk], 0, None), 0)
+        return k, kk, partial.astype(np.float64)
+
+    def at(self, cum: F64, density: F64, located: tuple[I64, I64, F64]) -> F64:
+        """Integral of the density over bases below each located position."""
+        k, kk, partial = located
+        if self.starts.size == 0:
+            return cum[k]
+        return cum[k] + partial * density[kk]
 
 
 def _range_reduce(ufunc: np.ufunc, values: F64, lo: I64, hi: I64, fill: float) -> F64:
@@ -139,14 +145,15 @@ def window_stats(
     # Sub-bin edges: ENTROPY_BINS + 1 positions per window, integer bases.
     steps = np.arange(ENTROPY_BINS + 1, dtype=np.int64)
     edges = win_start[:, None] + ((win_end - win_start)[:, None] * steps[None, :]) // ENTROPY_BINS
-    flat = edges.ravel()
-    cov_at = pi.at(cum_len, ones, flat).reshape(n, -1)
-    dev_at = pi.at(cum_dev, dev, flat).reshape(n, -1)
-    pos_at = pi.at(cum_pos, mass_density, flat).reshape(n, -1)
-    sq_ends = pi.at(cum_sq, dev * dev, np.concatenate([win_start, win_end]))
+    loc = pi.locate(edges.ravel())
+    cov_at = pi.at(cum_len, ones, loc).reshape(n, -1)
+    dev_at = pi.at(cum_dev, dev, loc).reshape(n, -1)
+    pos_at = pi.at(cum_pos, mass_density, loc).reshape(n, -1)
+    ends_loc = tuple(x.reshape(n, -1)[:, [0, -1]].ravel() for x in loc)
+    sq_at = pi.at(cum_sq, dev * dev, ends_loc).reshape(n, 2)  # type: ignore[arg-type]
     covered = cov_at[:, -1] - cov_at[:, 0]
     sum_dev = dev_at[:, -1] - dev_at[:, 0]
-    sum_sq = sq_ends[n:] - sq_ends[:n]
+    sum_sq = sq_at[:, 1] - sq_at[:, 0]
     has = covered > 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_dev = np.where(has, sum_dev / covered, np.nan)

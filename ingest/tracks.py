@@ -122,12 +122,15 @@ def bigwig_features(
             lin_sums = lin_sums + track_sums(iv.starts, iv.ends, iv.values)
             idx = groups.get(norm)
             if idx is not None and idx.size:
+                # All windows of all genes of the chromosome in one call: one set of prefix sums.
                 coords = gene_coords(genes[idx])
-                for w in fs.windows:
-                    ws, we = window_bounds(coords, w, sizes[norm])
-                    stats = window_stats(iv.starts, iv.ends, y, ws, we, coords.minus)
+                bounds = [window_bounds(coords, w, sizes[norm]) for w in fs.windows]
+                stats = window_stats(iv.starts, iv.ends, y, np.concatenate([b[0] for b in bounds]),
+                                     np.concatenate([b[1] for b in bounds]), np.tile(coords.minus, len(bounds)))
+                for j, w in enumerate(fs.windows):
+                    part = slice(j * idx.size, (j + 1) * idx.size)
                     for s in SIGNAL_STATS:
-                        cols[bigwig_column(assay, w.name, s)][idx] = stats[s]
+                        cols[bigwig_column(assay, w.name, s)][idx] = stats[s][part]
             if progress is not None:
                 progress((i + 1) / len(todo))
     mu, sd = log_sums.mean, log_sums.std
