@@ -136,11 +136,14 @@ def window_stats(
     width = (win_end - win_start).astype(np.float64)
     valid = width > 0
     pi = PrefixIntegral(starts, ends)
-    ones = np.ones(values.size)
+    ones = np.broadcast_to(1.0, values.shape)  # a view: no per-interval allocation
     centre = float(values.mean()) if values.size else 0.0
     dev = values - centre
-    mass_density = np.maximum(values, 0.0)
-    cum_len, cum_dev, cum_sq, cum_pos = (pi.cumulative(d) for d in (ones, dev, dev * dev, mass_density))
+    dev_sq = dev * dev
+    mass_density = values if (values.size == 0 or float(values.min()) >= 0) else np.maximum(values, 0.0)
+    cum_len = np.concatenate([[0.0], np.cumsum(pi.lengths)])
+    cum_dev, cum_sq = pi.cumulative(dev), pi.cumulative(dev_sq)
+    cum_pos = pi.cumulative(mass_density)
 
     # Sub-bin edges: ENTROPY_BINS + 1 positions per window, integer bases.
     steps = np.arange(ENTROPY_BINS + 1, dtype=np.int64)
@@ -150,7 +153,8 @@ def window_stats(
     dev_at = pi.at(cum_dev, dev, loc).reshape(n, -1)
     pos_at = pi.at(cum_pos, mass_density, loc).reshape(n, -1)
     ends_loc = tuple(x.reshape(n, -1)[:, [0, -1]].ravel() for x in loc)
-    sq_at = pi.at(cum_sq, dev * dev, ends_loc).reshape(n, 2)  # type: ignore[arg-type]
+    sq_at = pi.at(cum_sq, dev_sq, ends_loc).reshape(n, 2)  # type: ignore[arg-type]
+    del dev_sq, cum_sq
     covered = cov_at[:, -1] - cov_at[:, 0]
     sum_dev = dev_at[:, -1] - dev_at[:, 0]
     sum_sq = sq_at[:, 1] - sq_at[:, 0]
