@@ -67,8 +67,10 @@ def main() -> None:
         print(f"wrote {n:,} intervals ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
         out = subprocess.run([sys.executable, "-c", CHILD, str(path)], check=True, capture_output=True, text=True)
         items, base, peak, sec = out.stdout.split()
-        print(f"intervals: {int(items):,}; RSS after imports: {base} MB; peak RSS: {peak} MB; "
-              f"extra for the track: {int(peak) - int(base)} MB; extraction: {sec} s")
+        print(
+            f"intervals: {int(items):,}; RSS after imports: {base} MB; peak RSS: {peak} MB; "
+            f"extra for the track: {int(peak) - int(base)} MB; extraction: {sec} s"
+        )
     _ = resource  # the parent's own usage is not the measurement
 
 

@@ -125,8 +125,14 @@ def bigwig_features(
                 # All windows of all genes of the chromosome in one call: one set of prefix sums.
                 coords = gene_coords(genes[idx])
                 bounds = [window_bounds(coords, w, sizes[norm]) for w in fs.windows]
-                stats = window_stats(iv.starts, iv.ends, y, np.concatenate([b[0] for b in bounds]),
-                                     np.concatenate([b[1] for b in bounds]), np.tile(coords.minus, len(bounds)))
+                stats = window_stats(
+                    iv.starts,
+                    iv.ends,
+                    y,
+                    np.concatenate([b[0] for b in bounds]),
+                    np.concatenate([b[1] for b in bounds]),
+                    np.tile(coords.minus, len(bounds)),
+                )
                 for j, w in enumerate(fs.windows):
                     part = slice(j * idx.size, (j + 1) * idx.size)
                     for s in SIGNAL_STATS:
