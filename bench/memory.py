@@ -8,7 +8,6 @@ RSS of the same process after importing everything (the baseline).
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -71,7 +70,6 @@ def main() -> None:
             f"intervals: {int(items):,}; RSS after imports: {base} MB; peak RSS: {peak} MB; "
             f"extra for the track: {int(peak) - int(base)} MB; extraction: {sec} s"
         )
-    _ = resource  # the parent's own usage is not the measurement
 
 
 if __name__ == "__main__":

@@ -34,10 +34,6 @@ class Peaks:
     def __len__(self) -> int:
         return int(self.start.size)
 
-    def on(self, chrom: str) -> tuple[npt.NDArray[np.int64], ...]:
-        """Indices of the peaks on ``chrom`` (normalised name)."""
-        return (np.flatnonzero(self.chrom == chrom),)
-
 
 def _load_text(path: Path) -> str:
     raw = path.read_bytes()

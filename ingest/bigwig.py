@@ -12,7 +12,6 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, Literal
 
 import numpy as np
@@ -204,10 +203,6 @@ class BigWigReader:
             raise self._fail("a data block lies beyond the end of the file")
         return blocks[np.argsort(blocks[:, 1], kind="stable")]
 
-    def n_blocks(self) -> int:
-        """Number of full-resolution data blocks."""
-        return int(self._blocks.shape[0])
-
     def intervals(self, chrom: str) -> Intervals:
         """Decode every interval of ``chrom`` (a name as spelled in the file); empty when it has none."""
         if chrom not in self.chroms:
@@ -293,9 +288,3 @@ def _sorted_checked(
             f"{int(starts[i + 1])}-{int(ends[i + 1])}; a bigWig must not overlap itself"
         )
     return Intervals(starts, ends, values)
-
-
-def is_bigwig(path: Path) -> bool:
-    """Return whether ``path`` starts with the bigWig magic number."""
-    with open(path, "rb") as fh:
-        return sniff_kind(fh.read(4)) == "bigwig"

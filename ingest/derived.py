@@ -73,21 +73,15 @@ def _specs() -> list[DerivedSpec]:
         ]
     act = tuple(_m(a, "tss") for a in ACTIVE)
     rep = tuple(_m(a, "prom1k") for a in REPRESSIVE)
+    for act_mark, rep_mark, short in (
+        ("H3K27ac", "H3K27me3", "K27ac_minus_K27me3"),
+        ("H3K4me3", "H3K9me3", "K4me3_minus_K9me3"),
+    ):
+        ta, tr = _m(act_mark, "tss"), _m(rep_mark, "tss")
+        specs.append(
+            DerivedSpec(f"d_bal_{short}", "activation_vs_repression", f"{ta} - {tr}", (ta, tr), lambda x: x[0] - x[1])
+        )
     specs += [
-        DerivedSpec(
-            "d_bal_K27ac_minus_K27me3",
-            "activation_vs_repression",
-            f"{_m('H3K27ac', 'tss')} - {_m('H3K27me3', 'tss')}",
-            (_m("H3K27ac", "tss"), _m("H3K27me3", "tss")),
-            lambda x: x[0] - x[1],
-        ),
-        DerivedSpec(
-            "d_bal_K4me3_minus_K9me3",
-            "activation_vs_repression",
-            f"{_m('H3K4me3', 'tss')} - {_m('H3K9me3', 'tss')}",
-            (_m("H3K4me3", "tss"), _m("H3K9me3", "tss")),
-            lambda x: x[0] - x[1],
-        ),
         DerivedSpec("d_activation_index", "activation_vs_repression", f"mean({', '.join(act)})", act, _mean_of),
         DerivedSpec("d_repression_index", "activation_vs_repression", f"mean({', '.join(rep)})", rep, _mean_of),
         DerivedSpec(

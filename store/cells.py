@@ -159,13 +159,6 @@ def commit_cell(store: Store, ing: CellIngest) -> None:
     store.remove_files([p for p in old if p != rel])
 
 
-def list_cells(store: Store) -> list[dict[str, Any]]:
-    """Every cell line with its gene count, whether it is labelled and when it was ingested."""
-    rows = store.query("SELECT name, labelled, n_genes, source, created_at, seconds FROM cell_lines ORDER BY name")
-    keys = ("name", "labelled", "n_genes", "source", "created_at", "seconds")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
-
-
 def feature_table(store: Store, cell: str, feature_set_id: str | None = None) -> pl.DataFrame:
     """A cell's feature table (``gene_name`` + features), from the latest feature set unless one is named."""
     sql = "SELECT path FROM feature_tables WHERE cell_line = ?"
