@@ -185,7 +185,7 @@ def write_demo(
     for ci, cell in enumerate(("X1", "X2", "X3", *extra)):
         stat_cell = cell if cell in ("X1", "X2", "X3") else ("X1", "X2", "X3")[ci % 3]
         genes = _gene_arrays(coords[cell])
-        act = activity(expr[cell])
+        act = activity(expr[cell], rng)
         for a in ASSAYS:
             st = stats[f"{a}_{stat_cell}"]["log1p"]
             tasks.append(TrackTask(str(out_dir), cell, a, seed, ci, genes, act, st["mean"], st["std"], amp_q.get(a)))

@@ -19,6 +19,7 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
 F64 = npt.NDArray[np.float64]
+RHO_CHROMATIN = 0.90  # rank-space correlation between a gene's expression and its chromatin activity
 RHO_CELLS = 0.80  # rank-space correlation between an invented cell and its source
 
 
@@ -78,10 +79,20 @@ def invent_expression(
     return out
 
 
-def activity(gex: F64) -> F64:
-    """Chromatin activity 0..1 of each gene: 0 when silent, 0.35..1 by rank among expressed genes."""
-    act = np.zeros(gex.size)
-    on = gex > 0
+def activity(gex: F64, rng: np.random.Generator, rho: float = RHO_CHROMATIN) -> F64:
+    """Chromatin activity 0..1 of each gene: a noisy copy of its expression rank, 0 for silent chromatin.
+
+    The latent activity is a Gaussian-copula blend (``rho``) of the gene's expression rank (zeros in random
+    order) with noise, so that chromatin and CAGE disagree the way they do in real data: some genes with open,
+    marked promoters have no CAGE signal, some lowly expressed genes sit in silent chromatin. The share of
+    silent chromatin equals the share of zeros in ``gex``; active genes get 0.35..1 by latent rank.
+    """
+    n = gex.size
+    u = (rankdata(gex + rng.random(n) * 1e-9 * (gex == 0), method="ordinal") - 0.5) / n
+    latent = _blend(u, rho, rng)
+    z0 = float((gex == 0).mean())
+    act = np.zeros(n)
+    on = latent >= z0
     if on.any():
-        act[on] = 0.35 + 0.65 * _uniform(gex[on])
+        act[on] = 0.35 + 0.65 * _uniform(latent[on])
     return act

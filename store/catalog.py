@@ -54,7 +54,19 @@ CREATE TABLE IF NOT EXISTS features (
 CREATE TABLE IF NOT EXISTS feature_tables (
     feature_set VARCHAR, cell_line VARCHAR, path VARCHAR, n_genes INTEGER, n_features INTEGER,
     input_digest VARCHAR, created_at TIMESTAMP, PRIMARY KEY (feature_set, cell_line));
+CREATE TABLE IF NOT EXISTS models (
+    id VARCHAR PRIMARY KEY, created_at TIMESTAMP, profile VARCHAR, seed INTEGER, threads INTEGER,
+    feature_set VARCHAR, cells JSON, setups JSON, lineage JSON, params JSON, features JSON, selection JSON,
+    mask_rule VARCHAR, threshold DOUBLE, metrics JSON, timings JSON, n_boosters INTEGER, content_digest VARCHAR);
+CREATE TABLE IF NOT EXISTS model_artifacts (
+    model_id VARCHAR, setup VARCHAR, stage VARCHAR, path VARCHAR, sha256 VARCHAR, rounds INTEGER,
+    PRIMARY KEY (model_id, setup, stage));
+CREATE TABLE IF NOT EXISTS predictions (
+    model_id VARCHAR, cell_line VARCHAR, input_digest VARCHAR, path VARCHAR, contrib_path VARCHAR,
+    n_genes INTEGER, created_at TIMESTAMP, PRIMARY KEY (model_id, cell_line));
+CREATE TABLE IF NOT EXISTS ablations (id VARCHAR PRIMARY KEY, created_at TIMESTAMP, cells JSON, results JSON);
 """
+STORE_DIRS = ("features", "tracks", "models", "predictions")
 
 _thread_lock = threading.RLock()
 
@@ -147,7 +159,9 @@ class Store:
     def referenced_files(self) -> set[str]:
         """Store-relative paths of every file a committed catalog row points at."""
         rows = self.query(
-            "SELECT path FROM feature_tables UNION ALL SELECT stored_path FROM tracks WHERE stored_path IS NOT NULL"
+            "SELECT path FROM feature_tables UNION ALL SELECT stored_path FROM tracks WHERE stored_path IS NOT NULL "
+            "UNION ALL SELECT path FROM model_artifacts UNION ALL SELECT path FROM predictions "
+            "UNION ALL SELECT contrib_path FROM predictions WHERE contrib_path IS NOT NULL"
         )
         return {r[0] for r in rows}
 
@@ -155,7 +169,7 @@ class Store:
         """Remove files that no committed row references (left by a killed job) and stale temporaries."""
         removed: list[str] = []
         referenced = self.referenced_files()
-        for top in ("features", "tracks"):
+        for top in STORE_DIRS:
             root = self.home / top
             if not root.exists():
                 continue
@@ -169,7 +183,7 @@ class Store:
             else:
                 f.unlink(missing_ok=True)
             removed.append(str(f.relative_to(self.home)))
-        for top in ("features", "tracks"):
+        for top in STORE_DIRS:
             root = self.home / top
             if root.exists():
                 for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):

@@ -168,6 +168,11 @@ def feature_table(store: Store, cell: str, feature_set_id: str | None = None) ->
         params.append(feature_set_id)
     rows = store.query(sql + " ORDER BY created_at DESC LIMIT 1", params)
     if not rows:
+        if feature_set_id is not None and store.query("SELECT 1 FROM cell_lines WHERE name = ?", [cell]):
+            raise NotFoundError(
+                f"cell line {cell!r} has no features of feature set {feature_set_id}; re-ingest its files with "
+                "the feature set the model was trained on"
+            )
         raise NotFoundError(f"no features for cell line {cell!r}; ingest it first (epigex ingest DATA_DIR)")
     return pl.read_parquet(Path(store.home) / rows[0][0])
 
@@ -183,3 +188,42 @@ def cell_genes(store: Store, cell: str) -> pl.DataFrame:
     if tbl.num_rows == 0:
         raise NotFoundError(f"unknown cell line {cell!r}")
     return pl.from_arrow(tbl)  # type: ignore[return-value]
+
+
+def cell_labels(store: Store, cell: str) -> pl.DataFrame:
+    """A labelled cell's ``gene_name``, ``split``, ``gex`` (empty for a predict-only cell)."""
+    with store.read() as con:
+        tbl: pa.Table = con.sql(
+            "SELECT l.gene_name, l.split, l.gex FROM labels l JOIN cell_genes g "
+            "ON g.cell_line = l.cell_line AND g.gene_name = l.gene_name WHERE l.cell_line = ? ORDER BY g.row_order",
+            params=[cell],
+        ).to_arrow_table()
+    return pl.from_arrow(tbl)  # type: ignore[return-value]
+
+
+def cell_info(store: Store, cell: str) -> dict[str, Any]:
+    """A cell line's catalog row (name, labelled, n_genes, input_digest, qc), or a clear 404-style error."""
+    rows = store.query(
+        "SELECT name, labelled, n_genes, source, input_digest, created_at, seconds, qc FROM cell_lines WHERE name = ?",
+        [cell],
+    )
+    if not rows:
+        known = [r[0] for r in store.query("SELECT name FROM cell_lines ORDER BY name")]
+        hint = f"known: {', '.join(known)}" if known else "the store has none yet; ingest a dataset first"
+        raise NotFoundError(f"unknown cell line {cell!r} ({hint})")
+    keys = ("name", "labelled", "n_genes", "source", "input_digest", "created_at", "seconds", "qc")
+    out = dict(zip(keys, rows[0], strict=True))
+    out["qc"] = json.loads(out["qc"]) if out["qc"] else {}
+    return out
+
+
+def cell_feature_sets(store: Store, cell: str) -> list[str]:
+    """Feature sets a cell has a feature table for, newest first."""
+    rows = store.query("SELECT feature_set FROM feature_tables WHERE cell_line = ? ORDER BY created_at DESC", [cell])
+    return [r[0] for r in rows]
+
+
+def feature_names(store: Store, feature_set_id: str) -> list[str]:
+    """The feature names of a feature set, in catalogue order."""
+    rows = store.query("SELECT name FROM features WHERE feature_set = ? ORDER BY position", [feature_set_id])
+    return [r[0] for r in rows]

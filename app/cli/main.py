@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from app.cli import model_commands  # noqa: F401  (registers the model commands)
+from app.cli.base import app, console, friendly, open_store
 from app.cli.render import qc_table
 from app.settings import get_settings
-from store.errors import EpigexError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Predict CAGE expression from the epigenome.")
-console = Console()
-err_console = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(fn: F) -> F:
-    """Turn an :class:`EpigexError` (and missing files) into one line on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except EpigexError as err:
-            err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
-            err_console.print(f"[red]error:[/red] {err.filename}: {err.strerror}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _store() -> Any:
-    from store.catalog import Store
-
-    return Store(get_settings().home)
 
 
 @app.command("demo-data")
@@ -82,7 +52,7 @@ def ingest(
     from ingest.pipeline import ingest_dataset
 
     t0 = time.perf_counter()
-    store = _store()
+    store = open_store()
     names = [c.strip() for c in cells.split(",")] if cells else None
     with task_bars(console) as bar:
         outcomes = ingest_dataset(

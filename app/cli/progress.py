@@ -35,3 +35,21 @@ def task_bars(console: Console, kinds: int = 2) -> Iterator[Callable[[str, float
                 progress.update(bars[key], completed=sum(done.values()) / max(kinds, len(done)))
 
         yield update
+
+
+@contextmanager
+def single_bar(console: Console, title: str) -> Iterator[Callable[[str, float], None]]:
+    """Yield a callback ``(label, fraction)`` that drives one bar whose text shows the current label."""
+    with Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(title, total=1.0)
+
+        def update(label: str, fraction: float) -> None:
+            progress.update(task, completed=fraction, description=f"{title}: {label}")
+
+        yield update

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from ingest.featureset import ASSAYS
 from ingest.pipeline import IngestOutcome
+from store.registry import ModelRecord
 
 
 def qc_table(outcomes: Sequence[IngestOutcome]) -> Group:
@@ -34,3 +37,62 @@ def qc_table(outcomes: Sequence[IngestOutcome]) -> Group:
             row.append(f"{ws.get(f'{a}/bigwig', '-')} / {ws.get(f'{a}/bed', '-')}")
         signal.add_row(a, *row)
     return Group(cells, signal) if fresh else Group(cells)
+
+
+def _f(v: object) -> str:
+    return f"{v:.3f}" if isinstance(v, float) and v == v else "-"
+
+
+def validation_table(record: ModelRecord) -> Group:
+    """The model's validation summary per setup and cell, and the chosen mask."""
+    m = record.metrics
+    where = "val split (chr14, chr19)" if record.profile == "quick" else "leave-one-chromosome-out"
+    table = Table(title=f"validation of {record.id} ({record.profile}: {where})")
+    cols = ("setup", "cell", "genes", "Spearman masked", "unmasked", "mean per chrom", "Pearson", "AUC")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("setup", "cell") else "right")
+    for r in m["summary"]:
+        style = "bold" if r["kind"] == "stack" else None
+        table.add_row(
+            r["setup"],
+            r["cell"],
+            f"{r['n']:,}",
+            _f(r["spearman_masked"]),
+            _f(r["spearman_unmasked"]),
+            _f(r["mean_chrom_spearman_masked"]),
+            _f(r["pearson"]),
+            _f(r["auc"]),
+            style=style,
+        )
+    ch = m["chosen"]
+    note = Text(
+        f"mask: {ch['rule']} of P(expressed) ≥ {ch['threshold']:.2f} (swept on out-of-fold predictions: "
+        f"{ch['spearman_masked']:.3f} vs {ch['spearman_unmasked']:.3f} unmasked); "
+        f"{len(record.features)} features selected"
+    )
+    return Group(table, note)
+
+
+def timing_line(record: ModelRecord) -> str:
+    """Where the training's time went."""
+    t = record.timings
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in t.items() if k != "total")
+    return f"trained {record.n_boosters} boosters in {t.get('total', 0):.1f} s ({parts})"
+
+
+def explanation_tables(ex: dict[str, Any]) -> Group:
+    """One table per stage: feature, value, SHAP."""
+    head = Text(
+        f"{ex['gene']} in {ex['cell_line']} (model {ex['model_id']}): gex_predicted {ex['gex_predicted']:.4f}, "
+        f"P(expressed) {ex['p_expressed']:.3f}, rank {ex['rank_predicted']:.3f}"
+    )
+    parts: list[Any] = [head]
+    units = {"classifier": "log-odds", "regressor": "rank"}
+    for stage, body in ex["stages"].items():
+        t = Table(title=f"{stage} (base value {body['base_value']:.4f} {units.get(stage, '')})")
+        for col in ("feature", "value", "SHAP"):
+            t.add_column(col, justify="left" if col == "feature" else "right")
+        for c in body["contributions"]:
+            t.add_row(c["feature"], _f(c["value"]), f"{c['shap']:+.4f}")
+        parts.append(t)
+    return Group(*parts)

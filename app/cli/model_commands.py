@@ -1,0 +1,139 @@
+"""Model commands: train, models, predict, submission, explain, report."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli.base import app, console, friendly, open_store
+from app.settings import get_settings
+
+
+def _cells(cells: str | None) -> list[str] | None:
+    return [c.strip() for c in cells.split(",") if c.strip()] if cells else None
+
+
+@app.command()
+@friendly
+def train(
+    cells: Annotated[str | None, typer.Option(help="Comma-separated labelled cells (default: every one).")] = None,
+    profile: Annotated[str, typer.Option(help="quick (train/val split) or full (leave-one-chromosome-out).")] = "full",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and data give the same model.")] = 0,
+) -> None:
+    """Train the stacked two-stage ensemble; the new model becomes the active one."""
+    from app.cli.progress import single_bar
+    from app.cli.render import timing_line, validation_table
+    from models.pipeline import train_from_store
+
+    store = open_store()
+    t0 = time.perf_counter()
+    with single_bar(console, f"training ({profile})") as bar:
+        _, record = train_from_store(
+            store, _cells(cells), profile, seed=seed, threads=get_settings().threads, progress=bar
+        )
+    assert record is not None
+    console.print(validation_table(record))
+    console.print(timing_line(record))
+    console.print(f"model [bold]{record.id}[/bold] is now active ({time.perf_counter() - t0:.1f} s)")
+
+
+@app.command("models")
+@friendly
+def models_cmd(
+    action: Annotated[str | None, typer.Argument(help="'activate' to make MODEL_ID the active model.")] = None,
+    model_id: Annotated[str | None, typer.Argument(help="Model id (with 'activate').")] = None,
+) -> None:
+    """List the models (the active one marked), or activate one: ``epigex models activate ID``."""
+    from rich.table import Table
+
+    from store.errors import InputError
+    from store.registry import activate_model, active_model_id, list_models
+
+    store = open_store()
+    if action is not None:
+        if action != "activate" or not model_id:
+            raise InputError("usage: epigex models [activate MODEL_ID]")
+        record = activate_model(store, model_id)
+        console.print(f"model {record.id} is now active")
+        return
+    active = active_model_id(store)
+    table = Table(title=f"models in {store.home}")
+    for col in ("", "id", "created", "profile", "cells", "features", "mask", "stack Spearman (val/LOCO)"):
+        table.add_column(col)
+    for r in list_models(store):
+        stack = [row["spearman_masked"] for row in r.metrics["summary"] if row["kind"] == "stack"]
+        table.add_row(
+            "*" if r.id == active else "",
+            r.id,
+            str(r.created_at)[:19],
+            r.profile,
+            ",".join(r.cells),
+            str(len(r.features)),
+            f"{r.mask_rule} ≥ {r.threshold:.2f}",
+            " ".join(f"{v:.3f}" for v in stack),
+        )
+    console.print(table)
+
+
+@app.command()
+@friendly
+def predict(
+    cell: Annotated[str, typer.Argument(help="Cell line to predict.")],
+    model: Annotated[str | None, typer.Option(help="Model id (default: the active model).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="TSV file (default: stdout).")] = None,
+) -> None:
+    """Predictions as TSV: gene_name, gex_predicted, p_expressed, rank_predicted (computed once, then stored)."""
+    from models.persist import load_model
+    from models.predict import PREDICTION_COLUMNS, ensure_predictions, read_predictions
+
+    store = open_store()
+    where = ensure_predictions(store, cell, load_model(store, model))
+    text = read_predictions(store, where).select(PREDICTION_COLUMNS).write_csv(separator="\t", float_precision=6)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        console.print(f"wrote {text.count(chr(10)) - 1:,} predictions of model {where.model_id} to {output}")
+
+
+@app.command()
+@friendly
+def submission(
+    cell: Annotated[str, typer.Argument(help="Cell line whose test genes to submit.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Last_First_Project1.zip")],
+    model: Annotated[str | None, typer.Option(help="Model id (default: the active model).")] = None,
+) -> None:
+    """Write the course submission ZIP (gex_predicted.csv over the cell's test genes, in their order)."""
+    from models.persist import load_model
+    from models.predict import ensure_predictions, read_predictions
+    from models.submission import submission_zip, zip_name
+
+    zip_name(output.name)  # validates Last_First
+    store = open_store()
+    where = ensure_predictions(store, cell, load_model(store, model))
+    output.write_bytes(submission_zip(read_predictions(store, where)))
+    console.print(f"wrote {output} (model {where.model_id}, cell line {cell})")
+
+
+@app.command()
+@friendly
+def explain(
+    gene: Annotated[str, typer.Argument(help="Gene name.")],
+    cell_line: Annotated[str, typer.Option("--cell-line", help="Cell line.")],
+    model: Annotated[str | None, typer.Option(help="Model id (default: the active model).")] = None,
+    top: Annotated[int, typer.Option(help="Contributions to show per stage.")] = 10,
+) -> None:
+    """SHAP contributions of both stages for one gene (raw-score units: log-odds, rank)."""
+    from app.cli.render import explanation_tables
+    from models.explain import explain_gene
+    from models.persist import load_model
+    from models.predict import ensure_predictions
+
+    store = open_store()
+    loaded = load_model(store, model)
+    where = ensure_predictions(store, cell_line, loaded)
+    console.print(explanation_tables(explain_gene(store, where, gene, loaded.record.features, top)))

@@ -1,0 +1,39 @@
+"""Validation metrics: Spearman and Pearson correlation across genes, and the ROC AUC of stage 1."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import rankdata
+
+F64 = npt.NDArray[np.float64]
+
+
+def pearson(x: F64, y: F64) -> float:
+    """Pearson correlation; NaN when fewer than 3 values or either side is constant."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.size < 3:
+        return math.nan
+    xc, yc = x - x.mean(), y - y.mean()
+    den = math.sqrt(float(xc @ xc) * float(yc @ yc))
+    return float(xc @ yc) / den if den > 0 else math.nan
+
+
+def spearman(x: F64, y: F64) -> float:
+    """Spearman correlation (Pearson of average ranks, so ties are handled as scipy does)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.size < 3:
+        return math.nan
+    return pearson(rankdata(x), rankdata(y))
+
+
+def roc_auc(score: F64, label: npt.ArrayLike) -> float:
+    """Area under the ROC curve by the Mann-Whitney U statistic (ties count one half); NaN with one class."""
+    lab = np.asarray(label).astype(bool)
+    n_pos, n_neg = int(lab.sum()), int((~lab).sum())
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    r = rankdata(np.asarray(score, dtype=np.float64))
+    return float((r[lab].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -1,0 +1,73 @@
+"""Training profiles and the LightGBM parameters of each stage, deterministic by construction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from store.errors import InputError
+
+Stage = Literal["classifier", "regressor"]
+STAGES: tuple[Stage, ...] = ("classifier", "regressor")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much validation a training does and how its boosters grow.
+
+    ``quick`` trains one booster per setup and stage on the course's train split and stops early on its val
+    split; ``full`` runs leave-one-chromosome-out over train + val with an inner chromosome fold choosing each
+    outer fold's round count, then refits each stacked setup on every training chromosome.
+    """
+
+    name: Literal["quick", "full"]
+    learning_rate: float
+    max_rounds: int
+    early_stopping: int
+    num_leaves: int
+    min_data_in_leaf: int
+    feature_fraction: float
+    bagging_fraction: float
+    lambda_l2: float
+    max_bin: int
+    select_top: int  # features kept per ranking (mean |SHAP|, stability) before the union
+    inner_groups: int  # chromosome groups of the inner fold (full profile)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as plain JSON-able values."""
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick", 0.08, 600, 40, 31, 40, 0.5, 0.8, 1.0, 63, 50, 4),
+    "full": Profile("full", 0.05, 1500, 60, 31, 40, 0.5, 0.8, 1.0, 63, 60, 4),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The named profile, or a clear error listing the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise InputError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
+
+
+def lgb_params(stage: Stage, profile: Profile, seed: int, threads: int) -> dict[str, Any]:
+    """LightGBM parameters of one stage: deterministic, column-wise histograms, a fixed thread count."""
+    return {
+        "objective": "binary" if stage == "classifier" else "regression",
+        "metric": "binary_logloss" if stage == "classifier" else "l2",
+        "learning_rate": profile.learning_rate,
+        "num_leaves": profile.num_leaves,
+        "min_data_in_leaf": profile.min_data_in_leaf,
+        "feature_fraction": profile.feature_fraction,
+        "bagging_fraction": profile.bagging_fraction,
+        "bagging_freq": 1,
+        "lambda_l2": profile.lambda_l2,
+        "max_bin": profile.max_bin,
+        "deterministic": True,
+        "force_col_wise": True,
+        "num_threads": threads,
+        "seed": seed,
+        "verbosity": -1,
+    }

@@ -1,0 +1,119 @@
+"""Saving a trained ensemble to the store's registry and loading it back from nothing but the store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+
+from models.boosters import rounds_of
+from models.params import STAGES, Stage, lgb_params
+from models.training import TrainedModel
+from store.catalog import Store
+from store.errors import EpigexError
+from store.registry import (
+    Artifact,
+    ModelRecord,
+    cell_lineage,
+    commit_model,
+    get_model,
+    model_artifacts,
+)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def save_model(store: Store, trained: TrainedModel, *, activate: bool = True) -> ModelRecord:
+    """Register a trained ensemble: booster files, parameters, features, lineage and validation tables."""
+    lineage = {c: cell_lineage(store, c) for c in trained.cells}
+    params: dict[str, Any] = {
+        "profile": trained.profile.to_dict(),
+        **{stage: lgb_params(stage, trained.profile, trained.seed, trained.threads) for stage in STAGES},
+    }
+    files: list[tuple[Artifact, Path]] = []
+    shas = {}
+    for setup, stages in trained.boosters.items():
+        for stage, booster in stages.items():
+            text = booster.model_to_string()
+            tmp = store.new_tmp_path(".txt")
+            tmp.write_text(text)
+            shas[f"{setup}/{stage}"] = _sha(text)
+            files.append((Artifact(setup, stage, "", shas[f"{setup}/{stage}"], rounds_of(booster)), tmp))
+    content = _sha(
+        json.dumps(
+            {
+                "params": params,
+                "features": trained.features,
+                "inputs": {c: v["input_digest"] for c, v in lineage.items()},
+                "boosters": shas,
+                "rule": trained.rule,
+                "threshold": trained.threshold,
+            },
+            sort_keys=True,
+        )
+    )
+    model_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{content[:8]}"
+    record = ModelRecord(
+        id=model_id,
+        created_at=None,
+        profile=trained.profile.name,
+        seed=trained.seed,
+        threads=trained.threads,
+        feature_set=trained.feature_set,
+        cells=trained.cells,
+        setups=trained.setups,
+        lineage=lineage,
+        params=params,
+        features=trained.features,
+        selection=trained.selection,
+        mask_rule=trained.rule,
+        threshold=trained.threshold,
+        metrics=trained.metrics,
+        timings=trained.timings,
+        n_boosters=trained.n_boosters,
+        content_digest=content,
+    )
+    try:
+        return commit_model(store, record, files, activate=activate)
+    finally:
+        for _, tmp in files:
+            tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class LoadedModel:
+    """A registered model with its boosters in memory."""
+
+    record: ModelRecord
+    boosters: dict[str, dict[Stage, lgb.Booster]]
+
+    @property
+    def id(self) -> str:
+        """The model id."""
+        return self.record.id
+
+
+def load_model(store: Store, model_id: str | None = None) -> LoadedModel:
+    """Load a model (default: the active one) and its booster files; fail clearly on a damaged file."""
+    record = get_model(store, model_id)
+    boosters: dict[str, dict[Stage, lgb.Booster]] = {s: {} for s in record.setups}
+    for art in model_artifacts(store, record.id):
+        path = store.home / art.path
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise EpigexError(f"model {record.id}: booster file {art.path} is missing from the store") from None
+        if _sha(text) != art.sha256:
+            raise EpigexError(f"model {record.id}: booster file {art.path} does not match its recorded sha256")
+        boosters.setdefault(art.setup, {})[art.stage] = lgb.Booster(model_str=text)  # type: ignore[index]
+    for s in record.setups:
+        if set(boosters.get(s, {})) != set(STAGES):
+            raise EpigexError(f"model {record.id}: setup {s} lacks a booster file")
+    return LoadedModel(record, boosters)

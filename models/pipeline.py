@@ -1,0 +1,45 @@
+"""Training from the store: load the labelled cells, train the ensemble, register it."""
+
+from __future__ import annotations
+
+from models.dataset import load_training_cell, shared_feature_set
+from models.params import get_profile
+from models.persist import save_model
+from models.training import ProgressFn, TrainedModel, train_ensemble
+from store.catalog import Store
+from store.cells import feature_names
+from store.errors import InputError
+from store.registry import ModelRecord
+
+
+def labelled_cells(store: Store) -> list[str]:
+    """Every labelled cell line in the store, by name."""
+    return [r[0] for r in store.query("SELECT name FROM cell_lines WHERE labelled ORDER BY name")]
+
+
+def train_from_store(
+    store: Store,
+    cells: list[str] | None = None,
+    profile: str = "full",
+    *,
+    seed: int = 0,
+    threads: int = 2,
+    features: list[str] | None = None,
+    register: bool = True,
+    activate: bool = True,
+    progress: ProgressFn | None = None,
+) -> tuple[TrainedModel, ModelRecord | None]:
+    """Train on ``cells`` (default: every labelled cell) and, if ``register``, save it as the newest model."""
+    prof = get_profile(profile)
+    cells = cells or labelled_cells(store)
+    if not cells:
+        raise InputError("the store has no labelled cell line to train on; ingest a dataset with _y.tsv files first")
+    if len(set(cells)) != len(cells):
+        raise InputError(f"cell lines listed twice: {cells}")
+    fs = shared_feature_set(store, cells)
+    data = [load_training_cell(store, c, fs) for c in cells]
+    trained = train_ensemble(
+        data, feature_names(store, fs), fs, prof, seed=seed, threads=threads, features=features, progress=progress
+    )
+    record = save_model(store, trained, activate=activate) if register else None
+    return trained, record

@@ -1,0 +1,112 @@
+"""Predictions and SHAP contributions of a registered model for a cell line, computed once and kept in the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow.parquet as pq
+
+from models.boosters import contributions, predict_stage
+from models.dataset import load_cell
+from models.params import STAGES, Stage
+from models.persist import LoadedModel, load_model
+from models.stacking import MaskRule, stack
+from store.catalog import Store
+from store.cells import cell_info
+from store.registry import commit_predictions, find_predictions
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+PREDICTION_COLUMNS = ("gene_name", "gex_predicted", "p_expressed", "rank_predicted")
+
+
+@dataclass
+class Predicted:
+    """The ensemble's outputs for a matrix of genes, with the per-stage contributions averaged over setups."""
+
+    gex_predicted: F64
+    p_expressed: F64
+    rank_predicted: F64
+    contrib: dict[Stage, F64]  # genes × (features + base value)
+
+
+def predict_matrix(model: LoadedModel, X: F32, *, explain: bool = True) -> Predicted:
+    """Run every stacked setup's two boosters on ``X`` and stack them with the model's mask rule.
+
+    SHAP values are additive, so the mean of the setups' contributions explains the mean of their raw scores.
+    """
+    setups = model.record.setups
+    P = np.column_stack([predict_stage(model.boosters[s]["classifier"], "classifier", X) for s in setups])
+    R = np.column_stack([predict_stage(model.boosters[s]["regressor"], "regressor", X) for s in setups])
+    rule: MaskRule = model.record.mask_rule  # type: ignore[assignment]
+    st = stack(P, R, rule, model.record.threshold)
+    contrib: dict[Stage, F64] = {}
+    if explain:
+        for stage in STAGES:
+            contrib[stage] = np.mean([contributions(model.boosters[s][stage], X) for s in setups], axis=0)
+    return Predicted(st.gex_predicted, st.p_expressed, st.rank_predicted, contrib)
+
+
+def contrib_column(stage: str, feature: str) -> str:
+    """Column name of a stage's SHAP value of a feature in the contributions file."""
+    return f"{stage}:{feature}"
+
+
+def _contrib_frame(genes: npt.NDArray[np.str_], features: list[str], X: F32, pred: Predicted) -> pl.DataFrame:
+    cols: dict[str, npt.NDArray[np.generic]] = {"gene_name": genes}
+    for j, f in enumerate(features):
+        cols[f"value:{f}"] = X[:, j]
+    for stage, c in pred.contrib.items():
+        for j, f in enumerate(features):
+            cols[contrib_column(stage, f)] = c[:, j].astype(np.float32)
+        cols[contrib_column(stage, "__base__")] = c[:, -1].astype(np.float32)
+    return pl.DataFrame(cols)
+
+
+@dataclass(frozen=True)
+class CellPredictions:
+    """Where a (model, cell)'s predictions live in the store."""
+
+    model_id: str
+    cell: str
+    path: str
+    contrib_path: str
+
+
+def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None) -> CellPredictions:
+    """Predictions of ``model`` (default: the active one) for ``cell``: from the store, computed on first use."""
+    model = model or load_model(store)
+    digest = str(cell_info(store, cell)["input_digest"])
+    found = find_predictions(store, model.id, cell, digest)
+    if found:
+        return CellPredictions(model.id, cell, *found)
+    data = load_cell(store, cell, model.record.feature_set, model.record.features)
+    pred = predict_matrix(model, data.X)
+    frame = pl.DataFrame(
+        {
+            "gene_name": data.genes,
+            "split": data.split,
+            "gex_predicted": pred.gex_predicted,
+            "p_expressed": pred.p_expressed,
+            "rank_predicted": pred.rank_predicted,
+        }
+    )
+    pred_tmp, contrib_tmp = store.new_tmp_path(".parquet"), store.new_tmp_path(".parquet")
+    try:
+        pq.write_table(frame.to_arrow(), pred_tmp, compression="zstd")
+        pq.write_table(
+            _contrib_frame(data.genes, model.record.features, data.X, pred).to_arrow(), contrib_tmp, compression="zstd"
+        )
+        paths = commit_predictions(store, model.id, cell, digest, pred_tmp, contrib_tmp, data.genes.size)
+    finally:
+        pred_tmp.unlink(missing_ok=True)
+        contrib_tmp.unlink(missing_ok=True)
+    return CellPredictions(model.id, cell, *paths)
+
+
+def read_predictions(store: Store, where: CellPredictions) -> pl.DataFrame:
+    """The stored predictions of a (model, cell): gene_name, split, gex_predicted, p_expressed, rank_predicted."""
+    return pl.read_parquet(store.home / where.path)

@@ -1,0 +1,46 @@
+"""The course's submission ZIP: ``Last_First_Project1.zip`` holding exactly ``gex_predicted.csv``."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import numpy as np
+import polars as pl
+
+from store.errors import ConflictError, InputError
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z'-]*_[A-Za-z][A-Za-z'-]*$")
+INNER_NAME = "gex_predicted.csv"
+
+
+def zip_name(name: str) -> str:
+    """``Last_First`` → ``Last_First_Project1.zip``; a clear error for anything else."""
+    name = name.removesuffix(".zip").removesuffix("_Project1")
+    if not NAME_RE.match(name):
+        raise InputError(f"submission name {name!r} must look like Last_First (letters, one underscore)")
+    return f"{name}_Project1.zip"
+
+
+def submission_csv(predictions: pl.DataFrame) -> str:
+    """``,gene_name,gex_predicted`` with a leading 0-based index, for the test genes in their info-file order."""
+    test = predictions.filter(pl.col("split") == "test")
+    if test.height == 0:
+        raise ConflictError("the cell line has no test info file (…_test_info.tsv): there are no genes to submit")
+    values = test["gex_predicted"].to_numpy()
+    if not np.isfinite(values).all():
+        raise ConflictError("some predictions are not finite numbers; re-run the prediction")
+    lines = [",gene_name,gex_predicted"]
+    lines += [f"{i},{g},{v!r}" for i, (g, v) in enumerate(zip(test["gene_name"], values.tolist(), strict=True))]
+    return "\n".join(lines) + "\n"
+
+
+def submission_zip(predictions: pl.DataFrame) -> bytes:
+    """The ZIP's bytes (deterministic: fixed timestamp in the archive)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        info = zipfile.ZipInfo(INNER_NAME, date_time=(2025, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(info, submission_csv(predictions))
+    return buf.getvalue()

@@ -1,0 +1,205 @@
+"""The model registry and the prediction cache: catalog rows plus files under ``models/`` and ``predictions/``.
+
+A model's rows and booster files are committed together (files placed first, rows in one transaction); the
+newest model becomes the active one (``meta.active_model``) unless told otherwise. Predictions are kept once
+per (model, cell line) and recomputed only when the cell line's inputs change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from store.catalog import Store
+from store.errors import ConflictError, NotFoundError
+
+JSON_FIELDS = ("cells", "setups", "lineage", "params", "features", "selection", "metrics", "timings")
+SET_ACTIVE = "INSERT INTO meta VALUES ('active_model', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+MODEL_COLUMNS = (
+    "id",
+    "created_at",
+    "profile",
+    "seed",
+    "threads",
+    "feature_set",
+    "cells",
+    "setups",
+    "lineage",
+    "params",
+    "features",
+    "selection",
+    "mask_rule",
+    "threshold",
+    "metrics",
+    "timings",
+    "n_boosters",
+    "content_digest",
+)
+
+
+@dataclass
+class ModelRecord:
+    """One registered model, as the catalog holds it."""
+
+    id: str
+    created_at: Any
+    profile: str
+    seed: int
+    threads: int
+    feature_set: str
+    cells: list[str]
+    setups: list[str]
+    lineage: dict[str, Any]
+    params: dict[str, Any]
+    features: list[str]
+    selection: list[dict[str, Any]]
+    mask_rule: str
+    threshold: float
+    metrics: dict[str, Any]
+    timings: dict[str, float]
+    n_boosters: int
+    content_digest: str
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> ModelRecord:
+        """Build from a ``SELECT`` of :data:`MODEL_COLUMNS`."""
+        values = dict(zip(MODEL_COLUMNS, row, strict=True))
+        for k in JSON_FIELDS:
+            values[k] = json.loads(values[k]) if values[k] is not None else None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A booster file of a model."""
+
+    setup: str
+    stage: str
+    path: str
+    sha256: str
+    rounds: int
+
+
+def cell_lineage(store: Store, cell: str) -> dict[str, Any]:
+    """What a model trained on ``cell`` was made from: its input digest and every track's sha256 and size."""
+    rows = store.query("SELECT input_digest, n_genes FROM cell_lines WHERE name = ?", [cell])
+    if not rows:
+        raise NotFoundError(f"unknown cell line {cell!r}")
+    tracks = store.query(
+        "SELECT assay, kind, original_name, sha256, bytes FROM tracks WHERE cell_line = ? ORDER BY assay, kind", [cell]
+    )
+    return {
+        "input_digest": rows[0][0],
+        "genes": rows[0][1],
+        "tracks": {f"{a}/{k}": {"file": n, "sha256": h, "bytes": b} for a, k, n, h, b in tracks},
+    }
+
+
+def commit_model(
+    store: Store, record: ModelRecord, files: list[tuple[Artifact, Path]], *, activate: bool = True
+) -> ModelRecord:
+    """Place the booster files and write the model's rows in one transaction; make it active if asked."""
+    placed: list[str] = []
+    try:
+        arts = []
+        for art, tmp in files:
+            rel = store.place(tmp, f"models/{record.id}", ".txt")
+            placed.append(rel)
+            arts.append(Artifact(art.setup, art.stage, rel, art.sha256, art.rounds))
+        with store.write() as con:
+            if con.execute("SELECT 1 FROM models WHERE id = ?", [record.id]).fetchall():
+                raise ConflictError(f"a model with id {record.id} already exists")
+            cols = [c for c in MODEL_COLUMNS if c != "created_at"]
+            values = [json.dumps(getattr(record, c)) if c in JSON_FIELDS else getattr(record, c) for c in cols]
+            con.execute(
+                f"INSERT INTO models (created_at, {', '.join(cols)}) VALUES (now(), {', '.join(['?'] * len(cols))})",
+                values,
+            )
+            con.executemany(
+                "INSERT INTO model_artifacts VALUES (?, ?, ?, ?, ?, ?)",
+                [[record.id, a.setup, a.stage, a.path, a.sha256, a.rounds] for a in arts],
+            )
+            if activate:
+                con.execute(SET_ACTIVE, [record.id])
+    except BaseException:
+        store.remove_files(placed)
+        raise
+    return get_model(store, record.id)
+
+
+def active_model_id(store: Store) -> str | None:
+    """The active model's id, or None when no model was trained yet."""
+    rows = store.query("SELECT value FROM meta WHERE key = 'active_model'")
+    return rows[0][0] if rows else None
+
+
+def get_model(store: Store, model_id: str | None = None) -> ModelRecord:
+    """A model by id, or the active model; clear errors for an unknown id or an empty registry."""
+    if model_id is None:
+        model_id = active_model_id(store)
+        if model_id is None:
+            raise ConflictError("no model yet: train one first (epigex train, or POST /models)")
+    rows = store.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models WHERE id = ?", [model_id])
+    if not rows:
+        raise NotFoundError(f"unknown model {model_id!r} (epigex models lists them)")
+    return ModelRecord.from_row(rows[0])
+
+
+def list_models(store: Store) -> list[ModelRecord]:
+    """Every model, newest first."""
+    rows = store.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models ORDER BY created_at DESC, id DESC")
+    return [ModelRecord.from_row(r) for r in rows]
+
+
+def activate_model(store: Store, model_id: str) -> ModelRecord:
+    """Make ``model_id`` the active model."""
+    record = get_model(store, model_id)
+    with store.write() as con:
+        con.execute(SET_ACTIVE, [model_id])
+    return record
+
+
+def model_artifacts(store: Store, model_id: str) -> list[Artifact]:
+    """The booster files of a model."""
+    rows = store.query(
+        "SELECT setup, stage, path, sha256, rounds FROM model_artifacts WHERE model_id = ? ORDER BY setup, stage",
+        [model_id],
+    )
+    return [Artifact(*r) for r in rows]
+
+
+def find_predictions(store: Store, model_id: str, cell: str, input_digest: str) -> tuple[str, str] | None:
+    """Store paths of the cached predictions and contributions of (model, cell), if current."""
+    rows = store.query(
+        "SELECT path, contrib_path FROM predictions WHERE model_id = ? AND cell_line = ? AND input_digest = ?",
+        [model_id, cell, input_digest],
+    )
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def commit_predictions(
+    store: Store, model_id: str, cell: str, input_digest: str, pred_tmp: Path, contrib_tmp: Path, n_genes: int
+) -> tuple[str, str]:
+    """Place the prediction and contribution files and record them, replacing older ones of (model, cell)."""
+    rel_dir = f"predictions/model={model_id}/cell_line={cell}"
+    pred = store.place(pred_tmp, rel_dir, ".parquet")
+    contrib = store.place(contrib_tmp, rel_dir, ".parquet")
+    old: list[str] = []
+    try:
+        with store.write() as con:
+            for p, c in con.execute(
+                "SELECT path, contrib_path FROM predictions WHERE model_id = ? AND cell_line = ?", [model_id, cell]
+            ).fetchall():
+                old += [p, c]
+            con.execute("DELETE FROM predictions WHERE model_id = ? AND cell_line = ?", [model_id, cell])
+            con.execute(
+                "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, now())",
+                [model_id, cell, input_digest, pred, contrib, n_genes],
+            )
+    except BaseException:
+        store.remove_files([pred, contrib])
+        raise
+    store.remove_files(old)
+    return pred, contrib
