@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -33,21 +34,34 @@ class Predicted:
     contrib: dict[Stage, F64]  # genes × (features + base value)
 
 
-def predict_matrix(model: LoadedModel, X: F32, *, explain: bool = True) -> Predicted:
-    """Run every stacked setup's two boosters on ``X`` and stack them with the model's mask rule.
+def predict_with(
+    boosters: dict[str, dict[Stage, lgb.Booster]],
+    rule: MaskRule,
+    threshold: float,
+    X: F32,
+    *,
+    explain: bool = True,
+) -> Predicted:
+    """Run every stacked setup's two boosters on ``X`` and stack them with ``rule`` at ``threshold``.
 
     SHAP values are additive, so the mean of the setups' contributions explains the mean of their raw scores.
     """
-    setups = model.record.setups
-    P = np.column_stack([predict_stage(model.boosters[s]["classifier"], "classifier", X) for s in setups])
-    R = np.column_stack([predict_stage(model.boosters[s]["regressor"], "regressor", X) for s in setups])
-    rule: MaskRule = model.record.mask_rule  # type: ignore[assignment]
-    st = stack(P, R, rule, model.record.threshold)
+    setups = list(boosters)
+    P = np.column_stack([predict_stage(boosters[s]["classifier"], "classifier", X) for s in setups])
+    R = np.column_stack([predict_stage(boosters[s]["regressor"], "regressor", X) for s in setups])
+    st = stack(P, R, rule, threshold)
     contrib: dict[Stage, F64] = {}
     if explain:
         for stage in STAGES:
-            contrib[stage] = np.mean([contributions(model.boosters[s][stage], X) for s in setups], axis=0)
+            contrib[stage] = np.mean([contributions(boosters[s][stage], X) for s in setups], axis=0)
     return Predicted(st.gex_predicted, st.p_expressed, st.rank_predicted, contrib)
+
+
+def predict_matrix(model: LoadedModel, X: F32, *, explain: bool = True) -> Predicted:
+    """:func:`predict_with` for a registered model."""
+    rule: MaskRule = model.record.mask_rule  # type: ignore[assignment]
+    boosters = {s: model.boosters[s] for s in model.record.setups}
+    return predict_with(boosters, rule, model.record.threshold, X, explain=explain)
 
 
 def contrib_column(stage: str, feature: str) -> str:

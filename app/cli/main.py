@@ -89,31 +89,48 @@ def features(
 @app.command()
 @friendly
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo data (and the store unless EPIGEX_HOME).")] = Path(
+    out: Annotated[Path, typer.Option(help="Folder for the demo (and the store unless EPIGEX_HOME is set).")] = Path(
         "epigex-demo"
     ),
-    seed: Annotated[int, typer.Option(help="Random seed of the demo data.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo data and the training.")] = 0,
 ) -> None:
-    """The main job on a fresh machine: generate the demo dataset and ingest it."""
+    """The main job on a fresh machine: demo data, ingest, train (quick), predict X3, ZIP, report, X3's score."""
     import os
 
-    from app.cli.progress import task_bars
+    from app.cli.progress import single_bar, task_bars
+    from app.cli.render import score_table, timing_line, validation_table
+    from app.services.demo import finish_demo
     from demo.dataset import write_demo
     from ingest.pipeline import ingest_dataset
+    from models.pipeline import train_from_store
     from store.catalog import Store
 
     t0 = time.perf_counter()
+    threads = get_settings().threads
     data = out / "data"
+    truth = data.with_name(data.name + ".truth")
     home = Path(os.environ["EPIGEX_HOME"]) if os.environ.get("EPIGEX_HOME") else out / "store"
     if not (data / "CAGE-train").is_dir():
         with console.status("simulating the demo dataset…") as status:
-            write_demo(data, seed=seed, workers=get_settings().threads, progress=lambda m: status.update(m))
-    console.print(f"demo data: {data} (hidden truth: {data.with_name(data.name + '.truth')})")
+            write_demo(data, seed=seed, workers=threads, progress=lambda m: status.update(m))
+    console.print(f"demo data: {data} (hidden truth: {truth})")
     store = Store(home)
     with task_bars(console) as bar:
-        outcomes = ingest_dataset(store, data, threads=get_settings().threads, progress=bar)
+        outcomes = ingest_dataset(store, data, threads=threads, progress=bar)
     console.print(qc_table(outcomes))
-    console.print(f"store: {store.home}  ({time.perf_counter() - t0:.1f} s in all)")
+    with single_bar(console, "training (quick)") as tbar:
+        _, record = train_from_store(store, None, "quick", seed=seed, threads=threads, progress=tbar)
+    assert record is not None
+    console.print(validation_table(record))
+    console.print(timing_line(record))
+    with console.status("predicting X3, writing the ZIP and the report, training the baselines…"):
+        done = finish_demo(store, out, truth / "X3_test_y.tsv", seed=seed, threads=threads)
+    console.print(score_table(done.scores))
+    console.print(f"store:       {store.home} (model {record.id}, active)")
+    console.print(f"predictions: {done.predictions}")
+    console.print(f"submission:  {done.submission}")
+    console.print(f"report:      {done.report}")
+    console.print(f"done in {time.perf_counter() - t0:.1f} s")
 
 
 def main() -> None:

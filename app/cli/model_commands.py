@@ -137,3 +137,25 @@ def explain(
     loaded = load_model(store, model)
     where = ensure_predictions(store, cell_line, loaded)
     console.print(explanation_tables(explain_gene(store, where, gene, loaded.record.features, top)))
+
+
+@app.command()
+@friendly
+def report(
+    model_id: Annotated[str | None, typer.Argument(help="Model id (default: the active model).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file.")] = None,
+) -> None:
+    """Write the model's HTML report (default: $EPIGEX_HOME/reports/<model>.html)."""
+    from models.persist import load_model
+    from models.report import render_report
+
+    store = open_store()
+    loaded = load_model(store, model_id)
+    path = output or store.home / "reports" / f"{loaded.id}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with console.status("rendering the report…"):
+        page = render_report(store, loaded)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(page)
+    tmp.replace(path)
+    console.print(f"wrote {path} ({len(page) / 1e6:.1f} MB)")

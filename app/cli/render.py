@@ -96,3 +96,13 @@ def explanation_tables(ex: dict[str, Any]) -> Group:
             t.add_row(c["feature"], _f(c["value"]), f"{c['shap']:+.4f}")
         parts.append(t)
     return Group(*parts)
+
+
+def score_table(scores: dict[str, float]) -> Table:
+    """X3's held-out Spearman against the hidden truth: the ensemble and the baselines."""
+    table = Table(title="X3 (held out, never labelled in the store): Spearman against the hidden truth")
+    table.add_column("predictor")
+    table.add_column("Spearman", justify="right")
+    for name, v in scores.items():
+        table.add_row(name, _f(v), style="bold" if name.startswith("epigex") else None)
+    return table

@@ -1,0 +1,106 @@
+"""The demo's end of the run: predict X3, write the ZIP and the report, score X3 against its hidden truth.
+
+X3's truth lives in ``DATA.truth/`` (outside the dataset, never ingested). Two baselines are computed in the
+same run, on the same genes: (1) the rank of promoter H3K4me3 + DNase signal (their ±1 kb log-z means), and
+(2) the same two-stage stack trained on promoter means only (the seven ``*_bw_prom1k_mean`` features).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from models.dataset import load_cell
+from models.metrics import spearman
+from models.persist import load_model
+from models.pipeline import train_from_store
+from models.predict import ensure_predictions, predict_with, read_predictions
+from models.report import render_report
+from models.stacking import MaskRule
+from models.submission import submission_zip
+from store.catalog import Store
+from store.cells import feature_names
+from store.errors import InputError
+
+PROMOTER_MEANS = tuple(
+    f"{a}_bw_prom1k_mean" for a in ("DNase", "H3K27ac", "H3K4me1", "H3K4me3", "H3K27me3", "H3K36me3", "H3K9me3")
+)
+SUBMISSION_NAME = "Demo_Epigex_Project1.zip"
+
+
+@dataclass
+class DemoOutputs:
+    """Where the demo wrote things and how well X3 was predicted."""
+
+    predictions: Path
+    submission: Path
+    report: Path
+    scores: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def read_truth(truth_file: Path) -> pl.DataFrame:
+    """The hidden truth: ``gene_name``, ``gex``."""
+    if not truth_file.is_file():
+        raise InputError(f"{truth_file}: the demo's hidden truth is missing; regenerate the data (epigex demo-data)")
+    return pl.read_csv(truth_file, separator="\t")
+
+
+def truth_spearman(genes: np.ndarray, predicted: np.ndarray, truth: pl.DataFrame) -> float:
+    """Spearman of predictions against the truth over the genes both have."""
+    frame = pl.DataFrame({"gene_name": genes, "pred": predicted}).join(truth, on="gene_name", how="inner")
+    return spearman(frame["pred"].to_numpy(), frame["gex"].to_numpy())
+
+
+def baseline_scores(store: Store, cell: str, truth: pl.DataFrame, *, seed: int, threads: int) -> dict[str, float]:
+    """Both baselines' Spearman on ``cell``'s test genes against ``truth``."""
+    model = load_model(store)
+    data = load_cell(store, cell, model.record.feature_set)
+    test = data.split == "test"
+    cols = {f: i for i, f in enumerate(feature_names(store, model.record.feature_set))}
+    k4, dnase = data.X[:, cols["H3K4me3_bw_prom1k_mean"]], data.X[:, cols["DNase_bw_prom1k_mean"]]
+    signal = np.nan_to_num(k4.astype(np.float64), nan=-10.0) + np.nan_to_num(dnase.astype(np.float64), nan=-10.0)
+    out = {"baseline: promoter H3K4me3 + DNase rank": truth_spearman(data.genes[test], signal[test], truth)}
+    trained, _ = train_from_store(
+        store, model.record.cells, "quick", seed=seed, threads=threads, features=list(PROMOTER_MEANS), register=False
+    )
+    X = data.X[:, [cols[f] for f in PROMOTER_MEANS]]
+    rule: MaskRule = trained.rule
+    pred = predict_with(trained.boosters, rule, trained.threshold, X[test], explain=False)
+    out["baseline: two-stage model on promoter means"] = truth_spearman(data.genes[test], pred.gex_predicted, truth)
+    return out
+
+
+def finish_demo(store: Store, out: Path, truth_file: Path, *, seed: int, threads: int, cell: str = "X3") -> DemoOutputs:
+    """Predict ``cell`` with the active model, write its TSV, ZIP and the report, and score it with baselines."""
+    t0 = time.perf_counter()
+    model = load_model(store)
+    where = ensure_predictions(store, cell, model)
+    preds = read_predictions(store, where)
+    pred_path = out / f"{cell}_predictions.tsv"
+    preds.select("gene_name", "gex_predicted", "p_expressed", "rank_predicted").write_csv(pred_path, separator="\t")
+    zip_path = out / SUBMISSION_NAME
+    zip_path.write_bytes(submission_zip(preds))
+    t1 = time.perf_counter()
+    report_path = store.home / "reports" / f"{model.id}.html"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(render_report(store, model))
+    t2 = time.perf_counter()
+    truth = read_truth(truth_file)
+    test = preds.filter(pl.col("split") == "test")
+    scores = {
+        "epigex stacked ensemble": truth_spearman(test["gene_name"].to_numpy(), test["gex_predicted"].to_numpy(), truth)
+    }
+    scores |= baseline_scores(store, cell, truth, seed=seed, threads=threads)
+    t3 = time.perf_counter()
+    return DemoOutputs(
+        pred_path,
+        zip_path,
+        report_path,
+        scores,
+        {"predict+zip": t1 - t0, "report": t2 - t1, "baselines": t3 - t2},
+    )

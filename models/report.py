@@ -1,0 +1,160 @@
+"""One self-contained HTML page per model: validation tables, plots, SHAP summaries, ablations if run."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+import numpy as np
+
+from models.dataset import load_cell
+from models.persist import LoadedModel
+from models.plots import bars_figure, per_chrom_figure, shap_summary_figure, threshold_figure
+from models.predict import predict_matrix
+from store.catalog import Store
+
+SHAP_SAMPLE = 2000
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
+table{border-collapse:collapse;margin:0.6em 0;font-size:0.88em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3} td.l,th.l{text-align:left} tr.stack td{font-weight:bold}
+img{max-width:100%;margin:0.4em 0} .muted{color:#666;font-size:0.9em}
+"""
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "–" if v != v else f"{v:.3f}"
+    return html.escape(str(v))
+
+
+def html_table(rows: list[dict[str, Any]], columns: list[str], left: tuple[str, ...] = ()) -> str:
+    """Rows as an HTML table over ``columns``; a row of kind ``stack`` is bold."""
+    head = "".join(f"<th class='{'l' if c in left else ''}'>{html.escape(c)}</th>" for c in columns)
+    body = []
+    for r in rows:
+        cls = " class='stack'" if r.get("kind") == "stack" else ""
+        cells = "".join(f"<td class='{'l' if c in left else ''}'>{_fmt(r.get(c, ''))}</td>" for c in columns)
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _img(uri: str, alt: str) -> str:
+    return f"<img src='{uri}' alt='{html.escape(alt)}'>"
+
+
+def _shap_section(store: Store, model: LoadedModel) -> str:
+    """SHAP summary per stage on a seeded sample of the training cells' val-split genes."""
+    rec = model.record
+    xs = []
+    for c in rec.cells:
+        data = load_cell(store, c, rec.feature_set, rec.features)
+        xs.append(data.X[data.split == "val"])
+    X = np.concatenate(xs)
+    if X.shape[0] > SHAP_SAMPLE:
+        X = X[np.sort(np.random.default_rng(0).choice(X.shape[0], SHAP_SAMPLE, replace=False))]
+    pred = predict_matrix(model, X)
+    out = []
+    for stage, contrib in pred.contrib.items():
+        unit = "log-odds" if stage == "classifier" else "rank"
+        title = f"{stage}: SHAP on {X.shape[0]:,} val-split genes ({unit}, mean over stacked setups)"
+        out.append(_img(shap_summary_figure(contrib[:, :-1], X.astype(np.float64), rec.features, title), title))
+    return "".join(out)
+
+
+def _ablation_section(ablation: dict[str, Any] | None) -> str:
+    if not ablation:
+        return "<p class='muted'>No ablation run yet (<code>epigex ablate DATA_DIR</code>).</p>"
+    parts = [f"<p class='muted'>Ablation {html.escape(ablation['id'])} on cells {', '.join(ablation['cells'])}.</p>"]
+    for group in ablation["results"]:
+        rows = group["rows"]
+        parts.append(f"<h3>{html.escape(group['title'])}</h3>")
+        parts.append(html_table(rows, ["variant", "features", "spearman_masked", "spearman_unmasked"], ("variant",)))
+        parts.append(
+            _img(
+                bars_figure([r["variant"] for r in rows], [r["spearman_masked"] for r in rows], group["title"]),
+                group["title"],
+            )
+        )
+        if group.get("note"):
+            parts.append(f"<p>{html.escape(group['note'])}</p>")
+    return "".join(parts)
+
+
+def latest_ablation(store: Store) -> dict[str, Any] | None:
+    """The newest ablation run in the store, if any."""
+    rows = store.query("SELECT id, cells, results FROM ablations ORDER BY created_at DESC, id DESC LIMIT 1")
+    if not rows:
+        return None
+    return {"id": rows[0][0], "cells": json.loads(rows[0][1]), "results": json.loads(rows[0][2])}
+
+
+def render_report(store: Store, model: LoadedModel) -> str:
+    """The report page of ``model`` as one HTML string (images embedded as data URIs)."""
+    rec = model.record
+    m = rec.metrics
+    ch = m["chosen"]
+    where = "the course's val split (chr14, chr19)" if rec.profile == "quick" else "leave-one-chromosome-out"
+    summary_cols = [
+        "setup",
+        "kind",
+        "cell",
+        "n",
+        "spearman_masked",
+        "spearman_unmasked",
+        "mean_chrom_spearman_masked",
+        "pearson",
+        "auc",
+    ]
+    lineage = [
+        {"cell": c, "input_digest": v["input_digest"][:16], "genes": v["genes"], "tracks": len(v["tracks"])}
+        for c, v in rec.lineage.items()
+    ]
+    sections = [
+        f"<h1>epigex model {html.escape(rec.id)}</h1>",
+        f"<p>Profile <b>{rec.profile}</b>, trained {html.escape(str(rec.created_at)[:19])} on cells "
+        f"{', '.join(rec.cells)} (feature set {rec.feature_set}, {len(rec.features)} selected features, "
+        f"{rec.n_boosters} boosters, {rec.timings.get('total', 0):.1f} s). Stacked setups: "
+        f"{', '.join(rec.setups)}. Mask: <b>{ch['rule']}</b> of P(expressed) ≥ <b>{ch['threshold']:.2f}</b>.</p>",
+        f"<h2>Validation ({where})</h2>",
+        "<p class='muted'>Out-of-fold predictions only: no gene is scored by a booster that saw its chromosome. "
+        "Masked: the predicted rank is zeroed where P(expressed) is below the threshold. Pearson compares the "
+        "masked prediction with log1p(gex); AUC is stage 1's.</p>",
+        html_table(m["summary"], summary_cols, ("setup", "kind", "cell")),
+        "<h2>Spearman per held-out chromosome</h2>",
+        *[_img(per_chrom_figure(m["per_chrom"], c), f"per chromosome {c}") for c in rec.cells],
+        "<h2>Threshold curve and mask rules</h2>",
+        _img(threshold_figure(m["threshold_curve"], ch), "threshold curve"),
+        html_table(m["mask_rules"], ["rule", "best_threshold", "spearman"], ("rule",)),
+        "<h2>Within-cell vs cross-cell transfer</h2>",
+        _img(
+            bars_figure(
+                [r["kind"] for r in m["transfer"]],
+                [r["spearman_masked"] for r in m["transfer"]],
+                "mean masked Spearman by kind of setup",
+                [r["kind"] for r in m["transfer"]],
+            ),
+            "transfer",
+        ),
+        "<h2>SHAP summaries</h2>",
+        _shap_section(store, model),
+        "<h2>Selected features</h2>",
+        html_table(
+            rec.selection[:40],
+            ["feature", "mean_abs_shap", "stability", "rank_mean", "rank_stability", "fate"],
+            ("feature", "fate"),
+        ),
+        "<h2>Ablations</h2>",
+        _ablation_section(latest_ablation(store)),
+        "<h2>Lineage</h2>",
+        html_table(lineage, ["cell", "input_digest", "genes", "tracks"], ("cell", "input_digest")),
+        f"<p class='muted'>Timings: {html.escape(json.dumps(rec.timings))}</p>",
+    ]
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>epigex {html.escape(rec.id)}</title><style>{CSS}</style></head><body>"
+        + "\n".join(sections)
+        + "</body></html>"
+    )
