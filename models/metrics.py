@@ -37,3 +37,10 @@ def roc_auc(score: F64, label: npt.ArrayLike) -> float:
         return math.nan
     r = rankdata(np.asarray(score, dtype=np.float64))
     return float((r[lab].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def nanmean(values: list[float] | F64) -> float:
+    """Mean of the finite values; NaN (without a warning) when there are none."""
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr[np.isfinite(arr)]
+    return float(arr.mean()) if arr.size else math.nan

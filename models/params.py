@@ -25,6 +25,7 @@ class Profile:
     max_rounds: int
     early_stopping: int
     num_leaves: int
+    max_depth: int
     min_data_in_leaf: int
     feature_fraction: float
     bagging_fraction: float
@@ -39,8 +40,8 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", 0.08, 600, 40, 31, 40, 0.5, 0.8, 1.0, 63, 50, 4),
-    "full": Profile("full", 0.05, 1500, 60, 31, 40, 0.5, 0.8, 1.0, 63, 60, 4),
+    "quick": Profile("quick", 0.08, 600, 40, 15, 5, 40, 0.5, 0.8, 1.0, 63, 50, 4),
+    "full": Profile("full", 0.05, 1500, 60, 15, 5, 40, 0.5, 0.8, 1.0, 63, 60, 4),
 }
 
 
@@ -59,6 +60,7 @@ def lgb_params(stage: Stage, profile: Profile, seed: int, threads: int) -> dict[
         "metric": "binary_logloss" if stage == "classifier" else "l2",
         "learning_rate": profile.learning_rate,
         "num_leaves": profile.num_leaves,
+        "max_depth": profile.max_depth,
         "min_data_in_leaf": profile.min_data_in_leaf,
         "feature_fraction": profile.feature_fraction,
         "bagging_fraction": profile.bagging_fraction,

@@ -15,7 +15,7 @@ from models.boosters import rounds_of
 from models.params import STAGES, Stage, lgb_params
 from models.training import TrainedModel
 from store.catalog import Store
-from store.errors import EpigexError
+from store.errors import ConflictError, EpigexError
 from store.registry import (
     Artifact,
     ModelRecord,
@@ -59,9 +59,8 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True) ->
             sort_keys=True,
         )
     )
-    model_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{content[:8]}"
     record = ModelRecord(
-        id=model_id,
+        id=f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{content[:8]}",
         created_at=None,
         profile=trained.profile.name,
         seed=trained.seed,
@@ -81,7 +80,13 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True) ->
         content_digest=content,
     )
     try:
-        return commit_model(store, record, files, activate=activate)
+        base = record.id
+        for attempt in range(2, 100):
+            try:
+                return commit_model(store, record, files, activate=activate)
+            except ConflictError:  # the same training saved twice within one second
+                record.id = f"{base}-{attempt}"
+        raise ConflictError(f"could not find a free model id near {base}")
     finally:
         for _, tmp in files:
             tmp.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from models.metrics import spearman
+from models.metrics import nanmean, spearman
 
 F64 = npt.NDArray[np.float64]
 MaskRule = Literal["mean", "union", "intersection"]
@@ -82,7 +82,7 @@ def sweep(
     for rule in rules:
         for t in thresholds:
             scores = [spearman(stack(p, r, rule, t).gex_predicted, g) for p, r, g in per_cell]
-            curve.append({"rule": rule, "threshold": t, "spearman": float(np.nanmean(scores))})
+            curve.append({"rule": rule, "threshold": t, "spearman": nanmean(scores)})
     best = max(float(c["spearman"]) for c in curve)
 
     def preference(c: dict[str, float | str]) -> tuple[int, float]:

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from models.dataset import CellData
 from models.folds import chrom_sort_key
-from models.metrics import pearson, roc_auc, spearman
+from models.metrics import nanmean, pearson, roc_auc, spearman
 from models.stacking import SweepResult, stack
 
 F64 = npt.NDArray[np.float64]
@@ -71,7 +71,7 @@ def validation_tables(
                 per_chrom.append(row)
                 by_chrom.append(row["spearman_masked"])
             summary.append(
-                base | _scores(p, r, gex, pred) | {"mean_chrom_spearman_masked": float(np.nanmean(by_chrom))}
+                base | _scores(p, r, gex, pred) | {"mean_chrom_spearman_masked": nanmean(by_chrom)}
             )
     rules: dict[str, dict[str, Any]] = {}
     for row in chosen.curve:
@@ -79,7 +79,7 @@ def validation_tables(
         if rule not in rules or float(row["spearman"]) > float(rules[rule]["spearman"]):
             rules[rule] = {"rule": rule, "best_threshold": row["threshold"], "spearman": float(row["spearman"])}
     transfer = [
-        {"kind": k, "spearman_masked": float(np.nanmean([r["spearman_masked"] for r in summary if r["kind"] == k]))}
+        {"kind": k, "spearman_masked": nanmean([r["spearman_masked"] for r in summary if r["kind"] == k])}
         for k in ("within", "pooled", "cross", "stack")
         if any(r["kind"] == k for r in summary)
     ]

@@ -101,6 +101,8 @@ def commit_model(
     store: Store, record: ModelRecord, files: list[tuple[Artifact, Path]], *, activate: bool = True
 ) -> ModelRecord:
     """Place the booster files and write the model's rows in one transaction; make it active if asked."""
+    if store.query("SELECT 1 FROM models WHERE id = ?", [record.id]):
+        raise ConflictError(f"a model with id {record.id} already exists")
     placed: list[str] = []
     try:
         arts = []

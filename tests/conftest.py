@@ -72,3 +72,23 @@ def store_copy(demo_store: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def trained_store(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo store with a quick model trained on X1 + X2 (read-only for tests: copy to write)."""
+    from models.pipeline import train_from_store
+    from store.catalog import Store
+
+    home = tmp_path_factory.mktemp("trained") / "home"
+    shutil.copytree(demo_store, home)
+    train_from_store(Store(home), None, "quick", seed=0, threads=2)
+    return home
+
+
+@pytest.fixture
+def trained_copy(trained_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained demo store."""
+    dst = tmp_path / "trained"
+    shutil.copytree(trained_store, dst)
+    return dst
