@@ -70,9 +70,7 @@ def validation_tables(
                 row = base | {"chrom": ch} | _scores(p[m], r[m], gex[m], pred[m])
                 per_chrom.append(row)
                 by_chrom.append(row["spearman_masked"])
-            summary.append(
-                base | _scores(p, r, gex, pred) | {"mean_chrom_spearman_masked": nanmean(by_chrom)}
-            )
+            summary.append(base | _scores(p, r, gex, pred) | {"mean_chrom_spearman_masked": nanmean(by_chrom)})
     rules: dict[str, dict[str, Any]] = {}
     for row in chosen.curve:
         rule = str(row["rule"])

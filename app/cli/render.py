@@ -100,7 +100,7 @@ def explanation_tables(ex: dict[str, Any]) -> Group:
 
 def score_table(scores: dict[str, float]) -> Table:
     """X3's held-out Spearman against the hidden truth: the ensemble and the baselines."""
-    table = Table(title="X3 (held out, never labelled in the store): Spearman against the hidden truth")
+    table = Table(title="X3 held out: Spearman vs hidden truth")
     table.add_column("predictor")
     table.add_column("Spearman", justify="right")
     for name, v in scores.items():

@@ -64,3 +64,63 @@ def test_ingest_prints_qc_and_is_idempotent(demo_dir: Path, store_copy: Path) ->
     assert r.returncode == 0, r.stderr
     assert "unchanged" in r.stdout
     assert "ingested 3 cell line(s)" in r.stdout
+
+
+@pytest.mark.slow
+def test_model_commands_end_to_end(trained_copy: Path, tmp_path: Path) -> None:
+    home = trained_copy
+    r = run(["models"], home)
+    assert r.returncode == 0 and "quick" in r.stdout and "X1,X2" in r.stdout
+    r = run(["predict", "X3", "-o", str(tmp_path / "x3.tsv")], home)
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path / "x3.tsv").read_text().splitlines()
+    assert lines[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted"
+    assert len(lines) == 1 + 1984  # X3 has only its test genes
+    zip_path = tmp_path / "Doe_Jane_Project1.zip"
+    r = run(["submission", "X3", "-o", str(zip_path)], home)
+    assert r.returncode == 0 and zip_path.stat().st_size > 10_000
+    r = run(["explain", "CAPN9", "--cell-line", "X3", "--top", "3"], home)
+    assert r.returncode == 0 and "classifier" in r.stdout and "regressor" in r.stdout
+    r = run(["report", "-o", str(tmp_path / "r.html")], home)
+    page = (tmp_path / "r.html").read_text()
+    assert r.returncode == 0 and page.count("data:image/png;base64,") >= 6 and "Threshold curve" in page
+
+
+@pytest.mark.slow
+def test_model_command_errors_are_one_line(trained_copy: Path, store_copy: Path, tmp_path: Path) -> None:
+    cases = [
+        (["train", "--cells", "X3", "--profile", "quick"], trained_copy, "has no labels"),
+        (["train", "--profile", "slow"], trained_copy, "unknown profile"),
+        (["predict", "NOPE"], trained_copy, "unknown cell line 'NOPE'"),
+        (["explain", "NOT_A_GENE", "--cell-line", "X3"], trained_copy, "'NOT_A_GENE' is not among"),
+        (["submission", "X1", "-o", str(tmp_path / "Doe_Jane_Project1.zip")], trained_copy, "no test info file"),
+        (["submission", "X3", "-o", str(tmp_path / "out.zip")], trained_copy, "Last_First"),
+        (["models", "activate", "m-404"], trained_copy, "unknown model 'm-404'"),
+        (["predict", "X3"], store_copy, "no model yet"),
+    ]
+    for args, home, message in cases:
+        r = run(args, home)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert message in r.stderr, (args, r.stderr)
+        assert r.stderr.strip().count("\n") == 0, (args, r.stderr)
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(demo_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "data").symlink_to(demo_dir)
+    (out / "data.truth").symlink_to(demo_dir.with_name("data.truth"))
+    env_home = tmp_path / "home"
+    r = run(["demo", "--out", str(out)], env_home)
+    assert r.returncode == 0, r.stderr
+    assert "Spearman vs hidden truth" in r.stdout
+    scores = {}
+    for line in r.stdout.splitlines():
+        for name in ("epigex stacked ensemble", "promoter H3K4me3 + DNase rank", "two-stage model on promoter means"):
+            if name in line:
+                scores[name] = float(line.split("│")[-2])
+    assert len(scores) == 3
+    assert scores["epigex stacked ensemble"] > max(v for k, v in scores.items() if not k.startswith("epigex"))
+    assert (out / "Demo_Epigex_Project1.zip").is_file() and (out / "X3_predictions.tsv").is_file()
+    assert list((env_home / "reports").glob("*.html"))
