@@ -70,7 +70,9 @@ def test_ingest_prints_qc_and_is_idempotent(demo_dir: Path, store_copy: Path) ->
 def test_model_commands_end_to_end(trained_copy: Path, tmp_path: Path) -> None:
     home = trained_copy
     r = run(["models"], home)
-    assert r.returncode == 0 and "quick" in r.stdout and "X1,X2" in r.stdout
+    assert r.returncode == 0
+    assert "quick" in r.stdout
+    assert "X1,X2" in r.stdout
     r = run(["predict", "X3", "-o", str(tmp_path / "x3.tsv")], home)
     assert r.returncode == 0, r.stderr
     lines = (tmp_path / "x3.tsv").read_text().splitlines()
@@ -78,12 +80,17 @@ def test_model_commands_end_to_end(trained_copy: Path, tmp_path: Path) -> None:
     assert len(lines) == 1 + 1984  # X3 has only its test genes
     zip_path = tmp_path / "Doe_Jane_Project1.zip"
     r = run(["submission", "X3", "-o", str(zip_path)], home)
-    assert r.returncode == 0 and zip_path.stat().st_size > 10_000
+    assert r.returncode == 0
+    assert zip_path.stat().st_size > 10_000
     r = run(["explain", "CAPN9", "--cell-line", "X3", "--top", "3"], home)
-    assert r.returncode == 0 and "classifier" in r.stdout and "regressor" in r.stdout
+    assert r.returncode == 0
+    assert "classifier" in r.stdout
+    assert "regressor" in r.stdout
     r = run(["report", "-o", str(tmp_path / "r.html")], home)
     page = (tmp_path / "r.html").read_text()
-    assert r.returncode == 0 and page.count("data:image/png;base64,") >= 6 and "Threshold curve" in page
+    assert r.returncode == 0
+    assert page.count("data:image/png;base64,") >= 6
+    assert "Threshold curve" in page
 
 
 @pytest.mark.slow
@@ -122,5 +129,6 @@ def test_demo_runs_end_to_end(demo_dir: Path, tmp_path: Path) -> None:
                 scores[name] = float(line.split("│")[-2])
     assert len(scores) == 3
     assert scores["epigex stacked ensemble"] > max(v for k, v in scores.items() if not k.startswith("epigex"))
-    assert (out / "Demo_Epigex_Project1.zip").is_file() and (out / "X3_predictions.tsv").is_file()
+    assert (out / "Demo_Epigex_Project1.zip").is_file()
+    assert (out / "X3_predictions.tsv").is_file()
     assert list((env_home / "reports").glob("*.html"))

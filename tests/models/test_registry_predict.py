@@ -28,22 +28,25 @@ def test_registry_round_trip_predicts_identically(trained_copy: Path) -> None:
     store = Store(trained_copy)
     first = active_model_id(store)
     trained, record = train_from_store(store, None, "quick", features=PROMOTER, threads=2)
-    assert record is not None and active_model_id(store) == record.id != first
+    assert record is not None
+    assert active_model_id(store) == record.id != first
     loaded = load_model(store)
-    assert loaded.record.features == PROMOTER and loaded.record.cells == ["X1", "X2"]
+    assert loaded.record.features == PROMOTER
+    assert loaded.record.cells == ["X1", "X2"]
     assert set(loaded.record.lineage["X1"]["tracks"]) >= {"DNase/bigwig", "H3K9me3/bed"}
     X = np.random.default_rng(0).normal(size=(300, len(PROMOTER))).astype(np.float32)
     a = predict_with(trained.boosters, trained.rule, trained.threshold, X)
     b = predict_matrix(loaded, X)
     np.testing.assert_array_equal(a.gex_predicted, b.gex_predicted)
     np.testing.assert_array_equal(a.contrib["regressor"], b.contrib["regressor"])
-    assert [m.id for m in list_models(store)][0] == record.id
+    assert next(m.id for m in list_models(store)) == record.id
     assert first is not None
     activate_model(store, first)
     assert get_model(store).id == first
     # a second save of the same training is a new model with the same content digest
     again = save_model(store, trained, activate=False)
-    assert again.content_digest == record.content_digest and active_model_id(store) == first
+    assert again.content_digest == record.content_digest
+    assert active_model_id(store) == first
 
 
 def test_predictions_are_computed_once_and_consistent(trained_copy: Path) -> None:
@@ -55,7 +58,8 @@ def test_predictions_are_computed_once_and_consistent(trained_copy: Path) -> Non
     genes = pl.read_csv(SAMPLE)["gene_name"]
     assert pred.filter(pl.col("split") == "test")["gene_name"].to_list() == genes.to_list()
     p, r, g = (pred[c].to_numpy() for c in ("p_expressed", "rank_predicted", "gex_predicted"))
-    assert ((r >= 0) & (r <= 1)).all() and ((p >= 0) & (p <= 1)).all()
+    assert ((r >= 0) & (r <= 1)).all()
+    assert ((p >= 0) & (p <= 1)).all()
     if model.record.mask_rule == "mean":
         mask = expressed_mask(p, "mean", model.record.threshold)
         np.testing.assert_allclose(g, np.where(mask, r, 0.0))

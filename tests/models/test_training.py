@@ -65,7 +65,8 @@ def test_full_profile_never_trains_on_the_held_out_chromosome(spy: list[dict[str
         assert held_out not in call["valid"], f"call {i}: chromosome {held_out} in early-stopping rows"
         assert not (call["train"] & call["valid"]), "early stopping on rows it trained on"
     finals = spy[per_fold * len(CHROMS) :]
-    assert len(finals) == n_setups * 2 and all(c["train"] == set(range(1, 7)) for c in finals)
+    assert len(finals) == n_setups * 2
+    assert all(c["train"] == set(range(1, 7)) for c in finals)
     assert m.n_boosters == len(spy)
     # every gene of every cell got an out-of-fold prediction from every setup
     stack_rows = [r for r in m.metrics["summary"] if r["kind"] == "stack"]
@@ -91,7 +92,8 @@ def test_training_is_deterministic() -> None:
     X = synthetic_cell("C", 3).X
     preds = [predict_with(r.boosters, r.rule, r.threshold, X[:, [NAMES.index(f) for f in r.features]]) for r in runs]
     np.testing.assert_array_equal(preds[0].gex_predicted, preds[1].gex_predicted)
-    assert runs[0].features == runs[1].features and runs[0].metrics == runs[1].metrics
+    assert runs[0].features == runs[1].features
+    assert runs[0].metrics == runs[1].metrics
 
 
 def test_selection_keeps_the_signal_and_learns_it() -> None:
@@ -115,5 +117,6 @@ def test_directions() -> None:
     assert selection_directions(["A"], rng) == [("A", "A")]
     assert selection_directions(["A", "B"], rng) == [("A", "B"), ("B", "A")]
     many = selection_directions([f"C{i}" for i in range(8)], rng)
-    assert len(many) == training.MAX_DIRECTIONS and len(set(many)) == len(many)
+    assert len(many) == training.MAX_DIRECTIONS
+    assert len(set(many)) == len(many)
     assert plan_setups(["A", "B", "C"])[-1].cells == ("A", "B", "C")
