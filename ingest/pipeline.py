@@ -69,29 +69,20 @@ def input_digest(fs: FeatureSetDef, shas: dict[str, str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def ingest_cell(
-    store: Store,
+def compute_cell(
     cf: CellFiles,
-    fs: FeatureSetDef | None = None,
+    fs: FeatureSetDef,
     *,
+    digest: str,
+    shas: dict[str, str],
     force_build: bool = False,
     threads: int = 2,
     progress: ProgressFn | None = None,
     source: str = "cli",
-) -> IngestOutcome:
-    """Compute and commit one cell's features; a no-op when the same inputs are already in the store."""
-    fs = fs or default_feature_set()
+) -> CellIngest:
+    """Compute one cell's feature table and catalog rows in memory (nothing is written)."""
     t0 = time.perf_counter()
     genes, labels = read_cell_genes(cf)
-    roles: dict[str, Path] = {f"info:{s}": p for s, p in cf.info.items()}
-    roles |= {f"y:{s}": p for s, p in cf.labels.items()}
-    roles |= {f"bigwig:{a}": p for a, p in cf.bigwig.items() if a in fs.assays and fs.use_bigwig}
-    roles |= {f"bed:{a}": p for a, p in cf.bed.items() if a in fs.assays and fs.use_bed}
-    shas = {role: sha256_file(p) for role, p in roles.items()}
-    digest = input_digest(fs, shas)
-    if is_current(store, cf.name, fs.id, digest):
-        return IngestOutcome(cf.name, "unchanged", genes.height, time.perf_counter() - t0, {})
-
     jobs: list[tuple[str, str, Path]] = []
     for a in fs.assays:
         if fs.use_bigwig:
@@ -120,33 +111,58 @@ def ingest_cell(
     features = pl.DataFrame({"gene_name": genes["gene_name"], **{c.name: columns[c.name] for c in cat}}).with_columns(
         pl.exclude("gene_name").fill_nan(None)
     )
-
     tracks = [
-        TrackRow(assay=a, kind=k, original_name=p.name, sha256=shas[f"{k}:{a}"], bytes=p.stat().st_size, qc=r.qc)
+        TrackRow(
+            assay=a, kind=k, original_name=p.name, sha256=shas.get(f"{k}:{a}", ""), bytes=p.stat().st_size, qc=r.qc
+        )
         for (a, k, p), r in zip(jobs, results, strict=True)
     ]
     seconds = time.perf_counter() - t0
-    qc = cell_qc(cf.name, genes, tracks, seconds)
-    commit_cell(
-        store,
-        CellIngest(
-            name=cf.name,
-            source=source,
-            input_digest=digest,
-            genes=genes.select(
-                "gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand", "split"
-            ),
-            labels=labels,
-            tracks=tracks,
-            feature_set_id=fs.id,
-            feature_set_json=fs.to_json(),
-            catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula) for c in cat],
-            features=features,
-            seconds=seconds,
-            qc=qc,
-        ),
+    return CellIngest(
+        name=cf.name,
+        source=source,
+        input_digest=digest,
+        genes=genes.select("gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand", "split"),
+        labels=labels,
+        tracks=tracks,
+        feature_set_id=fs.id,
+        feature_set_json=fs.to_json(),
+        catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula) for c in cat],
+        features=features,
+        seconds=seconds,
+        qc=cell_qc(cf.name, genes, tracks, seconds),
     )
-    return IngestOutcome(cf.name, "ingested", genes.height, seconds, qc)
+
+
+def ingest_cell(
+    store: Store,
+    cf: CellFiles,
+    fs: FeatureSetDef | None = None,
+    *,
+    force_build: bool = False,
+    threads: int = 2,
+    progress: ProgressFn | None = None,
+    source: str = "cli",
+) -> IngestOutcome:
+    """Compute and commit one cell's features; a no-op when the same inputs are already in the store."""
+    fs = fs or default_feature_set()
+    t0 = time.perf_counter()
+    roles: dict[str, Path] = {f"info:{s}": p for s, p in cf.info.items()}
+    roles |= {f"y:{s}": p for s, p in cf.labels.items()}
+    roles |= {f"bigwig:{a}": p for a, p in cf.bigwig.items() if a in fs.assays and fs.use_bigwig}
+    roles |= {f"bed:{a}": p for a, p in cf.bed.items() if a in fs.assays and fs.use_bed}
+    shas = {role: sha256_file(p) for role, p in roles.items()}
+    digest = input_digest(fs, shas)
+    if is_current(store, cf.name, fs.id, digest):
+        n_genes = store.query("SELECT n_genes FROM cell_lines WHERE name = ?", [cf.name])[0][0]
+        return IngestOutcome(cf.name, "unchanged", int(n_genes), time.perf_counter() - t0, {})
+    ing = compute_cell(
+        cf, fs, digest=digest, shas=shas, force_build=force_build, threads=threads, progress=progress, source=source
+    )
+    ing.seconds = time.perf_counter() - t0
+    ing.qc["seconds"] = round(ing.seconds, 2)
+    commit_cell(store, ing)
+    return IngestOutcome(cf.name, "ingested", ing.genes.height, ing.seconds, ing.qc)
 
 
 def cell_qc(cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: float) -> dict[str, Any]:

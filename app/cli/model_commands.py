@@ -159,3 +159,30 @@ def report(
     tmp.write_text(page)
     tmp.replace(path)
     console.print(f"wrote {path} ({len(page) / 1e6:.1f} MB)")
+
+
+@app.command()
+@friendly
+def ablate(
+    data_dir: Annotated[Path, typer.Argument(help="The dataset the store was ingested from (raw tracks).")],
+    cells: Annotated[str | None, typer.Option(help="Comma-separated labelled cells (default: X1,X2).")] = "X1,X2",
+    sizes: Annotated[str, typer.Option(help="TSS window sizes in bp (50-5000).")] = "50,100,200,500,1000,2000,5000",
+    seed: Annotated[int, typer.Option(help="Random seed of the trainings.")] = 0,
+) -> None:
+    """Ablations: bigWig vs BED vs both, and the TSS window (one-sided vs symmetric, 50-5000 bp)."""
+    from app.cli.progress import single_bar
+    from app.cli.render import ablation_tables
+    from app.services.ablate import run_ablation
+    from store.errors import InputError
+
+    try:
+        size_list = tuple(int(s) for s in sizes.split(","))
+    except ValueError:
+        raise InputError(f"--sizes must be comma-separated integers, got {sizes!r}") from None
+    store = open_store()
+    with single_bar(console, "ablations") as bar:
+        result = run_ablation(
+            store, data_dir, _cells(cells) or [], sizes=size_list, seed=seed, threads=get_settings().threads, step=bar
+        )
+    console.print(ablation_tables(result))
+    console.print(f"ablation {result['id']} recorded ({result['seconds']} s); `epigex report` shows it with plots")

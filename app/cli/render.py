@@ -106,3 +106,16 @@ def score_table(scores: dict[str, float]) -> Table:
     for name, v in scores.items():
         table.add_row(name, _f(v), style="bold" if name.startswith("epigex") else None)
     return table
+
+
+def ablation_tables(result: dict[str, Any]) -> Group:
+    """One table per ablation group, with its note."""
+    parts: list[Any] = []
+    for group in result["results"]:
+        t = Table(title=group["title"])
+        for col in ("variant", "features", "Spearman masked", "unmasked"):
+            t.add_column(col, justify="left" if col == "variant" else "right")
+        for r in group["rows"]:
+            t.add_row(r["variant"], str(r["features"]), _f(r["spearman_masked"]), _f(r["spearman_unmasked"]))
+        parts += [t, Text(group["note"])]
+    return Group(*parts)
