@@ -36,6 +36,7 @@ pytest: $(DEV_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.train
 
 features-doc: $(STAMP)
 	$(BIN)/epigex features --markdown > docs/FEATURES.md

@@ -65,6 +65,9 @@ CREATE TABLE IF NOT EXISTS predictions (
     model_id VARCHAR, cell_line VARCHAR, input_digest VARCHAR, path VARCHAR, contrib_path VARCHAR,
     n_genes INTEGER, created_at TIMESTAMP, PRIMARY KEY (model_id, cell_line));
 CREATE TABLE IF NOT EXISTS ablations (id VARCHAR PRIMARY KEY, created_at TIMESTAMP, cells JSON, results JSON);
+CREATE TABLE IF NOT EXISTS jobs (
+    id VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, progress DOUBLE, message VARCHAR, error VARCHAR,
+    params JSON, result JSON, created_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP);
 """
 STORE_DIRS = ("features", "tracks", "models", "predictions")
 

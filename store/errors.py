@@ -36,3 +36,15 @@ class ConflictError(EpigexError):
 def at_line(path: str, line: int, message: str) -> str:
     """Format a message that names a file and a 1-based line number."""
     return f"{path}, line {line}: {message}"
+
+
+class TooLargeError(EpigexError):
+    """An upload above the configured size limit."""
+
+    status_code = 413
+
+
+class AuthError(EpigexError):
+    """A write without the right bearer token."""
+
+    status_code = 401
