@@ -12,7 +12,14 @@ from store.catalog import default_home
 
 
 class Settings(BaseSettings):
-    """``EPIGEX_HOME``, ``EPIGEX_API_TOKEN``, ``EPIGEX_MAX_UPLOAD_MB``, ``EPIGEX_THREADS``, ``EPIGEX_LOG_LEVEL``."""
+    """Every ``EPIGEX_*`` setting.
+
+    ``HOME`` (the store), ``API_TOKEN`` (bearer token for writes; unset: open), ``MAX_UPLOAD_MB`` (per file),
+    ``THREADS`` (LightGBM and ingest threads), ``LOG_LEVEL``, ``JOB_WORKERS`` (jobs run at once),
+    ``BENCH_ENDPOINTS`` (serve ``/bench/floor`` for ``bench/serve.py``), ``SEED_DEMO`` (on first start with an
+    empty store, generate the demo dataset, ingest it and train a quick model), ``DEMO_DIR`` (where; default
+    ``$EPIGEX_HOME/demo``).
+    """
 
     model_config = SettingsConfigDict(env_prefix="EPIGEX_", extra="ignore")
 
@@ -21,6 +28,10 @@ class Settings(BaseSettings):
     max_upload_mb: int = 4096
     threads: int = 2
     log_level: str = "INFO"
+    job_workers: int = 1
+    bench_endpoints: bool = False
+    seed_demo: bool = False
+    demo_dir: Path | None = None
 
 
 @lru_cache(maxsize=1)

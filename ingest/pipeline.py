@@ -25,7 +25,7 @@ from store.cells import CellIngest, TrackRow, commit_cell, is_current
 from store.errors import InputError
 
 ProgressFn = Callable[[str, float], None]  # (task label, fraction done of that task)
-SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
+SPLIT_ORDER = {"train": 0, "val": 1, "test": 2, "reference": 3}
 
 
 @dataclass
@@ -143,15 +143,18 @@ def ingest_cell(
     threads: int = 2,
     progress: ProgressFn | None = None,
     source: str = "cli",
+    known_shas: dict[str, str] | None = None,
+    keep_files: bool = False,
 ) -> IngestOutcome:
-    """Compute and commit one cell's features; a no-op when the same inputs are already in the store."""
+    """Compute and commit one cell's features; a no-op when the same inputs are already in the store.
+
+    ``known_shas`` (role → sha256, e.g. hashed while uploading) spares hashing those files again;
+    ``keep_files`` moves the tracks into the store (the service keeps uploads so features can be recomputed).
+    """
     fs = fs or default_feature_set()
     t0 = time.perf_counter()
-    roles: dict[str, Path] = {f"info:{s}": p for s, p in cf.info.items()}
-    roles |= {f"y:{s}": p for s, p in cf.labels.items()}
-    roles |= {f"bigwig:{a}": p for a, p in cf.bigwig.items() if a in fs.assays and fs.use_bigwig}
-    roles |= {f"bed:{a}": p for a, p in cf.bed.items() if a in fs.assays and fs.use_bed}
-    shas = {role: sha256_file(p) for role, p in roles.items()}
+    roles = input_roles(cf, fs)
+    shas = {role: (known_shas or {}).get(role) or sha256_file(p) for role, p in roles.items()}
     digest = input_digest(fs, shas)
     if is_current(store, cf.name, fs.id, digest):
         n_genes = store.query("SELECT n_genes FROM cell_lines WHERE name = ?", [cf.name])[0][0]
@@ -161,8 +164,18 @@ def ingest_cell(
     )
     ing.seconds = time.perf_counter() - t0
     ing.qc["seconds"] = round(ing.seconds, 2)
-    commit_cell(store, ing)
+    kept = {f"{a}/{k}": p for k, files in (("bigwig", cf.bigwig), ("bed", cf.bed)) for a, p in files.items()}
+    commit_cell(store, ing, keep_files=kept if keep_files else None)
     return IngestOutcome(cf.name, "ingested", ing.genes.height, ing.seconds, ing.qc)
+
+
+def input_roles(cf: CellFiles, fs: FeatureSetDef) -> dict[str, Path]:
+    """Every input file of a cell that the feature set reads, keyed by role (``bigwig:DNase``, ``info:test``…)."""
+    roles: dict[str, Path] = {f"info:{s}": p for s, p in cf.info.items()}
+    roles |= {f"y:{s}": p for s, p in cf.labels.items()}
+    roles |= {f"bigwig:{a}": p for a, p in cf.bigwig.items() if a in fs.assays and fs.use_bigwig}
+    roles |= {f"bed:{a}": p for a, p in cf.bed.items() if a in fs.assays and fs.use_bed}
+    return roles
 
 
 def cell_qc(cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: float) -> dict[str, Any]:

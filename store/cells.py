@@ -61,16 +61,32 @@ def is_current(store: Store, cell: str, feature_set_id: str, input_digest: str) 
     return bool(rows)
 
 
-def commit_cell(store: Store, ing: CellIngest) -> None:
-    """Write the feature table and every catalog row of one cell; replace what the cell had before."""
+def commit_cell(store: Store, ing: CellIngest, keep_files: dict[str, Path] | None = None) -> None:
+    """Write the feature table and every catalog row of one cell; replace what the cell had before.
+
+    ``keep_files`` (``"assay/kind"`` → file) are raw inputs to keep in the store: they are moved under
+    ``tracks/cell_line=<name>/`` and their tracks rows point at them.
+    """
     tmp = store.new_tmp_path(".parquet")
     pq.write_table(ing.features.to_arrow(), tmp, compression="zstd")
     rel = store.place(tmp, feature_dir(ing.feature_set_id, ing.name), ".parquet")
+    placed = [rel]
     old: list[str] = []
     try:
+        for t in ing.tracks:
+            src = (keep_files or {}).get(f"{t.assay}/{t.kind}")
+            if src is not None:
+                t.stored_path = store.place(src, f"tracks/cell_line={ing.name}", f".{t.kind}")
+                placed.append(t.stored_path)
         with store.write() as con:
             old = [
                 r[0] for r in con.execute("SELECT path FROM feature_tables WHERE cell_line = ?", [ing.name]).fetchall()
+            ]
+            old += [
+                r[0]
+                for r in con.execute(
+                    "SELECT stored_path FROM tracks WHERE cell_line = ? AND stored_path IS NOT NULL", [ing.name]
+                ).fetchall()
             ]
             for table, col in (
                 ("cell_genes", "cell_line"),
@@ -154,9 +170,9 @@ def commit_cell(store: Store, ing: CellIngest) -> None:
                 ],
             )
     except BaseException:
-        store.remove_files([rel])
+        store.remove_files(placed)
         raise
-    store.remove_files([p for p in old if p != rel])
+    store.remove_files([p for p in old if p not in placed])
 
 
 def feature_table(store: Store, cell: str, feature_set_id: str | None = None) -> pl.DataFrame:
@@ -227,3 +243,29 @@ def feature_names(store: Store, feature_set_id: str) -> list[str]:
     """The feature names of a feature set, in catalogue order."""
     rows = store.query("SELECT name FROM features WHERE feature_set = ? ORDER BY position", [feature_set_id])
     return [r[0] for r in rows]
+
+
+def delete_cell(store: Store, cell: str) -> list[str]:
+    """Remove a cell line and everything it owns (rows, feature tables, kept tracks, predictions); return files."""
+    cell_info(store, cell)
+    with store.write() as con:
+        files = [r[0] for r in con.execute("SELECT path FROM feature_tables WHERE cell_line = ?", [cell]).fetchall()]
+        files += [
+            r[0]
+            for r in con.execute(
+                "SELECT stored_path FROM tracks WHERE cell_line = ? AND stored_path IS NOT NULL", [cell]
+            ).fetchall()
+        ]
+        for p, c in con.execute("SELECT path, contrib_path FROM predictions WHERE cell_line = ?", [cell]).fetchall():
+            files += [p, c]
+        for table, col in (
+            ("cell_genes", "cell_line"),
+            ("labels", "cell_line"),
+            ("tracks", "cell_line"),
+            ("feature_tables", "cell_line"),
+            ("predictions", "cell_line"),
+            ("cell_lines", "name"),
+        ):
+            con.execute(f"DELETE FROM {table} WHERE {col} = ?", [cell])
+    store.remove_files(files)
+    return files

@@ -186,3 +186,26 @@ def ablate(
         )
     console.print(ablation_tables(result))
     console.print(f"ablation {result['id']} recorded ({result['seconds']} s); `epigex report` shows it with plots")
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the HTTP service (OpenAPI at /docs) over the store at $EPIGEX_HOME."""
+    import logging
+
+    import uvicorn
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(
+        "app.api.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )

@@ -1,0 +1,84 @@
+"""Cell lines: upload (multipart, streamed to disk), list, show, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
+from app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, ErrorOut, TrackOut
+from app.services.cells import submit_cell
+from app.services.inventory import cell_detail, cell_lines
+from app.services.uploads import receive_upload
+from ingest.featureset import ASSAYS
+from store.cells import delete_cell
+from store.errors import ConflictError
+
+router = APIRouter(tags=["cell lines"])
+
+_FILE = {"type": "string", "format": "binary"}
+UPLOAD_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["name", *[f"{a}_{k}" for a in ASSAYS for k in ("bigwig", "bed")]],
+                    "properties": {
+                        "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+                        "replace": {"type": "boolean", "default": False},
+                        **{f"{a}_bigwig": _FILE for a in ASSAYS},
+                        **{f"{a}_bed": _FILE for a in ASSAYS},
+                        "genes": {**_FILE, "description": "info TSV: the genes to predict, in submission order"},
+                        "labels": {**_FILE, "description": "y TSV (gene_name gex): makes it a training cell"},
+                    },
+                }
+            }
+        },
+    }
+}
+ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (400, 401, 404, 409, 413, 415, 422)}
+
+
+@router.post("/cell-lines", status_code=202, response_model=CellAccepted, openapi_extra=UPLOAD_SCHEMA, responses=ERRORS)
+async def create_cell_line(
+    request: Request, _: WriteAccess, store: StoreDep, runner: RunnerDep, settings: SettingsDep
+) -> CellAccepted:
+    """Upload a cell line's tracks (every assay: ``{assay}_bigwig`` and ``{assay}_bed``); ingest runs as a job."""
+    length = request.headers.get("content-length")
+    upload = await receive_upload(
+        request.headers.get("content-type", ""),
+        int(length) if length and length.isdigit() else None,
+        request.stream(),
+        store.home / "uploads" / uuid.uuid4().hex,
+        settings.max_upload_mb * 2**20,
+    )
+    job = await run_in_threadpool(submit_cell, store, runner, upload, threads=settings.threads)
+    return CellAccepted(cell_line=job.params["cell_line"], job_id=job.id, status_url=f"/jobs/{job.id}")
+
+
+@router.get("/cell-lines", response_model=list[CellLineOut])
+def list_cell_lines(store: StoreDep) -> list[CellLineOut]:
+    """Every cell line in the store."""
+    return [CellLineOut(**c) for c in cell_lines(store)]
+
+
+@router.get("/cell-lines/{name}", response_model=CellLineDetail, responses={404: {"model": ErrorOut}})
+def get_cell_line(name: str, store: StoreDep, serving: ServingDep) -> CellLineDetail:
+    """One cell line with its tracks, QC and feature status."""
+    d = cell_detail(store, name, serving.active_id())
+    d["tracks"] = [TrackOut(**t) for t in d["tracks"]]
+    return CellLineDetail(**d)
+
+
+@router.delete("/cell-lines/{name}", status_code=204, responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+def remove_cell_line(name: str, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep) -> None:
+    """Remove a cell line and all it owns (features, kept tracks, predictions)."""
+    if runner.busy(f"cell:{name}"):
+        raise ConflictError(f"cell line {name!r} is being ingested right now; delete it when the job has finished")
+    delete_cell(store, name)
+    serving.forget_cell(name)

@@ -1,0 +1,32 @@
+"""Background jobs: ingests and trainings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import RunnerDep
+from app.api.schemas import ErrorOut, JobOut
+from store.jobs import JobRow
+
+router = APIRouter(tags=["jobs"])
+
+
+def job_out(job: JobRow) -> JobOut:
+    """The API view of a job row."""
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,  # type: ignore[arg-type]
+        progress=job.progress,
+        message=job.message,
+        error=job.error,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        result=job.result,
+    )
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
+def get_job(job_id: str, runner: RunnerDep) -> JobOut:
+    """A job's status, progress (0..1), message, error and result."""
+    return job_out(runner.get(job_id))

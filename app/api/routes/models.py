@@ -1,0 +1,79 @@
+"""Models: train (a job), list, show, report, activate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
+from app.api.schemas import Accepted, ErrorOut, ModelDetail, ModelOut, TrainIn
+from app.services.inventory import model_detail, models
+from app.services.jobs import Report
+from models.persist import load_model
+from models.pipeline import train_from_store
+from models.report import render_report
+from store.registry import activate_model
+
+router = APIRouter(tags=["models"])
+
+
+@router.post("/models", status_code=202, response_model=Accepted, responses={400: {"model": ErrorOut}})
+def train_model(
+    body: TrainIn, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep, settings: SettingsDep
+) -> Accepted:
+    """Train the stacked ensemble as a background job; the new model becomes the active one."""
+
+    def work(report: Report) -> dict[str, Any]:
+        _, record = train_from_store(
+            store,
+            body.cells,
+            body.profile,
+            seed=body.seed,
+            threads=settings.threads,
+            progress=lambda label, f: report(f, f"training: {label}"),
+        )
+        assert record is not None
+        serving.forget_active()
+        stack = {r["cell"]: r["spearman_masked"] for r in record.metrics["summary"] if r["kind"] == "stack"}
+        return {"model_id": record.id, "metrics": {"stack_spearman_masked": stack, **record.metrics["chosen"]}}
+
+    job = runner.submit("train", body.model_dump(), work)
+    return Accepted(job_id=job.id, status_url=f"/jobs/{job.id}")
+
+
+@router.get("/models", response_model=list[ModelOut])
+def list_models(store: StoreDep) -> list[ModelOut]:
+    """Every model, newest first (``active`` marks the one reads use)."""
+    return [ModelOut(**m) for m in models(store)]
+
+
+@router.get("/models/{model_id}", response_model=ModelDetail, responses={404: {"model": ErrorOut}})
+def get_model(model_id: str, store: StoreDep) -> ModelDetail:
+    """A model's parameters, lineage and validation metrics."""
+    return ModelDetail(**model_detail(store, model_id))
+
+
+@router.get("/models/{model_id}/report", response_class=HTMLResponse, responses={404: {"model": ErrorOut}})
+async def model_report(model_id: str, store: StoreDep, serving: ServingDep) -> HTMLResponse:
+    """The model's self-contained HTML report (rendered once, then served from the store)."""
+    model = await run_in_threadpool(serving.model, model_id)
+    path = store.home / "reports" / f"{model.id}.html"
+    if not path.is_file():
+        page = await run_in_threadpool(render_report, store, model)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(page)
+        tmp.replace(path)
+    return HTMLResponse(path.read_text())
+
+
+@router.post("/models/{model_id}/activate", response_model=ModelOut, responses={404: {"model": ErrorOut}})
+def activate(model_id: str, _: WriteAccess, store: StoreDep, serving: ServingDep) -> ModelOut:
+    """Make a model the active one."""
+    activate_model(store, model_id)
+    serving.forget_active()
+    load_model(store, model_id)  # fail now, not on the next read, if its files are damaged
+    return ModelOut(**next(m for m in models(store) if m["id"] == model_id))

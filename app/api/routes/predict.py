@@ -1,0 +1,71 @@
+"""Predictions, explanations and submission ZIPs, served from the in-memory cache."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from app.api.deps import ServingDep
+from app.api.schemas import ErrorOut, ExplanationOut, PredictionsOut
+from models.submission import submission_zip, zip_name
+
+router = APIRouter(tags=["predictions"])
+MEDIA = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+}
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
+
+
+@router.get("/predict/{cell_line}", response_model=PredictionsOut, responses=ERRORS)
+async def predict(
+    cell_line: str,
+    serving: ServingDep,
+    genes: Annotated[str | None, Query(description="comma-separated gene names (default: every gene)")] = None,
+    fmt: Annotated[Literal["json", "csv", "tsv"], Query(alias="format", description="response format")] = "json",
+    model: Annotated[str | None, Query(description="model id (default: the active model)")] = None,
+) -> Response:
+    """Predictions (gene_name, gex_predicted, p_expressed, rank_predicted) for a cell line's genes."""
+    ps = await run_in_threadpool(serving.predictions, cell_line, model)
+    if genes:
+        body = serving.genes_body(ps, [g.strip() for g in genes.split(",") if g.strip()], fmt)
+    else:
+        body = ps.bodies[fmt]
+    return Response(body, media_type=MEDIA[fmt])
+
+
+@router.get("/explain/{gene}", response_model=ExplanationOut, responses=ERRORS)
+async def explain(
+    gene: str,
+    serving: ServingDep,
+    cell_line: Annotated[str, Query(description="cell line")],
+    top: Annotated[int, Query(ge=1, le=1000, description="contributions per stage")] = 20,
+    model: Annotated[str | None, Query(description="model id (default: the active model)")] = None,
+) -> JSONResponse:
+    """SHAP contributions of both stages for one gene (log-odds for the classifier, rank for the regressor)."""
+    ps = await run_in_threadpool(serving.predictions, cell_line, model)
+    return JSONResponse(serving.explain(ps, gene, top))
+
+
+@router.get(
+    "/submission/{cell_line}",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}, **ERRORS, 422: {"model": ErrorOut}},
+)
+async def submission(
+    cell_line: str,
+    serving: ServingDep,
+    name: Annotated[str, Query(description="Last_First")] = "Last_First",
+    model: Annotated[str | None, Query(description="model id (default: the active model)")] = None,
+) -> Response:
+    """The course submission ZIP over the cell's test info-file genes, in their order."""
+    filename = zip_name(name)
+    ps = await run_in_threadpool(serving.predictions, cell_line, model)
+    data = submission_zip(ps.frame)
+    return Response(
+        data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

@@ -1,0 +1,203 @@
+"""Cell lines arriving over HTTP: check the uploaded files at once, then ingest them in a background job.
+
+Fast checks answer the client directly (415 for a file of the wrong type, 422 for a truncated bigWig, a
+malformed BED line, another genome build, a bad name); the long work (every window statistic of every track)
+runs as a job. The uploaded tracks are kept in the store so that features can be recomputed later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from app.services.jobs import JobRow, JobRunner, Report
+from app.services.uploads import Upload
+from ingest.bigwig import sniff_kind
+from ingest.featureset import FeatureSetDef, default_feature_set
+from ingest.genes import read_info, read_labels
+from ingest.layout import CellFiles, check_cell_name
+from ingest.pipeline import ingest_cell, input_digest, input_roles, sha256_file
+from ingest.validate import check_track
+from store.catalog import Store
+from store.errors import ConflictError, EpigexError, FileTypeError, InputError
+from store.registry import active_model_id, get_model
+
+VAL_CHROMS = ("chr14", "chr19")  # the course's validation chromosomes, for labelled uploads
+INFO_HEADER = ("gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_end", "strand")
+
+
+def feature_set_for_uploads(store: Store) -> FeatureSetDef:
+    """The active model's feature set (so an upload can be predicted at once), else the default one."""
+    mid = active_model_id(store)
+    if mid is None:
+        return default_feature_set()
+    fs_id = get_model(store, mid).feature_set
+    rows = store.query("SELECT definition FROM feature_sets WHERE id = ?", [fs_id])
+    return FeatureSetDef.from_json(rows[0][0]) if rows else default_feature_set()
+
+
+def _relabel(err: EpigexError, path: Path, label: str) -> EpigexError:
+    """The same error with the server-side path replaced by the form field and the client's file name."""
+    err.args = (str(err).replace(str(path), label),)
+    return err
+
+
+def _check_kind(field: str, path: Path, label: str, kind: str) -> None:
+    with open(path, "rb") as fh:
+        seen = sniff_kind(fh.read(8))
+    if kind == "bigwig" and seen != "bigwig":
+        if seen == "bigbed":
+            raise FileTypeError(f"{label}: this is a bigBed file, but {field} needs a bigWig signal track")
+        if seen == "empty":
+            raise InputError(f"{label}: the file is empty; expected a bigWig signal track")
+        raise FileTypeError(f"{label}: not a bigWig file (its first bytes are {seen}); {field} needs a bigWig")
+    if kind == "bed" and seen in ("bigwig", "bigbed", "unknown"):
+        raise FileTypeError(f"{label}: a binary {seen} file, but {field} needs a BED/narrowPeak text file")
+
+
+@dataclass
+class PreparedCell:
+    """A checked upload laid out as a cell's input files, with its digest and the feature set to compute."""
+
+    files: CellFiles
+    fs: FeatureSetDef
+    shas: dict[str, str]
+    digest: str
+    replace: bool
+
+
+def _write_info(frame: pl.DataFrame, path: Path) -> Path:
+    frame.select(
+        pl.col("gene_name"),
+        pl.col("chrom").alias("chr"),
+        pl.col("gene_start"),
+        pl.col("gene_end"),
+        pl.col("tss_start").alias("TSS_start"),
+        pl.col("tss_end").alias("TSS_end"),
+        pl.col("strand"),
+    ).write_csv(path, separator="\t")
+    return path
+
+
+def prepare_upload(store: Store, upload: Upload, *, force_build: bool = False) -> PreparedCell:
+    """Check every part of an upload and lay it out as a cell's files; raise the first problem found."""
+    name = check_cell_name(upload.fields.get("name", "").strip() or "(missing)")
+    replace = upload.fields.get("replace", "false").strip().lower() in ("1", "true", "yes")
+    fs = feature_set_for_uploads(store)
+    expected = {f"{a}_{k}" for a in fs.assays for k in fs.kinds()}
+    allowed = expected | {"genes", "labels"}
+    unknown = sorted(set(upload.files) - allowed)
+    if unknown:
+        raise EpigexError(f"unexpected file field(s) {', '.join(unknown)}; expected {{assay}}_bigwig, {{assay}}_bed")
+    missing = sorted(expected - set(upload.files))
+    if missing:
+        raise EpigexError(f"missing file(s): {', '.join(missing)} (every assay needs a bigWig and a BED file)")
+    cf = CellFiles(name)
+    for field_name in sorted(expected):
+        part = upload.files[field_name]
+        assay, kind = field_name.rsplit("_", 1)
+        label = f"{field_name} ({part.filename})"
+        _check_kind(field_name, part.path, label, kind)
+        try:
+            check_track(part.path, kind, force_build=force_build)
+        except EpigexError as err:
+            raise _relabel(err, part.path, label) from None
+        (cf.bigwig if kind == "bigwig" else cf.bed)[assay] = part.path
+
+    folder = upload.folder
+    if "genes" in upload.files:
+        part = upload.files["genes"]
+        try:
+            info = read_info(part.path)
+        except EpigexError as err:
+            raise _relabel(err, part.path, f"genes ({part.filename})") from None
+        if "labels" in upload.files:
+            lab = upload.files["labels"]
+            try:
+                labels = read_labels(lab.path, info)
+            except EpigexError as err:
+                raise _relabel(err, lab.path, f"labels ({lab.filename})") from None
+            both = info.with_columns(labels["gex"])
+            for split, part_frame in (
+                ("train", both.filter(~pl.col("chrom").is_in(VAL_CHROMS))),
+                ("val", both.filter(pl.col("chrom").is_in(VAL_CHROMS))),
+            ):
+                if part_frame.height:
+                    cf.info[split] = _write_info(part_frame, folder / f"info_{split}.tsv")
+                    part_frame.select("gene_name", "gex").write_csv(folder / f"y_{split}.tsv", separator="\t")
+                    cf.labels[split] = folder / f"y_{split}.tsv"
+        else:
+            cf.info["test"] = part.path
+    else:
+        if "labels" in upload.files:
+            raise EpigexError("labels need a genes file (the info TSV listing the same genes in the same order)")
+        genes = pl.DataFrame(
+            store.query(
+                "SELECT gene_name, chrom, gene_start, gene_end, tss_start, tss_end, strand FROM genes "
+                "ORDER BY gene_name"
+            ),
+            schema=["gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand"],
+            orient="row",
+        )
+        if genes.height == 0:
+            raise ConflictError("the store knows no genes yet: send a genes file (info TSV) with the tracks")
+        cf.info["reference"] = _write_info(genes, folder / "info_reference.tsv")
+
+    shas = {f"{k}:{a}": upload.files[f"{a}_{k}"].sha256 for a in fs.assays for k in fs.kinds()}
+    for role, path in input_roles(cf, fs).items():
+        shas.setdefault(role, sha256_file(path))
+    return PreparedCell(cf, fs, shas, input_digest(fs, shas), replace)
+
+
+def submit_cell(store: Store, runner: JobRunner, upload: Upload, *, threads: int) -> JobRow:
+    """Check an upload and queue its ingest; a no-op job when the store already has exactly these files."""
+    try:
+        prep = prepare_upload(store, upload)
+        name = prep.files.name
+        rows = store.query("SELECT input_digest FROM cell_lines WHERE name = ?", [name])
+        params = {"cell_line": name, "feature_set": prep.fs.id}
+        if rows and rows[0][0] == prep.digest:
+            upload.discard()
+            return runner.finished("ingest", params, {"cell_line": name, "status": "unchanged"}, "unchanged")
+        if rows and not prep.replace:
+            raise ConflictError(
+                f"cell line {name!r} exists with other files; send replace=true to replace it, or choose another name"
+            )
+        if runner.busy(f"cell:{name}"):
+            raise ConflictError(f"cell line {name!r} is being ingested right now; wait for that job to finish")
+    except BaseException:
+        upload.discard()
+        raise
+
+    def work(report: Report) -> dict[str, Any]:
+        n_tracks = len(prep.fs.assays) * len(prep.fs.kinds())
+        done: dict[str, float] = {}
+
+        def progress(label: str, fraction: float) -> None:
+            done[label] = fraction
+            report(0.95 * sum(done.values()) / n_tracks, f"ingesting {label}")
+
+        try:
+            out = ingest_cell(
+                store,
+                prep.files,
+                prep.fs,
+                threads=threads,
+                progress=progress,
+                source="api",
+                known_shas=prep.shas,
+                keep_files=True,
+            )
+        finally:
+            upload.discard()
+        return {"cell_line": name, "status": out.status, "genes": out.genes, "qc": json.loads(json.dumps(out.qc))}
+
+    try:
+        return runner.submit("ingest", params, work, key=f"cell:{name}")
+    except BaseException:
+        upload.discard()
+        raise

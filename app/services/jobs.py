@@ -1,0 +1,132 @@
+"""Background jobs of the service: a thread pool, in-memory progress, a catalog row per job.
+
+Jobs run in threads, never in forked processes: LightGBM's OpenMP runtime can deadlock in a child forked after
+it has run, and the service has run LightGBM as soon as it served a prediction. Jobs run one at a time (each
+already uses ``EPIGEX_THREADS`` cores); reads are served meanwhile. A job's progress lives in memory and its row
+is written when it is queued, starts and ends; :func:`store.jobs.fail_interrupted` turns rows left running by a
+stopped server into failures when the next server starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from store.catalog import Store
+from store.errors import ConflictError, EpigexError
+from store.jobs import STATES, JobRow, get_job, job_counts, save_job
+
+log = logging.getLogger("epigex.jobs")
+Report = Callable[[float, str], None]
+JobFn = Callable[[Report], dict[str, Any]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class JobRunner:
+    """Runs jobs in a thread pool and answers their state from memory first, the catalog second."""
+
+    def __init__(self, store: Store, workers: int = 1) -> None:
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="epigex-job")
+        self._jobs: dict[str, JobRow] = {}
+        self._keys: dict[str, str] = {}  # exclusive key (e.g. "cell:X3") -> job id while queued or running
+        self._lock = threading.Lock()
+
+    def submit(self, kind: str, params: dict[str, Any], fn: JobFn, *, key: str | None = None) -> JobRow:
+        """Queue ``fn``; with ``key``, refuse (409) while another job holding the same key is unfinished."""
+        job = JobRow(
+            id=uuid.uuid4().hex[:16],
+            kind=kind,
+            status="queued",
+            progress=0.0,
+            message="queued",
+            error=None,
+            params=params,
+            result=None,
+            created_at=_now(),
+            started_at=None,
+            finished_at=None,
+        )
+        with self._lock:
+            if key is not None:
+                holder = self._keys.get(key)
+                if holder is not None and self._jobs[holder].status in ("queued", "running"):
+                    raise ConflictError(
+                        f"job {holder} for {key.split(':', 1)[-1]} is still {self._jobs[holder].status}"
+                    )
+                self._keys[key] = job.id
+            self._jobs[job.id] = job
+        save_job(self.store, job)
+        self._pool.submit(self._run, job, fn, key)
+        return job
+
+    def finished(self, kind: str, params: dict[str, Any], result: dict[str, Any], message: str) -> JobRow:
+        """Record a job that had nothing to do (e.g. an upload of files the store already has)."""
+        now = _now()
+        job = JobRow(uuid.uuid4().hex[:16], kind, "succeeded", 1.0, message, None, params, result, now, now, now)
+        with self._lock:
+            self._jobs[job.id] = job
+        save_job(self.store, job)
+        return job
+
+    def _run(self, job: JobRow, fn: JobFn, key: str | None) -> None:
+        t0 = time.perf_counter()
+        job.status, job.started_at, job.message = "running", _now(), "started"
+        save_job(self.store, job)
+
+        def report(fraction: float, message: str) -> None:
+            job.progress = max(0.0, min(1.0, fraction))
+            job.message = message
+
+        try:
+            result = fn(report)
+            job.result = result | {"seconds": round(time.perf_counter() - t0, 2)}
+            job.status, job.progress, job.message = "succeeded", 1.0, "done"
+        except EpigexError as err:
+            job.status, job.error, job.message = "failed", str(err), "failed"
+        except Exception as err:  # a bug, not the client's fault: keep the trace in the log, a short reason in the job
+            log.error("job %s failed:\n%s", job.id, traceback.format_exc())
+            job.status, job.error, job.message = "failed", f"internal error: {type(err).__name__}: {err}", "failed"
+        job.finished_at = _now()
+        try:
+            save_job(self.store, job)
+        finally:
+            with self._lock:
+                if key is not None and self._keys.get(key) == job.id:
+                    del self._keys[key]
+        log.info("job %s (%s) %s in %.1f s", job.id, job.kind, job.status, time.perf_counter() - t0)
+
+    def get(self, job_id: str) -> JobRow:
+        """A job's current state."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        return job if job is not None else get_job(self.store, job_id)
+
+    def busy(self, key: str) -> bool:
+        """Whether an unfinished job holds ``key``."""
+        with self._lock:
+            holder = self._keys.get(key)
+            return holder is not None and self._jobs[holder].status in ("queued", "running")
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per state (the catalog's rows, with this process's unfinished jobs' live states)."""
+        counts = job_counts(self.store)
+        with self._lock:
+            live = [j for j in self._jobs.values() if j.status in ("queued", "running")]
+        for j in live:  # the catalog may lag by one state change
+            counts[j.status] = max(counts.get(j.status, 0), sum(1 for x in live if x.status == j.status))
+        return {s: counts.get(s, 0) for s in STATES}
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop taking jobs; with ``wait``, let running ones finish."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)

@@ -1,0 +1,172 @@
+"""Fast reads: models loaded once per process, predictions and contributions held in memory per (model, cell).
+
+Predictions are computed once per (model, cell) and kept in the store (:func:`models.predict.ensure_predictions`);
+this cache holds them in memory, with the all-genes JSON, CSV and TSV bodies serialised once, so a read costs
+a dictionary lookup. Which model is active and which inputs a cell has are re-read from the catalog at most every
+``ttl`` seconds (another process — the CLI — may change them), and at once after this process changes them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from models.explain import explain_row
+from models.persist import LoadedModel, load_model
+from models.predict import PREDICTION_COLUMNS, ensure_predictions, read_predictions
+from store.catalog import Store
+from store.cells import cell_info
+from store.errors import NotFoundError
+from store.registry import active_model_id
+
+
+@dataclass
+class PredictionSet:
+    """One (model, cell)'s predictions and contributions, ready to serve."""
+
+    model_id: str
+    cell: str
+    digest: str
+    frame: pl.DataFrame
+    rows: dict[str, int]
+    contrib: pl.DataFrame
+    features: list[str]
+    bodies: dict[str, bytes] = field(default_factory=dict)
+
+    def records(self, idx: npt.NDArray[np.int64] | list[int]) -> list[dict[str, Any]]:
+        """Prediction rows as dicts."""
+        return self.frame[list(idx)].select(PREDICTION_COLUMNS).to_dicts()
+
+
+def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
+    if fmt == "json":
+        payload = {"cell_line": ps.cell, "model_id": ps.model_id, "predictions": frame.to_dicts()}
+        return json.dumps(payload, separators=(",", ":")).encode()
+    return frame.write_csv(separator="," if fmt == "csv" else "\t").encode()
+
+
+class Serving:
+    """The process's model and prediction caches over one store."""
+
+    def __init__(self, store: Store, ttl: float = 2.0) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._lock = threading.RLock()
+        self._models: dict[str, LoadedModel] = {}
+        self._active: tuple[float, str | None] = (0.0, None)
+        self._digests: dict[str, tuple[float, str]] = {}
+        self._sets: dict[tuple[str, str], PredictionSet] = {}
+        self._building: dict[tuple[str, str], threading.Lock] = {}
+
+    def active_id(self) -> str | None:
+        """The active model's id (cached for ``ttl`` seconds)."""
+        now = time.monotonic()
+        with self._lock:
+            at, mid = self._active
+            if now - at < self.ttl:
+                return mid
+        mid = active_model_id(self.store)
+        with self._lock:
+            self._active = (now, mid)
+        return mid
+
+    def model(self, model_id: str | None = None) -> LoadedModel:
+        """A loaded model (default: the active one), loaded from the store once per process."""
+        mid = model_id or self.active_id()
+        with self._lock:
+            if mid is not None and mid in self._models:
+                return self._models[mid]
+        loaded = load_model(self.store, mid)
+        with self._lock:
+            self._models[loaded.id] = loaded
+        return loaded
+
+    def digest(self, cell: str) -> str:
+        """A cell's input digest (cached for ``ttl`` seconds); 404 for an unknown cell."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._digests.get(cell)
+            if hit and now - hit[0] < self.ttl:
+                return hit[1]
+        d = str(cell_info(self.store, cell)["input_digest"])
+        with self._lock:
+            self._digests[cell] = (now, d)
+        return d
+
+    def predictions(self, cell: str, model_id: str | None = None) -> PredictionSet:
+        """The prediction set of (model, cell), computed on first use by one thread while others wait."""
+        model = self.model(model_id)
+        digest = self.digest(cell)
+        key = (model.id, cell)
+        with self._lock:
+            ps = self._sets.get(key)
+            if ps is not None and ps.digest == digest:
+                return ps
+            gate = self._building.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                ps = self._sets.get(key)
+                if ps is not None and ps.digest == digest:
+                    return ps
+            where = ensure_predictions(self.store, cell, model)
+            frame = read_predictions(self.store, where)
+            contrib = pl.read_parquet(self.store.home / where.contrib_path)
+            ps = PredictionSet(
+                model.id,
+                cell,
+                digest,
+                frame,
+                {g: i for i, g in enumerate(frame["gene_name"].to_list())},
+                contrib,
+                model.record.features,
+            )
+            table = frame.select(PREDICTION_COLUMNS)
+            ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
+            with self._lock:
+                self._sets[key] = ps
+            return ps
+
+    def genes_body(self, ps: PredictionSet, genes: list[str], fmt: str) -> bytes:
+        """The body for a subset of genes, in the order asked; 404 naming the first unknown gene."""
+        idx = []
+        for g in genes:
+            i = ps.rows.get(g)
+            if i is None:
+                raise NotFoundError(f"gene {g!r} is not among cell line {ps.cell}'s genes")
+            idx.append(i)
+        return _body(ps, fmt, ps.frame[idx].select(PREDICTION_COLUMNS))
+
+    def explain(self, ps: PredictionSet, gene: str, top: int) -> dict[str, Any]:
+        """The explanation of one gene from the in-memory contributions."""
+        i = ps.rows.get(gene)
+        if i is None:
+            raise NotFoundError(f"gene {gene!r} is not among cell line {ps.cell}'s genes")
+        row = ps.frame.row(i, named=True)
+        return {
+            "gene": gene,
+            "cell_line": ps.cell,
+            "model_id": ps.model_id,
+            "gex_predicted": float(row["gex_predicted"]),
+            "p_expressed": float(row["p_expressed"]),
+            "rank_predicted": float(row["rank_predicted"]),
+            "stages": explain_row(ps.contrib.row(i, named=True), ps.features, top),
+        }
+
+    def forget_cell(self, cell: str) -> None:
+        """Drop everything cached about a cell (after this process re-ingested or deleted it)."""
+        with self._lock:
+            self._digests.pop(cell, None)
+            for key in [k for k in self._sets if k[1] == cell]:
+                del self._sets[key]
+
+    def forget_active(self) -> None:
+        """Re-read the active model on the next request."""
+        with self._lock:
+            self._active = (0.0, None)

@@ -1,0 +1,24 @@
+"""Fast checks of one input file before any long work: type, structure and genome build.
+
+A bigWig is opened (header, chromosome tree and data index, so a truncated file is caught) and its chromosome
+lengths are held against hg38; a BED file is read in full (it is small), so a malformed line is named at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.bed import read_peaks
+from ingest.bigwig import BigWigReader
+from ingest.tracks import check_build
+
+
+def check_track(path: Path, kind: str, *, force_build: bool = False) -> dict[str, object]:
+    """Raise a clear :class:`~store.errors.EpigexError` for a bad track; return a few facts about a good one."""
+    if kind == "bigwig":
+        with BigWigReader(path) as reader:
+            sizes = {name: size for name, (_, size) in reader.chroms.items()}
+            build = check_build(sizes, str(path), force_build)
+        return {"chromosomes": len(sizes), "build": build}
+    peaks = read_peaks(path, check_build=not force_build)
+    return {"peaks": len(peaks)}
