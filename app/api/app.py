@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     metrics = Metrics()
     app.state.metrics = metrics
+    app.state.settings = settings
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     for r in (health, cell_lines, jobs, models, predict):

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 
 from app.services.jobs import JobRunner
 from app.services.serving import Serving
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from store.catalog import Store
 from store.errors import AuthError
 
@@ -26,8 +26,12 @@ def _serving(request: Request) -> Serving:
     return request.app.state.serving
 
 
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
 def require_token(
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: Annotated[Settings, Depends(_settings)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
     """Writes need ``Authorization: Bearer $EPIGEX_API_TOKEN`` when that variable is set."""
@@ -39,7 +43,7 @@ def require_token(
         raise AuthError("this request writes to the store: send 'Authorization: Bearer <EPIGEX_API_TOKEN>'")
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
 RunnerDep = Annotated[JobRunner, Depends(_runner)]
 ServingDep = Annotated[Serving, Depends(_serving)]

@@ -146,7 +146,10 @@ async def receive_upload(
     if ctype != b"multipart/form-data" or b"boundary" not in opts:
         raise EpigexError("send the files as multipart/form-data (curl -F name=X3 -F DNase_bigwig=@X3.bw …)")
     if content_length is not None and content_length > 16 * max_bytes + 2**20:
-        raise TooLargeError(f"the request ({content_length:,} bytes) is larger than 16 files at the upload limit")
+        raise TooLargeError(
+            f"the request ({content_length:,} bytes) is larger than 16 files at the per-file limit of "
+            f"{max_bytes // 2**20} MB (EPIGEX_MAX_UPLOAD_MB)"
+        )
     folder.mkdir(parents=True, exist_ok=False)
     collector = _Collector(folder, max_bytes)
     callbacks = {

@@ -1,0 +1,124 @@
+"""Uploads, jobs, training and every write error of DESIGN §3 (TestClient over a trained demo store copy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from store.catalog import Store
+from store.jobs import JobRow, get_job, save_job
+from tests.app.api.conftest import AUTH, cell_files, make_client, post_cell, wait_job
+
+REALFILES = Path(__file__).resolve().parents[4] / "shared" / "realfiles"
+
+
+def test_upload_ingest_predict_replace_delete(client: TestClient, demo_dir: Path) -> None:
+    files = cell_files(demo_dir) | {"genes": demo_dir / "CAGE-train" / "X3_test_info.tsv"}
+    r = post_cell(client, "X3new", files)
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    assert job["result"]["genes"] == 1984
+    assert job["result"]["qc"]["tracks"] == 14
+    same = client.get("/predict/X3new", params={"genes": "CAPN9"}).json()["predictions"]
+    ref = client.get("/predict/X3", params={"genes": "CAPN9"}).json()["predictions"]
+    assert same == ref  # the same files give the same features and predictions as the CLI ingest
+    tracks = client.get("/cell-lines/X3new").json()["tracks"]
+    assert all(t["kept_in_store"] for t in tracks)
+    again = post_cell(client, "X3new", files)
+    assert again.status_code == 202
+    assert wait_job(client, again.json()["job_id"])["result"]["status"] == "unchanged"
+    other = files | {"DNase_bigwig": demo_dir / "DNase-bigwig" / "X1.bw"}
+    conflict = post_cell(client, "X3new", other)
+    assert conflict.status_code == 409
+    assert "replace=true" in conflict.json()["detail"]
+    replaced = post_cell(client, "X3new", other, extra={"replace": "true"})
+    assert replaced.status_code == 202
+    assert wait_job(client, replaced.json()["job_id"])["status"] == "succeeded"
+    assert client.get("/predict/X3new", params={"genes": "CAPN9"}).json()["predictions"] != ref
+    assert client.delete("/cell-lines/X3new").status_code == 401
+    assert client.delete("/cell-lines/X3new", headers=AUTH).status_code == 204
+    assert client.get("/cell-lines/X3new").status_code == 404
+    assert not list((Store(client.app.state.store.home).home / "tracks").glob("cell_line=X3new/*"))  # type: ignore[attr-defined]
+
+
+def test_upload_errors(client: TestClient, demo_dir: Path, tmp_path: Path) -> None:
+    files = cell_files(demo_dir)
+    assert post_cell(client, "A1", files, headers={}).status_code == 401
+    assert post_cell(client, "A1", files, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    bad = post_cell(client, "bad/name", files)
+    assert bad.status_code == 422
+    assert "bad cell-line name" in bad.json()["detail"]
+    missing = post_cell(client, "A1", {k: v for k, v in files.items() if k != "H3K9me3_bed"})
+    assert missing.status_code == 400
+    assert "H3K9me3_bed" in missing.json()["detail"]
+    bigbed = post_cell(client, "A1", files | {"DNase_bigwig": REALFILES / "pyBigWig_test.bigBed"})
+    assert bigbed.status_code == 415
+    assert "bigBed" in bigbed.json()["detail"]
+    assert "DNase_bigwig (pyBigWig_test.bigBed)" in bigbed.json()["detail"]
+    text_as_bw = post_cell(client, "A1", files | {"DNase_bigwig": files["DNase_bed"]})
+    assert text_as_bw.status_code == 415
+    truncated = tmp_path / "trunc.bw"
+    data = files["H3K4me3_bigwig"].read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    r = post_cell(client, "A1", files | {"H3K4me3_bigwig": truncated})
+    assert r.status_code == 422
+    assert "H3K4me3_bigwig (trunc.bw)" in r.json()["detail"]
+    bed = tmp_path / "bad.bed"
+    bed.write_text("chr1\t100\t200\tp1\t0\t.\t5\t3\t2\t50\nchr1\tabc\t300\tp2\t0\t.\t5\t3\t2\t50\n")
+    r = post_cell(client, "A1", files | {"DNase_bed": bed})
+    assert r.status_code == 422
+    assert "line 2" in r.json()["detail"]
+    hg19 = post_cell(client, "A1", files | {"DNase_bigwig": REALFILES / "rtracklayer_variableStep.bw"})
+    assert hg19.status_code == 422
+    assert "hg38" in hg19.json()["detail"]
+    labels_only = post_cell(client, "A1", files | {"labels": demo_dir / "CAGE-train" / "X1_val_y.tsv"})
+    assert labels_only.status_code == 400
+    assert client.post("/cell-lines", json={"name": "A1"}, headers=AUTH).status_code == 400
+    assert client.get("/cell-lines/A1").status_code == 404  # nothing of a refused upload is left behind
+    assert not any((client.app.state.store.home / "uploads").iterdir())  # type: ignore[attr-defined]
+
+
+def test_oversized_upload_is_413(trained_copy: Path, demo_dir: Path) -> None:
+    # 1 MB: refused from the Content-Length alone, before any byte is written
+    with make_client(trained_copy, max_upload_mb=1) as c:
+        r = post_cell(c, "Big", cell_files(demo_dir))
+        assert r.status_code == 413
+        assert "EPIGEX_MAX_UPLOAD_MB" in r.json()["detail"]
+    # 10 MB: the request passes that check; the first bigWig above 10 MB is cut off while streaming
+    with make_client(trained_copy, max_upload_mb=10) as c:
+        r = post_cell(c, "Big", cell_files(demo_dir))
+        assert r.status_code == 413
+        assert "_bigwig' is larger than the limit of 10 MB" in r.json()["detail"]
+        assert not any((trained_copy / "uploads").iterdir())
+        assert c.get("/cell-lines/Big").status_code == 404
+
+
+def test_train_job_and_a_failing_one(client: TestClient) -> None:
+    assert client.post("/models", json={"profile": "quick"}).status_code == 401
+    assert client.post("/models", json={"profile": "slow"}, headers=AUTH).status_code == 400
+    before = len(client.get("/models").json())
+    bad = client.post("/models", json={"cells": ["X3"], "profile": "quick"}, headers=AUTH)
+    job = wait_job(client, bad.json()["job_id"])
+    assert job["status"] == "failed"
+    assert "has no labels" in job["error"]
+    assert len(client.get("/models").json()) == before  # a failed training leaves the registry as it was
+    client.get("/predict/X3")  # LightGBM has run in this process before the next job starts
+    ok = client.post("/models", json={"profile": "quick", "cells": ["X1"]}, headers=AUTH)
+    assert ok.status_code == 202
+    done = wait_job(client, ok.json()["job_id"], timeout=300)
+    assert done["status"] == "succeeded", done
+    new_id = done["result"]["model_id"]
+    assert client.get("/readyz").json()["model_id"] == new_id
+    assert client.get("/predict/X3", params={"genes": "CAPN9"}).json()["model_id"] == new_id
+
+
+def test_jobs_left_running_fail_on_restart(trained_copy: Path) -> None:
+    store = Store(trained_copy)
+    save_job(store, JobRow("stale1", "ingest", "running", 0.4, "ingesting", None, {}, None, None, None, None))
+    with make_client(trained_copy) as c:
+        job = c.get("/jobs/stale1").json()
+        assert job["status"] == "failed"
+        assert "server stopped" in job["error"]
+    assert get_job(store, "stale1").status == "failed"
