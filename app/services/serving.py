@@ -2,15 +2,16 @@
 
 Predictions are computed once per (model, cell) and kept in the store (:func:`models.predict.ensure_predictions`);
 this cache holds them in memory, with the all-genes JSON, CSV and TSV bodies serialised once, so a read costs
-a dictionary lookup. Which model is active and which inputs a cell has are re-read from the catalog at most every
-``ttl`` seconds (another process — the CLI — may change them), and at once after this process changes them.
+a dictionary lookup. Which model is active and which inputs a cell has are re-read from the catalog only when the
+catalog files changed (their size and modification time, one ``stat`` each per read): any write, by this process
+or another (the CLI), invalidates them, and an unchanged catalog is never queried.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,26 +56,36 @@ def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
 class Serving:
     """The process's model and prediction caches over one store."""
 
-    def __init__(self, store: Store, ttl: float = 2.0) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.ttl = ttl
         self._lock = threading.RLock()
         self._models: dict[str, LoadedModel] = {}
-        self._active: tuple[float, str | None] = (0.0, None)
-        self._digests: dict[str, tuple[float, str]] = {}
+        self._active: tuple[object, str | None] = (None, None)
+        self._digests: dict[str, tuple[object, str]] = {}
         self._sets: dict[tuple[str, str], PredictionSet] = {}
         self._building: dict[tuple[str, str], threading.Lock] = {}
 
+    def _stamp(self) -> object:
+        """Size and modification time of the catalog and its write-ahead log: changes with every write."""
+        out = []
+        for path in (self.store.catalog_path, self.store.catalog_path.with_name(self.store.catalog_path.name + ".wal")):
+            try:
+                st = os.stat(path)
+                out.append((st.st_size, st.st_mtime_ns))
+            except FileNotFoundError:
+                out.append((0, 0))
+        return tuple(out)
+
     def active_id(self) -> str | None:
-        """The active model's id (cached for ``ttl`` seconds)."""
-        now = time.monotonic()
+        """The active model's id (re-read only after the catalog changed)."""
+        stamp = self._stamp()
         with self._lock:
-            at, mid = self._active
-            if now - at < self.ttl:
+            seen, mid = self._active
+            if seen == stamp:
                 return mid
         mid = active_model_id(self.store)
         with self._lock:
-            self._active = (now, mid)
+            self._active = (stamp, mid)
         return mid
 
     def model(self, model_id: str | None = None) -> LoadedModel:
@@ -89,16 +100,28 @@ class Serving:
         return loaded
 
     def digest(self, cell: str) -> str:
-        """A cell's input digest (cached for ``ttl`` seconds); 404 for an unknown cell."""
-        now = time.monotonic()
+        """A cell's input digest (re-read only after the catalog changed); 404 for an unknown cell."""
+        stamp = self._stamp()
         with self._lock:
             hit = self._digests.get(cell)
-            if hit and now - hit[0] < self.ttl:
+            if hit and hit[0] == stamp:
                 return hit[1]
         d = str(cell_info(self.store, cell)["input_digest"])
         with self._lock:
-            self._digests[cell] = (now, d)
+            self._digests[cell] = (stamp, d)
         return d
+
+    def cached(self, cell: str, model_id: str | None = None) -> PredictionSet | None:
+        """The prediction set if it is in memory and current (no I/O beyond two ``stat`` calls), else None."""
+        stamp = self._stamp()
+        with self._lock:
+            seen, active = self._active
+            mid = model_id or (active if seen == stamp else None)
+            hit = self._digests.get(cell)
+            if mid is None or hit is None or hit[0] != stamp:
+                return None
+            ps = self._sets.get((mid, cell))
+            return ps if ps is not None and ps.digest == hit[1] else None
 
     def predictions(self, cell: str, model_id: str | None = None) -> PredictionSet:
         """The prediction set of (model, cell), computed on first use by one thread while others wait."""
@@ -169,4 +192,4 @@ class Serving:
     def forget_active(self) -> None:
         """Re-read the active model on the next request."""
         with self._lock:
-            self._active = (0.0, None)
+            self._active = (None, None)

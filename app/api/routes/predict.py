@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import ServingDep
 from app.api.schemas import ErrorOut, ExplanationOut, PredictionsOut
+from app.services.serving import PredictionSet, Serving
 from models.submission import submission_zip, zip_name
 
 router = APIRouter(tags=["predictions"])
@@ -21,6 +22,14 @@ MEDIA = {
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
 
 
+async def prediction_set(serving: Serving, cell: str, model: str | None) -> PredictionSet:
+    """From memory when current (no thread hop), else loaded or computed in a worker thread."""
+    ps = serving.cached(cell, model)
+    if ps is None:
+        ps = await run_in_threadpool(serving.predictions, cell, model)
+    return ps
+
+
 @router.get("/predict/{cell_line}", response_model=PredictionsOut, responses=ERRORS)
 async def predict(
     cell_line: str,
@@ -30,7 +39,7 @@ async def predict(
     model: Annotated[str | None, Query(description="model id (default: the active model)")] = None,
 ) -> Response:
     """Predictions (gene_name, gex_predicted, p_expressed, rank_predicted) for a cell line's genes."""
-    ps = await run_in_threadpool(serving.predictions, cell_line, model)
+    ps = await prediction_set(serving, cell_line, model)
     if genes:
         body = serving.genes_body(ps, [g.strip() for g in genes.split(",") if g.strip()], fmt)
     else:
@@ -47,7 +56,7 @@ async def explain(
     model: Annotated[str | None, Query(description="model id (default: the active model)")] = None,
 ) -> JSONResponse:
     """SHAP contributions of both stages for one gene (log-odds for the classifier, rank for the regressor)."""
-    ps = await run_in_threadpool(serving.predictions, cell_line, model)
+    ps = await prediction_set(serving, cell_line, model)
     return JSONResponse(serving.explain(ps, gene, top))
 
 
@@ -64,7 +73,7 @@ async def submission(
 ) -> Response:
     """The course submission ZIP over the cell's test info-file genes, in their order."""
     filename = zip_name(name)
-    ps = await run_in_threadpool(serving.predictions, cell_line, model)
+    ps = await prediction_set(serving, cell_line, model)
     data = submission_zip(ps.frame)
     return Response(
         data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
