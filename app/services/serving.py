@@ -19,9 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from models.explain import explain_row
+from models.params import STAGES
 from models.persist import LoadedModel, load_model
-from models.predict import PREDICTION_COLUMNS, ensure_predictions, read_predictions
+from models.predict import PREDICTION_COLUMNS, contrib_column, ensure_predictions, read_predictions
 from store.catalog import Store
 from store.cells import cell_info
 from store.errors import NotFoundError
@@ -37,13 +37,33 @@ class PredictionSet:
     digest: str
     frame: pl.DataFrame
     rows: dict[str, int]
-    contrib: pl.DataFrame
     features: list[str]
+    values: npt.NDArray[np.float64]  # genes × features
+    shap: dict[str, npt.NDArray[np.float64]]  # stage -> genes × features
+    base: dict[str, npt.NDArray[np.float64]]  # stage -> genes
     bodies: dict[str, bytes] = field(default_factory=dict)
 
     def records(self, idx: npt.NDArray[np.int64] | list[int]) -> list[dict[str, Any]]:
         """Prediction rows as dicts."""
         return self.frame[list(idx)].select(PREDICTION_COLUMNS).to_dicts()
+
+
+def top_contributions(ps: PredictionSet, stage: str, row: int, top: int) -> dict[str, Any]:
+    """A stage's base value and its ``top`` contributions by |SHAP| for one gene (ties by feature name)."""
+    shap = ps.shap[stage][row]
+    order = sorted(range(shap.size), key=lambda j: (-abs(shap[j]), ps.features[j]))[:top]
+    vals = ps.values[row]
+    return {
+        "base_value": float(ps.base[stage][row]),
+        "contributions": [
+            {
+                "feature": ps.features[j],
+                "value": float(vals[j]) if np.isfinite(vals[j]) else None,
+                "shap": float(shap[j]),
+            }
+            for j in order
+        ],
+    }
 
 
 def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
@@ -141,14 +161,21 @@ class Serving:
             where = ensure_predictions(self.store, cell, model)
             frame = read_predictions(self.store, where)
             contrib = pl.read_parquet(self.store.home / where.contrib_path)
+            feats = model.record.features
+
+            def matrix(prefix: str) -> npt.NDArray[np.float64]:
+                return contrib.select([f"{prefix}{f}" for f in feats]).to_numpy().astype(np.float64)
+
             ps = PredictionSet(
                 model.id,
                 cell,
                 digest,
                 frame,
                 {g: i for i, g in enumerate(frame["gene_name"].to_list())},
-                contrib,
-                model.record.features,
+                feats,
+                matrix("value:"),
+                {st: matrix(f"{st}:") for st in STAGES},
+                {st: contrib[contrib_column(st, "__base__")].to_numpy().astype(np.float64) for st in STAGES},
             )
             table = frame.select(PREDICTION_COLUMNS)
             ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
@@ -179,7 +206,7 @@ class Serving:
             "gex_predicted": float(row["gex_predicted"]),
             "p_expressed": float(row["p_expressed"]),
             "rank_predicted": float(row["rank_predicted"]),
-            "stages": explain_row(ps.contrib.row(i, named=True), ps.features, top),
+            "stages": {stage: top_contributions(ps, stage, i, top) for stage in STAGES},
         }
 
     def forget_cell(self, cell: str) -> None:
