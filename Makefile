@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench features-doc clean
+.PHONY: demo test test-docker lint typecheck pytest bench features-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,13 @@ typecheck: $(DEV_STAMP)
 pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
+test-docker: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q -m docker tests/test_docker.py
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.train
+	$(BIN)/python -m bench.serve
 
 features-doc: $(STAMP)
 	$(BIN)/epigex features --markdown > docs/FEATURES.md

@@ -31,7 +31,7 @@ def free_port() -> int:
 def server(trained_copy: Path, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "EPIGEX_HOME": str(trained_copy), "EPIGEX_API_TOKEN": TOKEN, "EPIGEX_LOG_LEVEL": "WARNING"}
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
+    log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli.main", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
     )
