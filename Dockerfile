@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     EPIGEX_HOME=/data
 
+# LightGBM needs the GNU OpenMP runtime.
+RUN if ! ldconfig -p | grep -q libgomp.so.1; then \
+      apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*; \
+    fi
+
 WORKDIR /app
 # Build-time pip settings (optional pip.conf / ca.crt), removed after the install steps.
 COPY docker/pip/ /tmp/pip/

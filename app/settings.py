@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     ``THREADS`` (LightGBM and ingest threads), ``LOG_LEVEL``, ``JOB_WORKERS`` (jobs run at once),
     ``BENCH_ENDPOINTS`` (serve ``/bench/floor`` for ``bench/serve.py``), ``SEED_DEMO`` (on first start with an
     empty store, generate the demo dataset, ingest it and train a quick model), ``DEMO_DIR`` (where; default
-    ``$EPIGEX_HOME/demo``).
+    ``$EPIGEX_HOME/demo``), ``DASK_SCHEDULER`` (``tcp://host:8786``: run ingest track jobs on that cluster).
     """
 
     model_config = SettingsConfigDict(env_prefix="EPIGEX_", extra="ignore")
@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     bench_endpoints: bool = False
     seed_demo: bool = False
     demo_dir: Path | None = None
+    dask_scheduler: str | None = None
 
 
 @lru_cache(maxsize=1)

@@ -192,8 +192,8 @@ def simulate_track(
         st, en, y = bp[:-1][covered], bp[1:][covered], np.maximum(y[covered], 0.0)
         length = (en - st).astype(np.float64)
         sum_l += length.sum()
-        sum_y += float(length @ y)
-        sum_y2 += float(length @ (y * y))
+        sum_y += float((length * y).sum())  # not ``@``: BLAS rounding depends on its thread count
+        sum_y2 += float((length * y * y).sum())
         out[chrom] = ChromSignal(st, en, y)
         bins[chrom] = st // BG_BIN
     mg = sum_y / sum_l
@@ -214,8 +214,8 @@ def call_peaks(
 ) -> tuple[npt.NDArray[np.str_], I64, I64, F64, F64, F64, I64]:
     """Call narrowPeak-style peaks: runs of intervals above mean + 3 sd, with a few misses and false calls."""
     sum_l = sum(float((c.ends - c.starts).sum()) for c in signal.values())
-    sum_y = sum(float((c.ends - c.starts) @ c.y) for c in signal.values())
-    sum_y2 = sum(float((c.ends - c.starts) @ (c.y * c.y)) for c in signal.values())
+    sum_y = sum(float(((c.ends - c.starts) * c.y).sum()) for c in signal.values())
+    sum_y2 = sum(float(((c.ends - c.starts) * c.y * c.y).sum()) for c in signal.values())
     mu = sum_y / sum_l
     sd = float(np.sqrt(max(sum_y2 / sum_l - mu * mu, 1e-12)))
     cols: list[list[npt.NDArray[np.generic]]] = [[] for _ in range(7)]

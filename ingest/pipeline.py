@@ -6,7 +6,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,11 @@ import polars as pl
 
 from ingest.catalogue import catalogue
 from ingest.derived import derived_features, geometry_features
+from ingest.executors import LocalRunner, TrackJob, TrackRunner
 from ingest.featureset import FeatureSetDef, default_feature_set
 from ingest.genes import gene_coords, read_info, read_labels
 from ingest.layout import CellFiles, discover
-from ingest.tracks import TrackResult, bed_features, bigwig_features
+from ingest.tracks import TrackResult
 from store.catalog import Store
 from store.cells import CellIngest, TrackRow, commit_cell, is_current
 from store.errors import InputError
@@ -69,37 +69,37 @@ def input_digest(fs: FeatureSetDef, shas: dict[str, str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def compute_cell(
-    cf: CellFiles,
-    fs: FeatureSetDef,
-    *,
-    digest: str,
-    shas: dict[str, str],
-    force_build: bool = False,
-    threads: int = 2,
-    progress: ProgressFn | None = None,
-    source: str = "cli",
-) -> CellIngest:
-    """Compute one cell's feature table and catalog rows in memory (nothing is written)."""
+@dataclass
+class CellPlan:
+    """What an ingest of one cell will do: its genes, labels, track jobs and input digest."""
+
+    files: CellFiles
+    genes: pl.DataFrame
+    labels: pl.DataFrame | None
+    jobs: list[TrackJob]
+    digest: str
+    shas: dict[str, str]
+    started: float
+
+
+def plan_cell(
+    cf: CellFiles, fs: FeatureSetDef, *, digest: str, shas: dict[str, str], force_build: bool = False
+) -> CellPlan:
+    """Read a cell's gene tables and list its track jobs (nothing heavy runs yet)."""
     t0 = time.perf_counter()
     genes, labels = read_cell_genes(cf)
-    jobs: list[tuple[str, str, Path]] = []
+    fs_json = fs.to_json()
+    jobs = []
     for a in fs.assays:
-        if fs.use_bigwig:
-            jobs.append((a, "bigwig", cf.bigwig[a]))
-        if fs.use_bed:
-            jobs.append((a, "bed", cf.bed[a]))
+        for kind, files in (("bigwig", cf.bigwig), ("bed", cf.bed)):
+            if kind in fs.kinds():
+                jobs.append(TrackJob(cf.name, a, kind, str(files[a]), genes, fs_json, force_build))
+    return CellPlan(cf, genes, labels, jobs, digest, shas, t0)
 
-    def run(job: tuple[str, str, Path]) -> TrackResult:
-        assay, kind, path = job
-        label = f"{cf.name} {assay} {kind}"
-        cb = (lambda f: progress(label, f)) if progress else None
-        fn = bigwig_features if kind == "bigwig" else bed_features
-        return fn(path, assay, genes, fs, force_build=force_build, progress=cb)
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        results = list(pool.map(run, jobs))
-
+def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult], source: str) -> CellIngest:
+    """Join a cell's track results with its geometry and derived features into one feature table."""
+    genes = plan.genes
     columns: dict[str, np.ndarray] = dict(geometry_features(gene_coords(genes)))
     for r in results:
         columns.update(r.columns)
@@ -113,25 +113,70 @@ def compute_cell(
     )
     tracks = [
         TrackRow(
-            assay=a, kind=k, original_name=p.name, sha256=shas.get(f"{k}:{a}", ""), bytes=p.stat().st_size, qc=r.qc
+            assay=j.assay,
+            kind=j.kind,
+            original_name=Path(j.path).name,
+            sha256=plan.shas.get(f"{j.kind}:{j.assay}", ""),
+            bytes=Path(j.path).stat().st_size,
+            qc=r.qc,
         )
-        for (a, k, p), r in zip(jobs, results, strict=True)
+        for j, r in zip(plan.jobs, results, strict=True)
     ]
-    seconds = time.perf_counter() - t0
+    seconds = time.perf_counter() - plan.started
     return CellIngest(
-        name=cf.name,
+        name=plan.files.name,
         source=source,
-        input_digest=digest,
+        input_digest=plan.digest,
         genes=genes.select("gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand", "split"),
-        labels=labels,
+        labels=plan.labels,
         tracks=tracks,
         feature_set_id=fs.id,
         feature_set_json=fs.to_json(),
         catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula) for c in cat],
         features=features,
         seconds=seconds,
-        qc=cell_qc(cf.name, genes, tracks, seconds),
+        qc=cell_qc(plan.files.name, genes, tracks, seconds),
     )
+
+
+def compute_cell(
+    cf: CellFiles,
+    fs: FeatureSetDef,
+    *,
+    digest: str,
+    shas: dict[str, str],
+    force_build: bool = False,
+    threads: int = 2,
+    progress: ProgressFn | None = None,
+    source: str = "cli",
+) -> CellIngest:
+    """Compute one cell's feature table and catalog rows in memory (nothing is written)."""
+    plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
+    results = next(iter(LocalRunner(threads).run([plan.jobs], progress)))
+    return assemble_cell(plan, fs, results, source)
+
+
+def _digest_of(
+    store: Store, cf: CellFiles, fs: FeatureSetDef, known_shas: dict[str, str] | None
+) -> tuple[str, dict[str, str], bool]:
+    roles = input_roles(cf, fs)
+    shas = {role: (known_shas or {}).get(role) or sha256_file(p) for role, p in roles.items()}
+    digest = input_digest(fs, shas)
+    return digest, shas, is_current(store, cf.name, fs.id, digest)
+
+
+def _commit(store: Store, plan: CellPlan, ing: CellIngest, keep_files: bool) -> IngestOutcome:
+    ing.seconds = time.perf_counter() - plan.started
+    ing.qc["seconds"] = round(ing.seconds, 2)
+    cf = plan.files
+    kept = {f"{a}/{k}": p for k, files in (("bigwig", cf.bigwig), ("bed", cf.bed)) for a, p in files.items()}
+    commit_cell(store, ing, keep_files=kept if keep_files else None)
+    return IngestOutcome(cf.name, "ingested", ing.genes.height, ing.seconds, ing.qc)
+
+
+def _unchanged(store: Store, name: str, t0: float) -> IngestOutcome:
+    n_genes = store.query("SELECT n_genes FROM cell_lines WHERE name = ?", [name])[0][0]
+    return IngestOutcome(name, "unchanged", int(n_genes), time.perf_counter() - t0, {})
 
 
 def ingest_cell(
@@ -145,6 +190,7 @@ def ingest_cell(
     source: str = "cli",
     known_shas: dict[str, str] | None = None,
     keep_files: bool = False,
+    runner: TrackRunner | None = None,
 ) -> IngestOutcome:
     """Compute and commit one cell's features; a no-op when the same inputs are already in the store.
 
@@ -153,20 +199,13 @@ def ingest_cell(
     """
     fs = fs or default_feature_set()
     t0 = time.perf_counter()
-    roles = input_roles(cf, fs)
-    shas = {role: (known_shas or {}).get(role) or sha256_file(p) for role, p in roles.items()}
-    digest = input_digest(fs, shas)
-    if is_current(store, cf.name, fs.id, digest):
-        n_genes = store.query("SELECT n_genes FROM cell_lines WHERE name = ?", [cf.name])[0][0]
-        return IngestOutcome(cf.name, "unchanged", int(n_genes), time.perf_counter() - t0, {})
-    ing = compute_cell(
-        cf, fs, digest=digest, shas=shas, force_build=force_build, threads=threads, progress=progress, source=source
-    )
-    ing.seconds = time.perf_counter() - t0
-    ing.qc["seconds"] = round(ing.seconds, 2)
-    kept = {f"{a}/{k}": p for k, files in (("bigwig", cf.bigwig), ("bed", cf.bed)) for a, p in files.items()}
-    commit_cell(store, ing, keep_files=kept if keep_files else None)
-    return IngestOutcome(cf.name, "ingested", ing.genes.height, ing.seconds, ing.qc)
+    digest, shas, current = _digest_of(store, cf, fs, known_shas)
+    if current:
+        return _unchanged(store, cf.name, t0)
+    plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
+    plan.started = t0
+    results = next(iter((runner or LocalRunner(threads)).run([plan.jobs], progress)))
+    return _commit(store, plan, assemble_cell(plan, fs, results, source), keep_files)
 
 
 def input_roles(cf: CellFiles, fs: FeatureSetDef) -> dict[str, Path]:
@@ -206,8 +245,25 @@ def ingest_dataset(
     force_build: bool = False,
     threads: int = 2,
     progress: ProgressFn | None = None,
+    runner: TrackRunner | None = None,
 ) -> list[IngestOutcome]:
-    """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work."""
+    """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work.
+
+    Track jobs of all cells go to ``runner`` (default: a local thread pool of ``threads``); each cell is
+    assembled and committed, atomically, as soon as its tracks are done.
+    """
     fs = fs or default_feature_set()
     found = discover(data_dir, cells, fs.assays, fs.kinds())
-    return [ingest_cell(store, cf, fs, force_build=force_build, threads=threads, progress=progress) for cf in found]
+    outcomes: dict[str, IngestOutcome] = {}
+    plans: list[CellPlan] = []
+    for cf in found:
+        t0 = time.perf_counter()
+        digest, shas, current = _digest_of(store, cf, fs, None)
+        if current:
+            outcomes[cf.name] = _unchanged(store, cf.name, t0)
+        else:
+            plans.append(plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build))
+    results = (runner or LocalRunner(threads)).run([p.jobs for p in plans], progress)
+    for plan, res in zip(plans, results, strict=True):
+        outcomes[plan.files.name] = _commit(store, plan, assemble_cell(plan, fs, res, "cli"), False)
+    return [outcomes[cf.name] for cf in found]

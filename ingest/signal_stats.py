@@ -48,7 +48,11 @@ class TrackSums:
 def track_sums(starts: I64, ends: I64, values: F64) -> TrackSums:
     """Return base-weighted count, sum and sum of squares of ``values`` over the intervals."""
     lengths = (ends - starts).astype(np.float64)
-    return TrackSums(int((ends - starts).sum()), float(lengths @ values), float(lengths @ (values * values)))
+    # Element-wise products and NumPy's pairwise sum, not ``@``: a BLAS dot product's rounding depends on its
+    # thread count, and the same track must give the same bits on a laptop and on a single-threaded Dask worker.
+    return TrackSums(
+        int((ends - starts).sum()), float((lengths * values).sum()), float((lengths * values * values).sum())
+    )
 
 
 class PrefixIntegral:

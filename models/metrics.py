@@ -17,8 +17,8 @@ def pearson(x: F64, y: F64) -> float:
     if x.size < 3:
         return math.nan
     xc, yc = x - x.mean(), y - y.mean()
-    den = math.sqrt(float(xc @ xc) * float(yc @ yc))
-    return float(xc @ yc) / den if den > 0 else math.nan
+    den = math.sqrt(float((xc * xc).sum()) * float((yc * yc).sum()))  # not ``@``: thread-independent rounding
+    return float((xc * yc).sum()) / den if den > 0 else math.nan
 
 
 def spearman(x: F64, y: F64) -> float:

@@ -46,18 +46,28 @@ def ingest(
     data_dir: Annotated[Path, typer.Argument(help="Dataset in the course layout.")],
     cells: Annotated[str | None, typer.Option(help="Comma-separated cells (default: all found).")] = None,
     force_build: Annotated[bool, typer.Option("--force-build", help="Accept tracks of another genome build.")] = False,
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Dask scheduler (tcp://host:8786); default $EPIGEX_DASK_SCHEDULER.")
+    ] = None,
 ) -> None:
     """Read tracks and gene tables into the store; prints a per-cell QC summary."""
     from app.cli.progress import task_bars
+    from ingest.executors import DaskRunner, LocalRunner, TrackRunner
     from ingest.pipeline import ingest_dataset
 
     t0 = time.perf_counter()
     store = open_store()
     names = [c.strip() for c in cells.split(",")] if cells else None
-    with task_bars(console) as bar:
-        outcomes = ingest_dataset(
-            store, data_dir, names, force_build=force_build, threads=get_settings().threads, progress=bar
-        )
+    address = dask or get_settings().dask_scheduler
+    runner: TrackRunner = DaskRunner(address) if address else LocalRunner(get_settings().threads)
+    if address:
+        console.print(f"track jobs run on the Dask cluster at {address}")
+    try:
+        with task_bars(console) as bar:
+            outcomes = ingest_dataset(store, data_dir, names, force_build=force_build, progress=bar, runner=runner)
+    finally:
+        if isinstance(runner, DaskRunner):
+            runner.close()
     console.print(qc_table(outcomes))
     console.print(f"ingested {len(outcomes)} cell line(s) into {store.home} in {time.perf_counter() - t0:.1f} s")
 

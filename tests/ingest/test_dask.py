@@ -1,0 +1,74 @@
+"""Ingest through a real Dask cluster (LocalCluster, 2 worker processes): same bytes as the local path."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.executors import DaskRunner
+from ingest.pipeline import ingest_dataset
+from store.catalog import Store
+from store.errors import EpigexError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[object]:
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+        Client(lc) as client,
+    ):
+        yield client
+
+
+def feature_bytes(home: Path) -> dict[str, bytes]:
+    """Each cell's feature table file, by cell."""
+    rows = Store(home).query("SELECT cell_line, path FROM feature_tables ORDER BY cell_line")
+    return {cell: (home / path).read_bytes() for cell, path in rows}
+
+
+def test_dask_ingest_is_byte_identical_to_local(
+    cluster: object, demo_dir: Path, demo_store: Path, tmp_path: Path
+) -> None:
+    runner = DaskRunner(cluster)
+    seen: list[str] = []
+    out = ingest_dataset(Store(tmp_path / "h"), demo_dir, runner=runner, progress=lambda label, f: seen.append(label))
+    assert [o.status for o in out] == ["ingested"] * 3
+    assert len(seen) == 3 * 14  # one progress tick per track
+    assert feature_bytes(tmp_path / "h") == feature_bytes(demo_store)
+
+
+def test_a_worker_killed_mid_ingest_costs_a_retry(
+    cluster: object, demo_dir: Path, demo_store: Path, tmp_path: Path
+) -> None:
+    client = cluster
+    runner = DaskRunner(client)
+    done: list[object] = []
+    t = threading.Thread(
+        target=lambda: done.append(ingest_dataset(Store(tmp_path / "h"), demo_dir, runner=runner)), daemon=True
+    )
+    t.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the workers are busy with track tasks
+        if any(client.processing().values()):  # type: ignore[attr-defined]
+            break
+        time.sleep(0.05)
+    pids = client.run(os.getpid)  # type: ignore[attr-defined]
+    os.kill(next(iter(pids.values())), signal.SIGKILL)
+    t.join(timeout=300)
+    assert done, "the ingest did not finish after a worker was killed"
+    assert feature_bytes(tmp_path / "h") == feature_bytes(demo_store)
+
+
+def test_unreachable_scheduler_is_a_clear_error() -> None:
+    with pytest.raises(EpigexError, match="cannot reach the Dask scheduler"):
+        DaskRunner("tcp://127.0.0.1:9")
