@@ -1,0 +1,68 @@
+"""Scale-out benchmark: ingest of 2, 4 and 8 simulated cells through Dask on 1 vs 2 local workers.
+
+Each configuration ingests into a fresh store with a ``distributed.LocalCluster`` of single-threaded worker
+processes, so the comparison is workers, not threads; the local thread-pool path (2 threads) is measured in the
+same run as the baseline. Prints seconds, per-cell cost and the speed-up of 2 workers over 1.
+
+Run: ``python -m bench.scale [--data DIR]`` (makes ``--n-cells 8`` demo data if needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def main() -> None:
+    """Run the benchmark and print a table."""
+    from distributed import Client, LocalCluster
+
+    from ingest.executors import DaskRunner, LocalRunner
+    from ingest.pipeline import ingest_dataset
+    from store.catalog import Store
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("epigex-demo/data-8"))
+    ap.add_argument("--sizes", default="2,4,8")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    if (
+        not (args.data / "CAGE-train" / "C8_train_info.tsv").exists()
+        and not (args.data / "CAGE-train" / "C8_test_info.tsv").exists()
+    ):
+        from demo.dataset import write_demo
+
+        write_demo(args.data, seed=0, n_cells=8, workers=2)
+    cells_all = [f"C{i}" for i in range(1, 9)]
+    results: dict[str, Any] = {}
+    for n in (int(x) for x in args.sizes.split(",")):
+        cells = cells_all[:n]
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            ingest_dataset(Store(Path(tmp) / "h"), args.data, cells, runner=LocalRunner(2))
+            results[f"{n} cells, local threads=2"] = time.perf_counter() - t0
+        for workers in (1, 2):
+            with (
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+                Client(lc) as client,
+                tempfile.TemporaryDirectory() as tmp,
+            ):
+                t0 = time.perf_counter()
+                ingest_dataset(Store(Path(tmp) / "h"), args.data, cells, runner=DaskRunner(client))
+                results[f"{n} cells, dask workers={workers}"] = time.perf_counter() - t0
+        one, two = results[f"{n} cells, dask workers=1"], results[f"{n} cells, dask workers=2"]
+        print(
+            f"{n} cells: local {results[f'{n} cells, local threads=2']:.1f} s; dask 1 worker {one:.1f} s "
+            f"({one / n:.2f} s/cell); 2 workers {two:.1f} s ({two / n:.2f} s/cell); speed-up {one / two:.2f}×",
+            flush=True,
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
