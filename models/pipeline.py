@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from models.dataset import load_training_cell, shared_feature_set
 from models.params import get_profile
 from models.persist import save_model
@@ -28,8 +30,13 @@ def train_from_store(
     register: bool = True,
     activate: bool = True,
     progress: ProgressFn | None = None,
+    dask: Any = None,
 ) -> tuple[TrainedModel, ModelRecord | None]:
-    """Train on ``cells`` (default: every labelled cell) and, if ``register``, save it as the newest model."""
+    """Train on ``cells`` (default: every labelled cell) and, if ``register``, save it as the newest model.
+
+    ``dask`` (a scheduler address or a ``distributed.Client``) runs the validation units as Dask tasks and the
+    final pooled boosters with ``lightgbm.dask`` (see :mod:`models.distributed`).
+    """
     prof = get_profile(profile)
     cells = cells or labelled_cells(store)
     if not cells:
@@ -38,8 +45,28 @@ def train_from_store(
         raise InputError(f"cell lines listed twice: {cells}")
     fs = shared_feature_set(store, cells)
     data = [load_training_cell(store, c, fs) for c in cells]
-    trained = train_ensemble(
-        data, feature_names(store, fs), fs, prof, seed=seed, threads=threads, features=features, progress=progress
-    )
+    client: Any = None
+    own = False
+    if dask is not None:
+        from models.distributed import connect, dask_pooled, dask_units
+
+        own = isinstance(dask, str)
+        client = connect(dask) if own else dask
+    try:
+        trained = train_ensemble(
+            data,
+            feature_names(store, fs),
+            fs,
+            prof,
+            seed=seed,
+            threads=threads,
+            features=features,
+            progress=progress,
+            unit_runner=dask_units(client) if client is not None else None,
+            pooled_fitter=dask_pooled(client, store, fs) if client is not None else None,
+        )
+    finally:
+        if own and client is not None:
+            client.close()
     record = save_model(store, trained, activate=activate) if register else None
     return trained, record

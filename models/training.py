@@ -176,8 +176,71 @@ def _select(tr: _Trainer, names: list[str], rng: np.random.Generator) -> Selecti
     return select_features(names, importances, pooled, tr.profile.select_top)
 
 
+@dataclass
+class Unit:
+    """One (fold, setup, stage) of validation: which rows train, stop early, refit and are predicted."""
+
+    setup: str
+    stage: Stage
+    cells: tuple[str, ...]
+    train: dict[str, Mask]
+    stop: dict[str, Mask]
+    refit: dict[str, Mask] | None  # None: keep the early-stopped booster (quick profile)
+    test: dict[str, Mask]
+    keep_booster: bool
+
+
+def run_unit(
+    unit: Unit,
+    X: dict[str, F32],
+    y: dict[str, npt.NDArray[Any]],
+    params: dict[str, Any],
+    names: list[str],
+    max_rounds: int,
+    early_stopping: int,
+) -> tuple[int, dict[str, F64], str | None, int]:
+    """Fit one unit's booster(s); return the rounds kept, predictions per cell, the model text, boosters fitted.
+
+    A plain function of arrays, so it runs the same in this process or as a Dask task on a worker.
+    """
+
+    def rows(masks: dict[str, Mask]) -> tuple[F32, npt.NDArray[Any]]:
+        return (
+            np.concatenate([X[c][masks[c]] for c in unit.cells]),
+            np.concatenate([y[c][masks[c]] for c in unit.cells]),
+        )
+
+    Xt, yt = rows(unit.train)
+    b = fit_booster(Xt, yt, params, names, valid=rows(unit.stop), rounds=max_rounds, early_stopping=early_stopping)
+    fitted = 1
+    if unit.refit is not None:  # refit on every chromosome but the held-out one, at the inner round count
+        Xr, yr = rows(unit.refit)
+        b = fit_booster(Xr, yr, params, names, rounds=rounds_of(b))
+        fitted += 1
+    preds = {c: predict_stage(b, unit.stage, X[c][m]) for c, m in unit.test.items() if m.any()}
+    return rounds_of(b), preds, (b.model_to_string() if unit.keep_booster else None), fitted
+
+
+UnitRunner = Callable[[list[Unit], "_Trainer"], list[tuple[int, dict[str, F64], str | None, int]]]
+PooledFitter = Callable[[Stage, dict[str, Mask], int, "_Trainer"], lgb.Booster]
+
+
+def local_units(units: list[Unit], tr: _Trainer) -> list[tuple[int, dict[str, F64], str | None, int]]:
+    """Run validation units one after another in this process."""
+    X = {c: tr.X(c, np.ones(cd.genes.size, bool)) for c, cd in tr.cells.items()}
+    out = []
+    for u in units:
+        y = {c: tr.targets[c].of(u.stage) for c in tr.cells}
+        params = lgb_params(u.stage, tr.profile, tr.seed, tr.threads)
+        res = run_unit(u, X, y, params, tr.names, tr.profile.max_rounds, tr.profile.early_stopping)
+        for _ in range(res[3]):
+            tr.tick(f"{u.setup} {u.stage}")
+        out.append(res)
+    return out
+
+
 def _validate(
-    tr: _Trainer, setups: list[Setup]
+    tr: _Trainer, setups: list[Setup], unit_runner: UnitRunner = local_units
 ) -> tuple[dict[tuple[str, str], tuple[F64, F64]], dict[str, Mask], dict[tuple[str, Stage], list[int]]]:
     """Out-of-fold P(expressed) and rank of every setup on every cell, and the rounds each fold kept."""
     quick = tr.profile.name == "quick"
@@ -192,31 +255,28 @@ def _validate(
     if not quick:
         all_chroms = np.concatenate([c.chrom for c in tr.cells.values()])
         folds = list(outer_folds(all_chroms, tr.profile.inner_groups))
+    units: list[Unit] = []
     for fold in folds:
         if fold is None:
             test = _masks(tr.cells, lambda c: c.split == "val")
             train = _masks(tr.cells, lambda c: c.split == "train")
-            stop: dict[str, Mask] | None = test
+            stop = test
+            refit: dict[str, Mask] | None = None
         else:
             test = {n: c.chrom == fold.held_out for n, c in tr.cells.items()}
             inner_val = {n: in_chroms(c.chrom, fold.inner_val) for n, c in tr.cells.items()}
             train = {c: ~test[c] & ~inner_val[c] for c in tr.cells}
             stop = inner_val
+            refit = {c: ~test[c] for c in tr.cells}
         for s in setups:
             for stage in STAGES:
-                b = tr.fit(s, stage, train, stop, None)
-                if fold is not None:  # refit on every chromosome but the held-out one, at the inner round count
-                    n = rounds_of(b)
-                    b = tr.fit(s, stage, {c: ~test[c] for c in tr.cells}, None, n)
-                rounds[(s.name, stage)].append(rounds_of(b))
-                for c in tr.cells:
-                    rows = test[c]
-                    if rows.any():
-                        oof[(s.name, c)][0 if stage == "classifier" else 1][rows] = predict_stage(
-                            b, stage, tr.X(c, rows)
-                        )
-                if fold is None:
-                    tr.final[(s.name, stage)] = b
+                units.append(Unit(s.name, stage, s.cells, train, stop, refit, test, keep_booster=quick))
+    for u, (n, preds, text, _) in zip(units, unit_runner(units, tr), strict=True):
+        rounds[(u.setup, u.stage)].append(n)
+        for c, p in preds.items():
+            oof[(u.setup, c)][0 if u.stage == "classifier" else 1][u.test[c]] = p
+        if text is not None:
+            tr.final[(u.setup, u.stage)] = lgb.Booster(model_str=text)
     return oof, evaluated, rounds
 
 
@@ -230,8 +290,14 @@ def train_ensemble(
     threads: int = 2,
     features: list[str] | None = None,
     progress: ProgressFn | None = None,
+    unit_runner: UnitRunner | None = None,
+    pooled_fitter: PooledFitter | None = None,
 ) -> TrainedModel:
-    """Select features (unless ``features`` is given), validate, sweep the mask, and fit the final boosters."""
+    """Select features (unless ``features`` is given), validate, sweep the mask, and fit the final boosters.
+
+    ``unit_runner`` runs the validation units (default: here, one by one; :mod:`models.distributed` runs them as
+    Dask tasks); ``pooled_fitter`` fits the final pooled boosters (default: here; or with ``lightgbm.dask``).
+    """
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     rng = np.random.default_rng(seed)
@@ -260,7 +326,7 @@ def train_ensemble(
     tr.names = list(features)
 
     t0 = time.perf_counter()
-    oof, evaluated, rounds = _validate(tr, setups)
+    oof, evaluated, rounds = _validate(tr, setups, unit_runner or local_units)
     timings["validation"] = time.perf_counter() - t0
 
     stacked = [s.name for s in setups]
@@ -275,16 +341,18 @@ def train_ensemble(
 
     t0 = time.perf_counter()
     final: dict[str, dict[Stage, lgb.Booster]] = {s.name: {} for s in setups}
-    if profile.name == "quick":
-        for s in setups:
-            for stage in STAGES:
+    quick = profile.name == "quick"
+    rows_final = _masks(tr.cells, (lambda c: c.split == "train") if quick else (lambda c: np.ones(c.genes.size, bool)))
+    for s in setups:
+        for stage in STAGES:
+            n = int(np.median(rounds[(s.name, stage)]))
+            if s.name == "pooled" and pooled_fitter is not None:
+                final[s.name][stage] = pooled_fitter(stage, rows_final, n, tr)
+                tr.tick(f"{s.name} {stage} (distributed)")
+            elif quick:
                 final[s.name][stage] = tr.final[(s.name, stage)]
-    else:
-        everything = _masks(tr.cells, lambda c: np.ones(c.genes.size, bool))
-        for s in setups:
-            for stage in STAGES:
-                n = int(np.median(rounds[(s.name, stage)]))
-                final[s.name][stage] = tr.fit(s, stage, everything, None, n)
+            else:
+                final[s.name][stage] = tr.fit(s, stage, rows_final, None, n)
     timings["final_fit"] = time.perf_counter() - t0
 
     metrics = validation_tables(tr.cells, oof, evaluated, stacked, chosen)

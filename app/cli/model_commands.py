@@ -23,6 +23,9 @@ def train(
     cells: Annotated[str | None, typer.Option(help="Comma-separated labelled cells (default: every one).")] = None,
     profile: Annotated[str, typer.Option(help="quick (train/val split) or full (leave-one-chromosome-out).")] = "full",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and data give the same model.")] = 0,
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Dask scheduler (tcp://host:8786); default $EPIGEX_DASK_SCHEDULER.")
+    ] = None,
 ) -> None:
     """Train the stacked two-stage ensemble; the new model becomes the active one."""
     from app.cli.progress import single_bar
@@ -33,7 +36,13 @@ def train(
     t0 = time.perf_counter()
     with single_bar(console, f"training ({profile})") as bar:
         _, record = train_from_store(
-            store, _cells(cells), profile, seed=seed, threads=get_settings().threads, progress=bar
+            store,
+            _cells(cells),
+            profile,
+            seed=seed,
+            threads=get_settings().threads,
+            progress=bar,
+            dask=dask or get_settings().dask_scheduler,
         )
     assert record is not None
     console.print(validation_table(record))

@@ -17,6 +17,7 @@ import polars as pl
 from app.services.jobs import JobRow, JobRunner, Report
 from app.services.uploads import Upload
 from ingest.bigwig import sniff_kind
+from ingest.executors import DaskRunner
 from ingest.featureset import FeatureSetDef, default_feature_set
 from ingest.genes import read_info, read_labels
 from ingest.layout import CellFiles, check_cell_name
@@ -153,7 +154,9 @@ def prepare_upload(store: Store, upload: Upload, *, force_build: bool = False) -
     return PreparedCell(cf, fs, shas, input_digest(fs, shas), replace)
 
 
-def submit_cell(store: Store, runner: JobRunner, upload: Upload, *, threads: int) -> JobRow:
+def submit_cell(
+    store: Store, runner: JobRunner, upload: Upload, *, threads: int, dask_scheduler: str | None = None
+) -> JobRow:
     """Check an upload and queue its ingest; a no-op job when the store already has exactly these files."""
     try:
         prep = prepare_upload(store, upload)
@@ -181,6 +184,7 @@ def submit_cell(store: Store, runner: JobRunner, upload: Upload, *, threads: int
             done[label] = fraction
             report(0.95 * sum(done.values()) / n_tracks, f"ingesting {label}")
 
+        tracks = DaskRunner(dask_scheduler) if dask_scheduler else None
         try:
             out = ingest_cell(
                 store,
@@ -191,9 +195,12 @@ def submit_cell(store: Store, runner: JobRunner, upload: Upload, *, threads: int
                 source="api",
                 known_shas=prep.shas,
                 keep_files=True,
+                runner=tracks,
             )
         finally:
             upload.discard()
+            if tracks is not None:
+                tracks.close()
         return {"cell_line": name, "status": out.status, "genes": out.genes, "qc": json.loads(json.dumps(out.qc))}
 
     try:

@@ -1,0 +1,128 @@
+"""Training on a Dask cluster: validation units as Dask tasks, the pooled setup with ``lightgbm.dask``.
+
+- Every (fold, setup, stage) validation unit is a task (:func:`models.training.run_unit`) on the cluster's
+  workers; the cells' feature matrices and targets are scattered once and shared by all tasks.
+- The final pooled boosters train with ``lightgbm.dask`` on a Dask DataFrame read straight from the store's
+  Parquet feature tables (one partition per cell), at the round count the validation chose (``lightgbm.dask``
+  has no early stopping). LightGBM's distributed training bins features per worker and merges histograms over
+  the network, so its boosters differ slightly from a single-machine fit (documented by LightGBM); the
+  difference in Spearman is measured in ``BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from models.params import Stage, lgb_params
+from models.training import PooledFitter, Unit, UnitRunner, _Trainer, run_unit
+from store.catalog import Store
+from store.errors import EpigexError
+
+F64 = npt.NDArray[np.float64]
+
+
+def connect(address: str) -> Any:
+    """A ``distributed.Client`` for ``address``, or a clear error."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise EpigexError(f"cannot reach the Dask scheduler at {address!r} ({err})") from None
+
+
+def _scatter(client: Any, arrays: dict[str, Any]) -> dict[str, Any]:
+    """Send arrays to every worker once; dict of futures by the same names.
+
+    A list, not the dict itself: ``scatter`` would use the dict's keys as the futures' keys, so the targets
+    of cell ``X1`` would collide with its feature matrix.
+    """
+    names = list(arrays)
+    futures = client.scatter([arrays[n] for n in names], broadcast=True)
+    return dict(zip(names, futures, strict=True))
+
+
+def dask_units(client: Any) -> UnitRunner:
+    """A unit runner that submits every validation unit as a Dask task."""
+
+    def run(units: list[Unit], tr: _Trainer) -> list[tuple[int, dict[str, F64], str | None, int]]:
+        from distributed import as_completed
+
+        X = {c: tr.X(c, np.ones(cd.genes.size, bool)) for c, cd in tr.cells.items()}
+        ys = {st: {c: tr.targets[c].of(st) for c in tr.cells} for st in ("classifier", "regressor")}
+        X_f = _scatter(client, X)
+        y_f = {st: _scatter(client, v) for st, v in ys.items()}
+        futures = [
+            client.submit(
+                run_unit,
+                u,
+                X_f,
+                y_f[u.stage],
+                lgb_params(u.stage, tr.profile, tr.seed, tr.threads),
+                tr.names,
+                tr.profile.max_rounds,
+                tr.profile.early_stopping,
+                pure=False,
+                retries=2,
+            )
+            for u in units
+        ]
+        index = {f.key: u for f, u in zip(futures, units, strict=True)}
+        for fut in as_completed(futures):
+            u = index[fut.key]
+            for _ in range(2 if u.refit is not None else 1):
+                tr.tick(f"{u.setup} {u.stage}")
+        return list(client.gather(futures))
+
+    return run
+
+
+def _load_part(path: str, features: list[str], targets: dict[str, float]) -> pd.DataFrame:
+    """One cell's feature table (only the training genes), with its target column ``__y``."""
+    df = pd.read_parquet(path, columns=["gene_name", *features])
+    df = df[df["gene_name"].isin(targets.keys())].copy()
+    df["__y"] = df["gene_name"].map(targets).astype("float64")
+    return df.drop(columns=["gene_name"]).astype("float64")
+
+
+def dask_pooled(client: Any, store: Store, feature_set: str) -> PooledFitter:
+    """A pooled-setup fitter training with ``lightgbm.dask`` on the store's Parquet feature tables."""
+
+    def fit(stage: Stage, rows: dict[str, npt.NDArray[np.bool_]], rounds: int, tr: _Trainer) -> lgb.Booster:
+        import dask.dataframe as dd
+        from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
+
+        parts = []
+        for cell, cd in tr.cells.items():
+            found = store.query(
+                "SELECT path FROM feature_tables WHERE cell_line = ? AND feature_set = ?", [cell, feature_set]
+            )
+            if not found:
+                raise EpigexError(f"cell line {cell!r} has no feature table of feature set {feature_set}")
+            target = tr.targets[cell].of(stage)
+            sel = rows[cell]
+            mapping = dict(zip(cd.genes[sel].tolist(), np.asarray(target[sel], dtype=np.float64).tolist(), strict=True))
+            parts.append((str(Path(store.home) / found[0][0]), list(tr.names), mapping))
+        meta = pd.DataFrame({**{f: pd.Series(dtype="float64") for f in tr.names}, "__y": pd.Series(dtype="float64")})
+        ddf = dd.from_map(lambda p: _load_part(*p), parts, meta=meta, enforce_metadata=False)
+        params = lgb_params(stage, tr.profile, tr.seed, tr.threads)
+        params.pop("metric", None)
+        params.pop("num_threads", None)
+        seed = params.pop("seed")
+        cls = DaskLGBMClassifier if stage == "classifier" else DaskLGBMRegressor
+        model = cls(client=client, n_estimators=max(1, rounds), random_state=seed, **params)
+        y = ddf["__y"].astype("int64") if stage == "classifier" else ddf["__y"]
+        with warnings.catch_warnings():
+            # lightgbm.dask sets each worker's thread count itself and says so for the wrapper's n_jobs
+            warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored", category=UserWarning)
+            model.fit(ddf[list(tr.names)], y)
+        return lgb.Booster(model_str=model.booster_.model_to_string())
+
+    return fit
