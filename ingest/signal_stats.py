@@ -153,24 +153,26 @@ def window_stats(
     steps = np.arange(ENTROPY_BINS + 1, dtype=np.int64)
     edges = win_start[:, None] + ((win_end - win_start)[:, None] * steps[None, :]) // ENTROPY_BINS
     loc = pi.locate(edges.ravel())
-    cov_at = pi.at(cum_len, ones, loc).reshape(n, -1)
-    dev_at = pi.at(cum_dev, dev, loc).reshape(n, -1)
     pos_at = pi.at(cum_pos, mass_density, loc).reshape(n, -1)
-    ends_loc = tuple(x.reshape(n, -1)[:, [0, -1]].ravel() for x in loc)
+    # Everything but the entropy needs only the window's start, middle and end.
+    half = ENTROPY_BINS // 2
+    three = tuple(x.reshape(n, -1)[:, [0, half, ENTROPY_BINS]].ravel() for x in loc)
+    cov_at = pi.at(cum_len, ones, three).reshape(n, 3)  # type: ignore[arg-type]
+    dev_at = pi.at(cum_dev, dev, three).reshape(n, 3)  # type: ignore[arg-type]
+    ends_loc = tuple(x.reshape(n, 3)[:, [0, 2]].ravel() for x in three)
     sq_at = pi.at(cum_sq, dev_sq, ends_loc).reshape(n, 2)  # type: ignore[arg-type]
     del dev_sq, cum_sq
-    covered = cov_at[:, -1] - cov_at[:, 0]
-    sum_dev = dev_at[:, -1] - dev_at[:, 0]
+    covered = cov_at[:, 2] - cov_at[:, 0]
+    sum_dev = dev_at[:, 2] - dev_at[:, 0]
     sum_sq = sq_at[:, 1] - sq_at[:, 0]
     has = covered > 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_dev = np.where(has, sum_dev / covered, np.nan)
         var = np.where(has, np.maximum(sum_sq / covered - mean_dev**2, 0.0), np.nan)
-        half = ENTROPY_BINS // 2
-        cov_lo = cov_at[:, half] - cov_at[:, 0]
-        cov_hi = cov_at[:, -1] - cov_at[:, half]
-        mean_lo = (dev_at[:, half] - dev_at[:, 0]) / cov_lo
-        mean_hi = (dev_at[:, -1] - dev_at[:, half]) / cov_hi
+        cov_lo = cov_at[:, 1] - cov_at[:, 0]
+        cov_hi = cov_at[:, 2] - cov_at[:, 1]
+        mean_lo = (dev_at[:, 1] - dev_at[:, 0]) / cov_lo
+        mean_hi = (dev_at[:, 2] - dev_at[:, 1]) / cov_hi
         slope = np.where(reverse, mean_lo - mean_hi, mean_hi - mean_lo)
         slope = np.where((cov_lo > 0.5) & (cov_hi > 0.5), slope, np.nan)
         mass = np.diff(pos_at, axis=1)
@@ -181,8 +183,13 @@ def window_stats(
         entropy = np.where(has & (total > 0), -plogp.sum(axis=1) / np.log(ENTROPY_BINS), np.nan)
         cov_frac = np.where(valid, covered / np.where(valid, width, 1.0), np.nan)
 
-    lo = np.searchsorted(ends, win_start, side="right")
-    hi = np.searchsorted(starts, win_end, side="left")
+    # The intervals a window touches, from the edge search above (no second search): ``lo`` intervals end at or
+    # before its start; of the intervals not ending at or before its end, the first overlaps it iff it starts
+    # before the end.
+    k = loc[0].reshape(n, -1)
+    lo, k_end = k[:, 0], k[:, -1]
+    n_iv = starts.size
+    hi = k_end + ((k_end < n_iv) & (starts[np.minimum(k_end, max(n_iv - 1, 0))] < win_end) if n_iv else 0)
     hi = np.where(valid, np.maximum(hi, lo), lo)
     vmin = _range_reduce(np.minimum, values, lo, hi, np.nan)
     vmax = _range_reduce(np.maximum, values, lo, hi, np.nan)
