@@ -12,49 +12,25 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
-import polars as pl
-
+from ingest.assemble import CellPlan, assemble_cell, assemble_serialised
 from ingest.featureset import FeatureSetDef
-from ingest.tracks import TrackResult, bed_features, bigwig_features
+from ingest.trackjobs import TrackJob, run_track
+from ingest.tracks import TrackResult
+from store.cells import CellIngest
 from store.errors import EpigexError
 
 ProgressFn = Callable[[str, float], None]
 
 
-@dataclass(frozen=True)
-class TrackJob:
-    """One track of one cell to turn into feature columns."""
-
-    cell: str
-    assay: str
-    kind: str
-    path: str
-    genes: pl.DataFrame
-    fs_json: str
-    force_build: bool
-
-    @property
-    def label(self) -> str:
-        """``"CELL ASSAY KIND"`` (the progress bars group by the first two words)."""
-        return f"{self.cell} {self.assay} {self.kind}"
-
-
-def run_track(job: TrackJob, progress: Callable[[float], None] | None = None) -> TrackResult:
-    """Compute one track's feature columns (runs in a thread or on a Dask worker)."""
-    fs = FeatureSetDef.from_json(job.fs_json)
-    fn = bigwig_features if job.kind == "bigwig" else bed_features
-    return fn(Path(job.path), job.assay, job.genes, fs, force_build=job.force_build, progress=progress)
-
-
 class TrackRunner(Protocol):
-    """Runs batches of track jobs; yields each batch's results in job order."""
+    """Runs the track jobs of cells and assembles each cell's feature table; yields cells in order."""
 
-    def run(self, batches: Sequence[list[TrackJob]], progress: ProgressFn | None) -> Iterator[list[TrackResult]]:
-        """Results of every batch, batch by batch, in order."""
+    def run_cells(
+        self, plans: Sequence[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
+    ) -> Iterator[CellIngest]:
+        """Every cell's assembled ingest, cell by cell, in order."""
         ...
 
 
@@ -64,16 +40,18 @@ class LocalRunner:
     def __init__(self, threads: int | None = None) -> None:
         self.threads = max(1, threads or os.cpu_count() or 1)
 
-    def run(self, batches: Sequence[list[TrackJob]], progress: ProgressFn | None) -> Iterator[list[TrackResult]]:
-        """Run each batch on the pool, one batch after another."""
+    def run_cells(
+        self, plans: Sequence[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
+    ) -> Iterator[CellIngest]:
+        """Run each cell's tracks on the pool, then assemble it here, one cell after another."""
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            for jobs in batches:
+            for plan in plans:
 
                 def one(job: TrackJob) -> TrackResult:
                     cb = (lambda f: progress(job.label, f)) if progress else None
                     return run_track(job, cb)
 
-                yield list(pool.map(one, jobs))
+                yield assemble_cell(plan, fs, list(pool.map(one, plan.jobs)), source)
 
 
 class DaskRunner:
@@ -99,38 +77,49 @@ class DaskRunner:
         self.window = window or max(2, n_workers // 4 + 1)
         self.retries = retries
 
-    def run(self, batches: Sequence[list[TrackJob]], progress: ProgressFn | None) -> Iterator[list[TrackResult]]:
-        """Submit batches ahead and yield their gathered results in order."""
+    def run_cells(
+        self, plans: Sequence[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
+    ) -> Iterator[CellIngest]:
+        """Submit cells ahead (tracks, then an assembling task per cell) and yield them in order."""
         from distributed import as_completed
 
-        pending: list[tuple[list[Any], dict[str, str]]] = []
-        it = iter(batches)
+        pending: list[tuple[Any, list[Any], dict[str, str]]] = []
+        it = iter(plans)
         try:
-            for jobs in it:
-                pending.append(self._submit(jobs))
+            for plan in it:
+                pending.append(self._submit(plan, fs, source))
                 if len(pending) >= self.window:
                     break
             while pending:
-                futures, labels = pending.pop(0)
+                cell_future, futures, labels = pending.pop(0)
                 for fut in as_completed(futures):
                     if progress:
                         progress(labels[fut.key], 1.0)
-                yield self.client.gather(futures)
-                del futures
+                yield cell_future.result()
                 nxt = next(it, None)
                 if nxt is not None:
-                    pending.append(self._submit(nxt))
+                    pending.append(self._submit(nxt, fs, source))
         finally:
-            for futures, _ in pending:
-                self.client.cancel(futures)
+            for cell_future, futures, _ in pending:
+                self.client.cancel([cell_future, *futures])
 
-    def _submit(self, jobs: list[TrackJob]) -> tuple[list[Any], dict[str, str]]:
+    def _submit(self, plan: CellPlan, fs: FeatureSetDef, source: str) -> tuple[Any, list[Any], dict[str, str]]:
         futures, labels = [], {}
-        for job in jobs:
+        for job in plan.jobs:
             key = f"track-{job.cell}-{job.assay}-{job.kind}-{uuid.uuid4().hex[:8]}"
             futures.append(self.client.submit(run_track, job, key=key, retries=self.retries, pure=False))
             labels[key] = job.label
-        return futures, labels
+        cell = self.client.submit(
+            assemble_serialised,
+            plan,
+            fs.to_json(),
+            source,
+            *futures,
+            key=f"assemble-{plan.files.name}-{uuid.uuid4().hex[:8]}",
+            retries=self.retries,
+            pure=False,
+        )
+        return cell, futures, labels
 
     def close(self) -> None:
         """Close the client if this runner opened it."""

@@ -10,18 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
-from ingest.catalogue import catalogue
-from ingest.derived import derived_features, geometry_features
-from ingest.executors import LocalRunner, TrackJob, TrackRunner
+from ingest.assemble import CellPlan
+from ingest.executors import LocalRunner, TrackRunner
 from ingest.featureset import FeatureSetDef, default_feature_set
-from ingest.genes import gene_coords, read_info, read_labels
+from ingest.genes import read_info, read_labels
 from ingest.layout import CellFiles, discover
-from ingest.tracks import TrackResult
+from ingest.trackjobs import TrackJob
 from store.catalog import Store
-from store.cells import CellIngest, TrackRow, commit_cell, is_current
+from store.cells import CellIngest, commit_cell, is_current
 from store.errors import InputError
 
 ProgressFn = Callable[[str, float], None]  # (task label, fraction done of that task)
@@ -69,19 +67,6 @@ def input_digest(fs: FeatureSetDef, shas: dict[str, str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-@dataclass
-class CellPlan:
-    """What an ingest of one cell will do: its genes, labels, track jobs and input digest."""
-
-    files: CellFiles
-    genes: pl.DataFrame
-    labels: pl.DataFrame | None
-    jobs: list[TrackJob]
-    digest: str
-    shas: dict[str, str]
-    started: float
-
-
 def plan_cell(
     cf: CellFiles, fs: FeatureSetDef, *, digest: str, shas: dict[str, str], force_build: bool = False
 ) -> CellPlan:
@@ -97,48 +82,6 @@ def plan_cell(
     return CellPlan(cf, genes, labels, jobs, digest, shas, t0)
 
 
-def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult], source: str) -> CellIngest:
-    """Join a cell's track results with its geometry and derived features into one feature table."""
-    genes = plan.genes
-    columns: dict[str, np.ndarray] = dict(geometry_features(gene_coords(genes)))
-    for r in results:
-        columns.update(r.columns)
-    columns.update(derived_features(fs, columns))
-    cat = catalogue(fs)
-    missing = [c.name for c in cat if c.name not in columns]
-    if missing:  # pragma: no cover - the catalogue and the extractors are defined together
-        raise RuntimeError(f"features without values: {missing[:5]}")
-    features = pl.DataFrame({"gene_name": genes["gene_name"], **{c.name: columns[c.name] for c in cat}}).with_columns(
-        pl.exclude("gene_name").fill_nan(None)
-    )
-    tracks = [
-        TrackRow(
-            assay=j.assay,
-            kind=j.kind,
-            original_name=Path(j.path).name,
-            sha256=plan.shas.get(f"{j.kind}:{j.assay}", ""),
-            bytes=Path(j.path).stat().st_size,
-            qc=r.qc,
-        )
-        for j, r in zip(plan.jobs, results, strict=True)
-    ]
-    seconds = time.perf_counter() - plan.started
-    return CellIngest(
-        name=plan.files.name,
-        source=source,
-        input_digest=plan.digest,
-        genes=genes.select("gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand", "split"),
-        labels=plan.labels,
-        tracks=tracks,
-        feature_set_id=fs.id,
-        feature_set_json=fs.to_json(),
-        catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula) for c in cat],
-        features=features,
-        seconds=seconds,
-        qc=cell_qc(plan.files.name, genes, tracks, seconds),
-    )
-
-
 def compute_cell(
     cf: CellFiles,
     fs: FeatureSetDef,
@@ -152,8 +95,7 @@ def compute_cell(
 ) -> CellIngest:
     """Compute one cell's feature table and catalog rows in memory (nothing is written)."""
     plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
-    results = next(iter(LocalRunner(threads).run([plan.jobs], progress)))
-    return assemble_cell(plan, fs, results, source)
+    return next(iter(LocalRunner(threads).run_cells([plan], fs, source, progress)))
 
 
 def _digest_of(
@@ -204,8 +146,8 @@ def ingest_cell(
         return _unchanged(store, cf.name, t0)
     plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
     plan.started = t0
-    results = next(iter((runner or LocalRunner(threads)).run([plan.jobs], progress)))
-    return _commit(store, plan, assemble_cell(plan, fs, results, source), keep_files)
+    ing = next(iter((runner or LocalRunner(threads)).run_cells([plan], fs, source, progress)))
+    return _commit(store, plan, ing, keep_files)
 
 
 def input_roles(cf: CellFiles, fs: FeatureSetDef) -> dict[str, Path]:
@@ -215,25 +157,6 @@ def input_roles(cf: CellFiles, fs: FeatureSetDef) -> dict[str, Path]:
     roles |= {f"bigwig:{a}": p for a, p in cf.bigwig.items() if a in fs.assays and fs.use_bigwig}
     roles |= {f"bed:{a}": p for a, p in cf.bed.items() if a in fs.assays and fs.use_bed}
     return roles
-
-
-def cell_qc(cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: float) -> dict[str, Any]:
-    """The per-cell QC summary: genes, tracks, chromosome naming seen, genes without signal per assay, time."""
-    naming = sorted({t.qc.get("naming", "none") for t in tracks})
-    return {
-        "cell_line": cell,
-        "genes": genes.height,
-        "chromosomes": genes["chrom"].n_unique(),
-        "tracks": len(tracks),
-        "naming_seen": naming,
-        "names_normalised": any(n in ("ensembl", "mixed") for n in naming),
-        "genes_without_signal": {f"{t.assay}/{t.kind}": t.qc.get("genes_without_signal") for t in tracks},
-        "genes_on_missing_chrom": {
-            f"{t.assay}/{t.kind}": t.qc.get("genes_on_missing_chrom", t.qc.get("genes_on_chrom_without_peaks"))
-            for t in tracks
-        },
-        "seconds": round(seconds, 2),
-    }
 
 
 def ingest_dataset(
@@ -263,7 +186,7 @@ def ingest_dataset(
             outcomes[cf.name] = _unchanged(store, cf.name, t0)
         else:
             plans.append(plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build))
-    results = (runner or LocalRunner(threads)).run([p.jobs for p in plans], progress)
-    for plan, res in zip(plans, results, strict=True):
-        outcomes[plan.files.name] = _commit(store, plan, assemble_cell(plan, fs, res, "cli"), False)
+    assembled = (runner or LocalRunner(threads)).run_cells(plans, fs, "cli", progress)
+    for plan, ing in zip(plans, assembled, strict=True):
+        outcomes[plan.files.name] = _commit(store, plan, ing, False)
     return [outcomes[cf.name] for cf in found]

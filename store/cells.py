@@ -44,6 +44,7 @@ class CellIngest:
     features: pl.DataFrame  # gene_name + feature columns, in gene order
     seconds: float
     qc: dict[str, Any] = field(default_factory=dict)
+    features_parquet: bytes | None = None  # the table already serialised (assembled on a Dask worker)
 
 
 def feature_dir(feature_set_id: str, cell: str) -> str:
@@ -68,7 +69,10 @@ def commit_cell(store: Store, ing: CellIngest, keep_files: dict[str, Path] | Non
     ``tracks/cell_line=<name>/`` and their tracks rows point at them.
     """
     tmp = store.new_tmp_path(".parquet")
-    pq.write_table(ing.features.to_arrow(), tmp, compression="zstd")
+    if ing.features_parquet is not None:
+        tmp.write_bytes(ing.features_parquet)
+    else:
+        pq.write_table(ing.features.to_arrow(), tmp, compression="zstd")
     rel = store.place(tmp, feature_dir(ing.feature_set_id, ing.name), ".parquet")
     placed = [rel]
     old: list[str] = []
@@ -164,8 +168,8 @@ def commit_cell(store: Store, ing: CellIngest, keep_files: dict[str, Path] | Non
                     ing.feature_set_id,
                     ing.name,
                     rel,
-                    ing.features.height,
-                    ing.features.width - 1,
+                    ing.genes.height,
+                    len(ing.catalogue),
                     ing.input_digest,
                 ],
             )

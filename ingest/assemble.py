@@ -1,0 +1,110 @@
+"""Assembling one cell's feature table from its track results (runs in the caller or on a Dask worker).
+
+Pure computation apart from reading the files' sizes: geometry, the tracks' columns, the derived families; the
+table is also serialised to Parquet here, so that a Dask worker can hand the caller bytes to write, not arrays.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+from ingest.catalogue import catalogue
+from ingest.derived import derived_features, geometry_features
+from ingest.featureset import FeatureSetDef
+from ingest.genes import gene_coords
+from ingest.layout import CellFiles
+from ingest.trackjobs import TrackJob
+from ingest.tracks import TrackResult
+from store.cells import CellIngest, TrackRow
+
+
+@dataclass
+class CellPlan:
+    """What an ingest of one cell will do: its genes, labels, track jobs and input digest."""
+
+    files: CellFiles
+    genes: pl.DataFrame
+    labels: pl.DataFrame | None
+    jobs: list[TrackJob]
+    digest: str
+    shas: dict[str, str]
+    started: float
+
+
+def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult], source: str) -> CellIngest:
+    """Join a cell's track results with its geometry and derived features into one feature table."""
+    genes = plan.genes
+    columns: dict[str, np.ndarray] = dict(geometry_features(gene_coords(genes)))
+    for r in results:
+        columns.update(r.columns)
+    columns.update(derived_features(fs, columns))
+    cat = catalogue(fs)
+    missing = [c.name for c in cat if c.name not in columns]
+    if missing:  # pragma: no cover - the catalogue and the extractors are defined together
+        raise RuntimeError(f"features without values: {missing[:5]}")
+    features = pl.DataFrame({"gene_name": genes["gene_name"], **{c.name: columns[c.name] for c in cat}}).with_columns(
+        pl.exclude("gene_name").fill_nan(None)
+    )
+    tracks = [
+        TrackRow(
+            assay=j.assay,
+            kind=j.kind,
+            original_name=Path(j.path).name,
+            sha256=plan.shas.get(f"{j.kind}:{j.assay}", ""),
+            bytes=Path(j.path).stat().st_size,
+            qc=r.qc,
+        )
+        for j, r in zip(plan.jobs, results, strict=True)
+    ]
+    seconds = time.perf_counter() - plan.started
+    return CellIngest(
+        name=plan.files.name,
+        source=source,
+        input_digest=plan.digest,
+        genes=genes.select("gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand", "split"),
+        labels=plan.labels,
+        tracks=tracks,
+        feature_set_id=fs.id,
+        feature_set_json=fs.to_json(),
+        catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula) for c in cat],
+        features=features,
+        seconds=seconds,
+        qc=cell_qc(plan.files.name, genes, tracks, seconds),
+    )
+
+
+def cell_qc(cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: float) -> dict[str, Any]:
+    """The per-cell QC summary: genes, tracks, chromosome naming seen, genes without signal per assay, time."""
+    naming = sorted({t.qc.get("naming", "none") for t in tracks})
+    return {
+        "cell_line": cell,
+        "genes": genes.height,
+        "chromosomes": genes["chrom"].n_unique(),
+        "tracks": len(tracks),
+        "naming_seen": naming,
+        "names_normalised": any(n in ("ensembl", "mixed") for n in naming),
+        "genes_without_signal": {f"{t.assay}/{t.kind}": t.qc.get("genes_without_signal") for t in tracks},
+        "genes_on_missing_chrom": {
+            f"{t.assay}/{t.kind}": t.qc.get("genes_on_missing_chrom", t.qc.get("genes_on_chrom_without_peaks"))
+            for t in tracks
+        },
+        "seconds": round(seconds, 2),
+    }
+
+
+def assemble_serialised(plan: CellPlan, fs_json: str, source: str, *results: TrackResult) -> CellIngest:
+    """:func:`assemble_cell` for a Dask worker: the feature table travels back as Parquet bytes, not arrays."""
+    ing = assemble_cell(plan, FeatureSetDef.from_json(fs_json), list(results), source)
+    buf = io.BytesIO()
+    pq.write_table(ing.features.to_arrow(), buf, compression="zstd")
+    ing.features_parquet = buf.getvalue()
+    ing.features = ing.features.clear()
+    return ing

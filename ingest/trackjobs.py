@@ -1,0 +1,37 @@
+"""A track job: one (cell, assay, kind) to turn into feature columns, as a plain picklable description."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from ingest.featureset import FeatureSetDef
+from ingest.tracks import TrackResult, bed_features, bigwig_features
+
+
+@dataclass(frozen=True)
+class TrackJob:
+    """One track of one cell to turn into feature columns."""
+
+    cell: str
+    assay: str
+    kind: str
+    path: str
+    genes: pl.DataFrame
+    fs_json: str
+    force_build: bool
+
+    @property
+    def label(self) -> str:
+        """``"CELL ASSAY KIND"`` (the progress bars group by the first two words)."""
+        return f"{self.cell} {self.assay} {self.kind}"
+
+
+def run_track(job: TrackJob, progress: Callable[[float], None] | None = None) -> TrackResult:
+    """Compute one track's feature columns (runs in a thread or on a Dask worker)."""
+    fs = FeatureSetDef.from_json(job.fs_json)
+    fn = bigwig_features if job.kind == "bigwig" else bed_features
+    return fn(Path(job.path), job.assay, job.genes, fs, force_build=job.force_build, progress=progress)
