@@ -104,10 +104,15 @@ def commit_cell(store: Store, ing: CellIngest, keep_files: dict[str, Path] | Non
                 "INSERT INTO feature_sets VALUES (?, ?, ?, now()) ON CONFLICT (id) DO NOTHING",
                 [ing.feature_set_id, ing.feature_set_json, len(ing.catalogue)],
             )
-            con.executemany(
-                "INSERT INTO features VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [[ing.feature_set_id, i, *row] for i, row in enumerate(ing.catalogue)],
-            )
+            if not con.execute("SELECT 1 FROM features WHERE feature_set = ? LIMIT 1", [ing.feature_set_id]).fetchall():
+                cat = pl.DataFrame(
+                    [(ing.feature_set_id, i, *row) for i, row in enumerate(ing.catalogue)],
+                    schema=["feature_set", "position", "name", "family", "assay", "window", "stat", "formula"],
+                    orient="row",
+                )
+                con.register("new_features", cat.to_arrow())  # one statement, not one per feature
+                con.execute("INSERT INTO features SELECT * FROM new_features")
+                con.unregister("new_features")
             genes = ing.genes.with_columns(
                 pl.lit(ing.name).alias("cell_line"), pl.int_range(pl.len()).alias("row_order")
             )
