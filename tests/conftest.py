@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +92,15 @@ def trained_copy(trained_store: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "trained"
     shutil.copytree(trained_store, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """A ``distributed.Client`` on a LocalCluster of 2 single-threaded worker processes (one per session)."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+        Client(lc) as client,
+    ):
+        yield client

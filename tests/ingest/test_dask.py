@@ -6,7 +6,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,6 @@ from store.errors import EpigexError
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[object]:
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
-        Client(lc) as client,
-    ):
-        yield client
-
-
 def feature_bytes(home: Path) -> dict[str, bytes]:
     """Each cell's feature table file, by cell."""
     rows = Store(home).query("SELECT cell_line, path FROM feature_tables ORDER BY cell_line")
@@ -37,9 +25,9 @@ def feature_bytes(home: Path) -> dict[str, bytes]:
 
 
 def test_dask_ingest_is_byte_identical_to_local(
-    cluster: object, demo_dir: Path, demo_store: Path, tmp_path: Path
+    dask_client: object, demo_dir: Path, demo_store: Path, tmp_path: Path
 ) -> None:
-    runner = DaskRunner(cluster)
+    runner = DaskRunner(dask_client)
     seen: list[str] = []
     out = ingest_dataset(Store(tmp_path / "h"), demo_dir, runner=runner, progress=lambda label, f: seen.append(label))
     assert [o.status for o in out] == ["ingested"] * 3
@@ -48,9 +36,9 @@ def test_dask_ingest_is_byte_identical_to_local(
 
 
 def test_a_worker_killed_mid_ingest_costs_a_retry(
-    cluster: object, demo_dir: Path, demo_store: Path, tmp_path: Path
+    dask_client: object, demo_dir: Path, demo_store: Path, tmp_path: Path
 ) -> None:
-    client = cluster
+    client = dask_client
     runner = DaskRunner(client)
     done: list[object] = []
     t = threading.Thread(

@@ -3,7 +3,6 @@ setup with lightgbm.dask; the model it registers is loaded and served like any o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,24 +20,13 @@ from store.catalog import Store
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
-        Client(lc) as c,
-    ):
-        yield c
-
-
-def test_dask_training_matches_local_and_is_served(client: object, trained_copy: Path) -> None:
+def test_dask_training_matches_local_and_is_served(dask_client: object, trained_copy: Path) -> None:
     store = Store(trained_copy)
     local = load_model(store)
     reference, _ = train_from_store(store, None, "quick", threads=1, register=False)
     seen: list[str] = []
     _, record = train_from_store(
-        store, None, "quick", threads=1, dask=client, progress=lambda label, f: seen.append(label)
+        store, None, "quick", threads=1, dask=dask_client, progress=lambda label, f: seen.append(label)
     )
     assert record is not None
     assert any("(distributed)" in s for s in seen)
