@@ -10,8 +10,6 @@ from store.catalog import Store
 from store.jobs import JobRow, get_job, save_job
 from tests.app.api.conftest import AUTH, cell_files, make_client, post_cell, wait_job
 
-REALFILES = Path(__file__).resolve().parents[4] / "shared" / "realfiles"
-
 
 def test_upload_ingest_predict_replace_delete(client: TestClient, demo_dir: Path) -> None:
     files = cell_files(demo_dir) | {"genes": demo_dir / "CAGE-train" / "X3_test_info.tsv"}
@@ -43,7 +41,7 @@ def test_upload_ingest_predict_replace_delete(client: TestClient, demo_dir: Path
     assert not list((Store(client.app.state.store.home).home / "tracks").glob("cell_line=X3new/*"))  # type: ignore[attr-defined]
 
 
-def test_upload_errors(client: TestClient, demo_dir: Path, tmp_path: Path) -> None:
+def test_upload_errors(client: TestClient, demo_dir: Path, tmp_path: Path, realfiles: Path) -> None:
     files = cell_files(demo_dir)
     assert post_cell(client, "A1", files, headers={}).status_code == 401
     assert post_cell(client, "A1", files, headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -53,7 +51,7 @@ def test_upload_errors(client: TestClient, demo_dir: Path, tmp_path: Path) -> No
     missing = post_cell(client, "A1", {k: v for k, v in files.items() if k != "H3K9me3_bed"})
     assert missing.status_code == 400
     assert "H3K9me3_bed" in missing.json()["detail"]
-    bigbed = post_cell(client, "A1", files | {"DNase_bigwig": REALFILES / "pyBigWig_test.bigBed"})
+    bigbed = post_cell(client, "A1", files | {"DNase_bigwig": realfiles / "pyBigWig_test.bigBed"})
     assert bigbed.status_code == 415
     assert "bigBed" in bigbed.json()["detail"]
     assert "DNase_bigwig (pyBigWig_test.bigBed)" in bigbed.json()["detail"]
@@ -70,7 +68,7 @@ def test_upload_errors(client: TestClient, demo_dir: Path, tmp_path: Path) -> No
     r = post_cell(client, "A1", files | {"DNase_bed": bed})
     assert r.status_code == 422
     assert "line 2" in r.json()["detail"]
-    hg19 = post_cell(client, "A1", files | {"DNase_bigwig": REALFILES / "rtracklayer_variableStep.bw"})
+    hg19 = post_cell(client, "A1", files | {"DNase_bigwig": realfiles / "rtracklayer_variableStep.bw"})
     assert hg19.status_code == 422
     assert "hg38" in hg19.json()["detail"]
     labels_only = post_cell(client, "A1", files | {"labels": demo_dir / "CAGE-train" / "X1_val_y.tsv"})
