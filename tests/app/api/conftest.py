@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -55,8 +56,8 @@ def post_cell(
         )
 
 
-def wait_job(client: TestClient, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
-    """Poll a job until it has finished."""
+def wait_job(client: TestClient | httpx.Client, job_id: str, timeout: float = 300.0) -> dict[str, Any]:
+    """Poll a job until it has finished (a TestClient or an httpx client of a real server)."""
     import time
 
     t0 = time.monotonic()

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app.api.conftest import AUTH, TOKEN, cell_files
+from tests.app.api.conftest import AUTH, TOKEN, cell_files, wait_job
 
 pytestmark = pytest.mark.slow
 
@@ -52,23 +52,13 @@ def server(trained_copy: Path, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def poll(client: httpx.Client, job_id: str, timeout: float = 300) -> dict[str, object]:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        job = client.get(f"/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed"):
-            return job  # type: ignore[no-any-return]
-        time.sleep(0.25)
-    raise AssertionError(f"job {job_id} still not finished")
-
-
 def test_upload_poll_read_and_train_while_reading(server: str, demo_dir: Path) -> None:
     with httpx.Client(base_url=server, timeout=120) as client, ExitStack() as stack:
         files = cell_files(demo_dir) | {"genes": demo_dir / "CAGE-train" / "X3_test_info.tsv"}
         parts = [(k, (p.name, stack.enter_context(open(p, "rb")))) for k, p in files.items()]
         r = client.post("/cell-lines", data={"name": "X3srv"}, files=parts, headers=AUTH)
         assert r.status_code == 202, r.text
-        job = poll(client, r.json()["job_id"])
+        job = wait_job(client, r.json()["job_id"])
         assert job["status"] == "succeeded", job
 
         preds = client.get("/predict/X3srv").json()["predictions"]
@@ -91,7 +81,7 @@ def test_upload_poll_read_and_train_while_reading(server: str, demo_dir: Path) -
             assert client.get("/predict/X3srv", params={"genes": "CAPN9"}).status_code == 200
             slowest = max(slowest, time.perf_counter() - t0)
             time.sleep(0.2)
-        done = poll(client, t.json()["job_id"])
+        done = wait_job(client, t.json()["job_id"])
         assert done["status"] == "succeeded", done
         assert slowest < 2.0
         assert client.get("/readyz").json()["model_id"] == done["result"]["model_id"]  # type: ignore[index]
