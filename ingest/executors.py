@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -28,7 +28,7 @@ class TrackRunner(Protocol):
     """Runs the track jobs of cells and assembles each cell's feature table; yields cells in order."""
 
     def run_cells(
-        self, plans: Sequence[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
+        self, plans: Iterable[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
     ) -> Iterator[CellIngest]:
         """Every cell's assembled ingest, cell by cell, in order."""
         ...
@@ -41,7 +41,7 @@ class LocalRunner:
         self.threads = max(1, threads or os.cpu_count() or 1)
 
     def run_cells(
-        self, plans: Sequence[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
+        self, plans: Iterable[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
     ) -> Iterator[CellIngest]:
         """Run each cell's tracks on the pool, then assemble it here, one cell after another."""
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
@@ -78,7 +78,7 @@ class DaskRunner:
         self.retries = retries
 
     def run_cells(
-        self, plans: Sequence[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
+        self, plans: Iterable[CellPlan], fs: FeatureSetDef, source: str, progress: ProgressFn | None
     ) -> Iterator[CellIngest]:
         """Submit cells ahead (tracks, then an assembling task per cell) and yield them in order."""
         from distributed import as_completed

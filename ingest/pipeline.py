@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,20 +173,26 @@ def ingest_dataset(
     """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work.
 
     Track jobs of all cells go to ``runner`` (default: a local thread pool of ``threads``); each cell is
-    assembled and committed, atomically, as soon as its tracks are done.
+    assembled and committed, atomically, as soon as its tracks are done. Cells are hashed and planned lazily, as
+    the runner asks for the next one, so hashing a cell's inputs overlaps the work on the cells before it.
     """
     fs = fs or default_feature_set()
     found = discover(data_dir, cells, fs.assays, fs.kinds())
     outcomes: dict[str, IngestOutcome] = {}
-    plans: list[CellPlan] = []
-    for cf in found:
-        t0 = time.perf_counter()
-        digest, shas, current = _digest_of(store, cf, fs, None)
-        if current:
-            outcomes[cf.name] = _unchanged(store, cf.name, t0)
-        else:
-            plans.append(plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build))
-    assembled = (runner or LocalRunner(threads)).run_cells(plans, fs, "cli", progress)
-    for plan, ing in zip(plans, assembled, strict=True):
+    planned: list[CellPlan] = []
+
+    def plans() -> Iterator[CellPlan]:
+        for cf in found:
+            t0 = time.perf_counter()
+            digest, shas, current = _digest_of(store, cf, fs, None)
+            if current:
+                outcomes[cf.name] = _unchanged(store, cf.name, t0)
+                continue
+            plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
+            planned.append(plan)
+            yield plan
+
+    for i, ing in enumerate((runner or LocalRunner(threads)).run_cells(plans(), fs, "cli", progress)):
+        plan = planned[i]  # cells come back in the order they were planned
         outcomes[plan.files.name] = _commit(store, plan, ing, False)
     return [outcomes[cf.name] for cf in found]
