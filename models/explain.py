@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from models.params import STAGES
@@ -11,22 +13,38 @@ from models.predict import CellPredictions, contrib_column
 from store.catalog import Store
 from store.errors import NotFoundError
 
+F64 = npt.NDArray[np.float64]
+
+
+def top_contributions(features: list[str], values: F64, shap: F64, base: float, top: int) -> dict[str, Any]:
+    """A stage's base value and its ``top`` contributions by |SHAP| for one gene (ties by feature name)."""
+    order = sorted(range(shap.size), key=lambda j: (-abs(shap[j]), features[j]))[:top]
+    return {
+        "base_value": float(base),
+        "contributions": [
+            {
+                "feature": features[j],
+                "value": float(values[j]) if np.isfinite(values[j]) else None,
+                "shap": float(shap[j]),
+            }
+            for j in order
+        ],
+    }
+
 
 def explain_row(row: dict[str, Any], features: list[str], top: int) -> dict[str, Any]:
-    """Both stages' base value and top-``top`` contributions (by |SHAP|) from one contributions row."""
-    stages: dict[str, Any] = {}
-    for stage in STAGES:
-        items: list[dict[str, Any]] = [
-            {"feature": f, "value": _finite(row[f"value:{f}"]), "shap": float(row[contrib_column(stage, f)])}
-            for f in features
-        ]
-        items.sort(key=lambda d: (-abs(float(d["shap"])), str(d["feature"])))
-        stages[stage] = {"base_value": float(row[contrib_column(stage, "__base__")]), "contributions": items[:top]}
-    return stages
-
-
-def _finite(v: Any) -> float | None:
-    return None if v is None or v != v else float(v)
+    """Both stages' explanation from one row of the contributions file."""
+    values = np.array([np.nan if row[f"value:{f}"] is None else row[f"value:{f}"] for f in features], dtype=float)
+    return {
+        stage: top_contributions(
+            features,
+            values,
+            np.array([row[contrib_column(stage, f)] for f in features], dtype=float),
+            row[contrib_column(stage, "__base__")],
+            top,
+        )
+        for stage in STAGES
+    }
 
 
 def explain_gene(store: Store, where: CellPredictions, gene: str, features: list[str], top: int = 20) -> dict[str, Any]:

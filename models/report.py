@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,16 @@ def latest_ablation(store: Store) -> dict[str, Any] | None:
     if not rows:
         return None
     return {"id": rows[0][0], "cells": json.loads(rows[0][1]), "results": json.loads(rows[0][2])}
+
+
+def write_report(store: Store, model: LoadedModel, path: Path | None = None) -> Path:
+    """Render the report and write it atomically (default: ``$EPIGEX_HOME/reports/<model>.html``)."""
+    path = path or store.home / "reports" / f"{model.id}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render_report(store, model))
+    tmp.replace(path)
+    return path
 
 
 def render_report(store: Store, model: LoadedModel) -> str:

@@ -47,6 +47,16 @@ class CellIngest:
     features_parquet: bytes | None = None  # the table already serialised (assembled on a Dask worker)
 
 
+# The catalog rows a cell line owns (table, key column); re-ingesting replaces them, deleting removes them.
+CELL_TABLES = (
+    ("cell_genes", "cell_line"),
+    ("labels", "cell_line"),
+    ("tracks", "cell_line"),
+    ("feature_tables", "cell_line"),
+    ("cell_lines", "name"),
+)
+
+
 def feature_dir(feature_set_id: str, cell: str) -> str:
     """Store-relative, hive-partitioned folder of a cell's feature table."""
     return f"features/feature_set={feature_set_id}/cell_line={cell}"
@@ -92,13 +102,7 @@ def commit_cell(store: Store, ing: CellIngest, keep_files: dict[str, Path] | Non
                     "SELECT stored_path FROM tracks WHERE cell_line = ? AND stored_path IS NOT NULL", [ing.name]
                 ).fetchall()
             ]
-            for table, col in (
-                ("cell_genes", "cell_line"),
-                ("labels", "cell_line"),
-                ("tracks", "cell_line"),
-                ("feature_tables", "cell_line"),
-                ("cell_lines", "name"),
-            ):
+            for table, col in CELL_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE {col} = ?", [ing.name])
             con.execute(
                 "INSERT INTO feature_sets VALUES (?, ?, ?, now()) ON CONFLICT (id) DO NOTHING",
@@ -267,14 +271,7 @@ def delete_cell(store: Store, cell: str) -> list[str]:
         ]
         for p, c in con.execute("SELECT path, contrib_path FROM predictions WHERE cell_line = ?", [cell]).fetchall():
             files += [p, c]
-        for table, col in (
-            ("cell_genes", "cell_line"),
-            ("labels", "cell_line"),
-            ("tracks", "cell_line"),
-            ("feature_tables", "cell_line"),
-            ("predictions", "cell_line"),
-            ("cell_lines", "name"),
-        ):
+        for table, col in (("predictions", "cell_line"), *CELL_TABLES):
             con.execute(f"DELETE FROM {table} WHERE {col} = ?", [cell])
     store.remove_files(files)
     return files

@@ -7,7 +7,7 @@ starts) marks such rows failed, with the reason, so no client polls a job that w
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -54,10 +54,6 @@ class JobRow:
         v["result"] = json.loads(v["result"]) if v["result"] else None
         return cls(**v)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values (datetimes stay datetimes)."""
-        return asdict(self)
-
 
 def save_job(store: Store, job: JobRow) -> None:
     """Insert or replace a job's row."""
@@ -87,12 +83,6 @@ def get_job(store: Store, job_id: str) -> JobRow:
     if not rows:
         raise NotFoundError(f"unknown job {job_id!r}")
     return JobRow.from_row(rows[0])
-
-
-def list_jobs(store: Store, limit: int = 100) -> list[JobRow]:
-    """The newest jobs first."""
-    rows = store.query(f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs ORDER BY created_at DESC LIMIT ?", [limit])
-    return [JobRow.from_row(r) for r in rows]
 
 
 def fail_interrupted(store: Store) -> int:

@@ -156,18 +156,13 @@ def report(
 ) -> None:
     """Write the model's HTML report (default: $EPIGEX_HOME/reports/<model>.html)."""
     from models.persist import load_model
-    from models.report import render_report
+    from models.report import write_report
 
     store = open_store()
     loaded = load_model(store, model_id)
-    path = output or store.home / "reports" / f"{loaded.id}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
     with console.status("rendering the report…"):
-        page = render_report(store, loaded)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(page)
-    tmp.replace(path)
-    console.print(f"wrote {path} ({len(page) / 1e6:.1f} MB)")
+        path = write_report(store, loaded, output)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 @app.command()

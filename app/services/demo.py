@@ -14,21 +14,20 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ingest.featureset import ASSAYS
 from models.dataset import load_cell
 from models.metrics import spearman
 from models.persist import load_model
 from models.pipeline import train_from_store
 from models.predict import ensure_predictions, predict_with, read_predictions
-from models.report import render_report
+from models.report import write_report
 from models.stacking import MaskRule
 from models.submission import submission_zip
 from store.catalog import Store
 from store.cells import feature_names
 from store.errors import InputError
 
-PROMOTER_MEANS = tuple(
-    f"{a}_bw_prom1k_mean" for a in ("DNase", "H3K27ac", "H3K4me1", "H3K4me3", "H3K27me3", "H3K36me3", "H3K9me3")
-)
+PROMOTER_MEANS = tuple(f"{a}_bw_prom1k_mean" for a in ASSAYS)
 SUBMISSION_NAME = "Demo_Epigex_Project1.zip"
 
 
@@ -86,9 +85,7 @@ def finish_demo(store: Store, out: Path, truth_file: Path, *, seed: int, threads
     zip_path = out / SUBMISSION_NAME
     zip_path.write_bytes(submission_zip(preds))
     t1 = time.perf_counter()
-    report_path = store.home / "reports" / f"{model.id}.html"
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(render_report(store, model))
+    report_path = write_report(store, model)
     t2 = time.perf_counter()
     truth = read_truth(truth_file)
     test = preds.filter(pl.col("split") == "test")

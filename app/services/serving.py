@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from models.explain import top_contributions
 from models.params import STAGES
 from models.persist import LoadedModel, load_model
 from models.predict import PREDICTION_COLUMNS, contrib_column, ensure_predictions, read_predictions
@@ -42,28 +43,6 @@ class PredictionSet:
     shap: dict[str, npt.NDArray[np.float64]]  # stage -> genes × features
     base: dict[str, npt.NDArray[np.float64]]  # stage -> genes
     bodies: dict[str, bytes] = field(default_factory=dict)
-
-    def records(self, idx: npt.NDArray[np.int64] | list[int]) -> list[dict[str, Any]]:
-        """Prediction rows as dicts."""
-        return self.frame[list(idx)].select(PREDICTION_COLUMNS).to_dicts()
-
-
-def top_contributions(ps: PredictionSet, stage: str, row: int, top: int) -> dict[str, Any]:
-    """A stage's base value and its ``top`` contributions by |SHAP| for one gene (ties by feature name)."""
-    shap = ps.shap[stage][row]
-    order = sorted(range(shap.size), key=lambda j: (-abs(shap[j]), ps.features[j]))[:top]
-    vals = ps.values[row]
-    return {
-        "base_value": float(ps.base[stage][row]),
-        "contributions": [
-            {
-                "feature": ps.features[j],
-                "value": float(vals[j]) if np.isfinite(vals[j]) else None,
-                "shap": float(shap[j]),
-            }
-            for j in order
-        ],
-    }
 
 
 def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
@@ -206,7 +185,10 @@ class Serving:
             "gex_predicted": float(row["gex_predicted"]),
             "p_expressed": float(row["p_expressed"]),
             "rank_predicted": float(row["rank_predicted"]),
-            "stages": {stage: top_contributions(ps, stage, i, top) for stage in STAGES},
+            "stages": {
+                stage: top_contributions(ps.features, ps.values[i], ps.shap[stage][i], ps.base[stage][i], top)
+                for stage in STAGES
+            },
         }
 
     def forget_cell(self, cell: str) -> None:

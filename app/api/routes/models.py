@@ -14,7 +14,7 @@ from app.services.inventory import model_detail, models
 from app.services.jobs import Report
 from models.persist import load_model
 from models.pipeline import train_from_store
-from models.report import render_report
+from models.report import write_report
 from store.registry import activate_model
 
 router = APIRouter(tags=["models"])
@@ -62,11 +62,7 @@ async def model_report(model_id: str, store: StoreDep, serving: ServingDep) -> H
     model = await run_in_threadpool(serving.model, model_id)
     path = store.home / "reports" / f"{model.id}.html"
     if not path.is_file():
-        page = await run_in_threadpool(render_report, store, model)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(page)
-        tmp.replace(path)
+        path = await run_in_threadpool(write_report, store, model, path)
     return HTMLResponse(path.read_text())
 
 
