@@ -57,9 +57,8 @@ def window_peak_stats(starts: I64, ends: I64, signal: F64, qvalue: F64, win_star
         np.fmax.at(max_q, w_idx, qvalue[p_idx])
         m_start, m_end = merge_intervals(starts, ends)
         pi = PrefixIntegral(m_start, m_end)
-        ones = np.ones(m_start.size)
-        cum = pi.cumulative(ones)
-        cov = pi.at(cum, ones, pi.locate(win_end)) - pi.at(cum, ones, pi.locate(win_start))
+        cum = pi.cumulative()
+        cov = pi.at(cum, None, pi.locate(win_end)) - pi.at(cum, None, pi.locate(win_start))
     with np.errstate(invalid="ignore", divide="ignore"):
         safe = np.where(valid, width, 1.0)
         return {

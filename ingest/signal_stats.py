@@ -45,14 +45,19 @@ class TrackSums:
         return float(np.sqrt(max(self.total_sq / self.n_bases - self.mean**2, 0.0)))
 
 
-def track_sums(starts: I64, ends: I64, values: F64) -> TrackSums:
-    """Return base-weighted count, sum and sum of squares of ``values`` over the intervals."""
-    lengths = (ends - starts).astype(np.float64)
+def track_sums(starts: I64, ends: I64, values: F64, lengths: F64 | None = None) -> TrackSums:
+    """Return base-weighted count, sum and sum of squares of ``values`` over the intervals.
+
+    ``lengths`` (``ends - starts`` as floats) may be given when the caller already has them.
+    """
+    if lengths is None:
+        lengths = (ends - starts).astype(np.float64)
     # Element-wise products and NumPy's pairwise sum, not ``@``: a BLAS dot product's rounding depends on its
     # thread count, and the same track must give the same bits on a laptop and on a single-threaded Dask worker.
-    return TrackSums(
-        int((ends - starts).sum()), float((lengths * values).sum()), float((lengths * values * values).sum())
-    )
+    weighted = lengths * values
+    total = float(weighted.sum())
+    weighted *= values
+    return TrackSums(int((ends - starts).sum()), total, float(weighted.sum()))
 
 
 class PrefixIntegral:
@@ -62,50 +67,51 @@ class PrefixIntegral:
         self.starts = starts
         self.ends = ends
         self.lengths = (ends - starts).astype(np.float64)
+        # A sentinel start past every position: nothing is cut off beyond the last interval.
+        self.starts_padded = np.append(starts, np.iinfo(np.int64).max)
 
-    def cumulative(self, density: F64) -> F64:
-        """Prefix sums (with a leading zero) of ``density × length`` per interval."""
-        out = np.zeros(density.size + 1)
-        np.cumsum(density * self.lengths, out=out[1:])
+    def cumulative(self, density: F64 | None = None) -> F64:
+        """Prefix sums (with a leading zero) of ``density × length`` per interval (of the lengths when None)."""
+        out = np.zeros(self.lengths.size + 1)
+        np.cumsum(self.lengths if density is None else density * self.lengths, out=out[1:])
         return out
 
-    def locate(self, positions: I64) -> tuple[I64, I64, F64]:
-        """For each position: intervals wholly below it, the interval it may cut, and the bases cut off."""
+    def locate(self, positions: I64) -> tuple[I64, F64]:
+        """For each position: how many intervals end at or below it, and how many bases of the next it cuts off."""
         k = np.searchsorted(self.ends, positions, side="right")
-        if self.starts.size == 0:
-            return k, k, np.zeros(positions.size)
-        kk = np.minimum(k, self.starts.size - 1)
-        partial = np.where(k < self.starts.size, np.clip(positions - self.starts[kk], 0, None), 0)
-        return k, kk, partial.astype(np.float64)
+        partial = np.maximum(positions - self.starts_padded[k], 0).astype(np.float64)
+        return k, partial
 
-    def at(self, cum: F64, density: F64, located: tuple[I64, I64, F64]) -> F64:
-        """Integral of the density over bases below each located position."""
-        k, kk, partial = located
+    def at(self, cum: F64, density: F64 | None, located: tuple[I64, F64]) -> F64:
+        """Integral of the density (1 when None) over bases below each located position."""
+        k, partial = located
+        if density is None:
+            return cum[k] + partial
         if self.starts.size == 0:
             return cum[k]
-        return cum[k] + partial * density[kk]
+        # ``partial`` is 0 wherever ``k`` is past the last interval, so clipping the index there is harmless.
+        return cum[k] + partial * np.take(density, k, mode="clip")
 
 
-def _range_reduce(ufunc: np.ufunc, values: F64, lo: I64, hi: I64, fill: float) -> F64:
-    """Reduce ``values[lo:hi]`` per range with ``ufunc``; ``fill`` where the range is empty.
+def _range_min_max(values: F64, lo: I64, hi: I64) -> tuple[F64, F64]:
+    """Minimum and maximum of ``values[lo:hi]`` per range; NaN where the range is empty.
 
     Ranges are visited sorted by ``lo`` so that the in-between segments ``reduceat`` also computes add up to
     at most one pass over ``values``.
     """
-    n_win = lo.size
-    out = np.full(n_win, fill)
-    nonempty = hi > lo
-    if not bool(nonempty.any()):
-        return out
-    sel = np.flatnonzero(nonempty)
+    vmin = np.full(lo.size, np.nan)
+    vmax = np.full(lo.size, np.nan)
+    sel = np.flatnonzero(hi > lo)
+    if sel.size == 0:
+        return vmin, vmax
     order = sel[np.argsort(lo[sel], kind="stable")]
     idx = np.empty(2 * order.size, dtype=np.int64)
     idx[0::2] = lo[order]
     idx[1::2] = hi[order]
-    padded = np.append(values, fill)
-    red = ufunc.reduceat(padded, idx)[0::2]
-    out[order] = red
-    return out
+    padded = np.append(values, np.nan)
+    vmin[order] = np.minimum.reduceat(padded, idx)[0::2]
+    vmax[order] = np.maximum.reduceat(padded, idx)[0::2]
+    return vmin, vmax
 
 
 def window_stats(
@@ -140,62 +146,72 @@ def window_stats(
     width = (win_end - win_start).astype(np.float64)
     valid = width > 0
     pi = PrefixIntegral(starts, ends)
-    ones = np.broadcast_to(1.0, values.shape)  # a view: no per-interval allocation
-    centre = float(values.mean()) if values.size else 0.0
-    dev = values - centre
-    dev_sq = dev * dev
-    mass_density = values if (values.size == 0 or float(values.min()) >= 0) else np.maximum(values, 0.0)
-    cum_len = np.concatenate([[0.0], np.cumsum(pi.lengths)])
-    cum_dev, cum_sq = pi.cumulative(dev), pi.cumulative(dev_sq)
-    cum_pos = pi.cumulative(mass_density)
+    nonneg = values.size == 0 or float(values.min()) >= 0.0
+    mass_density = values if nonneg else np.maximum(values, 0.0)
+    cum_mass = pi.cumulative(mass_density)
+    cum_len = pi.cumulative()
+    # Squares about the chromosome's mean keep the variance's cancellation small.
+    if nonneg and cum_len[-1] > 0:
+        centre = float(cum_mass[-1] / cum_len[-1])  # the base-weighted mean, from sums already made
+    else:
+        centre = float(values.mean()) if values.size else 0.0
+    dev_sq = values - centre
+    dev_sq *= dev_sq
+    cum_sq = pi.cumulative(dev_sq)
 
-    # Sub-bin edges: ENTROPY_BINS + 1 positions per window, integer bases.
+    # Sub-bin edges: ENTROPY_BINS + 1 positions per window, integer bases. One search serves every statistic.
     steps = np.arange(ENTROPY_BINS + 1, dtype=np.int64)
     edges = win_start[:, None] + ((win_end - win_start)[:, None] * steps[None, :]) // ENTROPY_BINS
-    loc = pi.locate(edges.ravel())
-    pos_at = pi.at(cum_pos, mass_density, loc).reshape(n, -1)
+    k_all, part_all = pi.locate(edges.ravel())
+    mass_at = pi.at(cum_mass, mass_density, (k_all, part_all)).reshape(n, -1)
+    k_all, part_all = k_all.reshape(n, -1), part_all.reshape(n, -1)
     # Everything but the entropy needs only the window's start, middle and end.
     half = ENTROPY_BINS // 2
-    three = tuple(x.reshape(n, -1)[:, [0, half, ENTROPY_BINS]].ravel() for x in loc)
-    cov_at = pi.at(cum_len, ones, three).reshape(n, 3)  # type: ignore[arg-type]
-    dev_at = pi.at(cum_dev, dev, three).reshape(n, 3)  # type: ignore[arg-type]
-    ends_loc = tuple(x.reshape(n, 3)[:, [0, 2]].ravel() for x in three)
-    sq_at = pi.at(cum_sq, dev_sq, ends_loc).reshape(n, 2)  # type: ignore[arg-type]
+    cols = [0, half, ENTROPY_BINS]
+    three = (k_all[:, cols], part_all[:, cols])
+    cov_at = pi.at(cum_len, None, three)
+    if nonneg:
+        val_at = mass_at[:, cols]
+    else:
+        val_at = pi.at(pi.cumulative(values), values, three)
+    ends_loc = (k_all[:, [0, ENTROPY_BINS]], part_all[:, [0, ENTROPY_BINS]])
+    sq_at = pi.at(cum_sq, dev_sq, ends_loc)
     del dev_sq, cum_sq
     covered = cov_at[:, 2] - cov_at[:, 0]
-    sum_dev = dev_at[:, 2] - dev_at[:, 0]
-    sum_sq = sq_at[:, 1] - sq_at[:, 0]
     has = covered > 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_dev = np.where(has, sum_dev / covered, np.nan)
-        var = np.where(has, np.maximum(sum_sq / covered - mean_dev**2, 0.0), np.nan)
+        mean = np.where(has, (val_at[:, 2] - val_at[:, 0]) / covered, np.nan)
+        var = np.where(has, np.maximum((sq_at[:, 1] - sq_at[:, 0]) / covered - (mean - centre) ** 2, 0.0), np.nan)
         cov_lo = cov_at[:, 1] - cov_at[:, 0]
         cov_hi = cov_at[:, 2] - cov_at[:, 1]
-        mean_lo = (dev_at[:, 1] - dev_at[:, 0]) / cov_lo
-        mean_hi = (dev_at[:, 2] - dev_at[:, 1]) / cov_hi
+        mean_lo = (val_at[:, 1] - val_at[:, 0]) / cov_lo
+        mean_hi = (val_at[:, 2] - val_at[:, 1]) / cov_hi
         slope = np.where(reverse, mean_lo - mean_hi, mean_hi - mean_lo)
         slope = np.where((cov_lo > 0.5) & (cov_hi > 0.5), slope, np.nan)
-        mass = np.diff(pos_at, axis=1)
-        total = mass.sum(axis=1)
-        total = np.where(total > 1e-9 * max(1.0, float(cum_pos[-1])), total, 0.0)  # below float precision
-        p = mass / total[:, None]
-        plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-        entropy = np.where(has & (total > 0), -plogp.sum(axis=1) / np.log(ENTROPY_BINS), np.nan)
+        # H = log T - Σ m log m / T over the sub-bin masses m (total T): no per-bin division needed.
+        mass = np.diff(mass_at, axis=1)
+        total = mass_at[:, -1] - mass_at[:, 0]
+        total = np.where(total > 1e-9 * max(1.0, float(cum_mass[-1])), total, 0.0)  # below float precision
+        mlogm = np.log(mass, out=np.zeros_like(mass), where=mass > 0)
+        mlogm *= mass
+        with_mass = has & (total > 0)
+        safe_total = np.where(with_mass, total, 1.0)
+        entropy = (np.log(safe_total) - mlogm.sum(axis=1) / safe_total) / np.log(ENTROPY_BINS)
+        entropy = np.where(with_mass, np.maximum(entropy, 0.0), np.nan)
         cov_frac = np.where(valid, covered / np.where(valid, width, 1.0), np.nan)
 
     # The intervals a window touches, from the edge search above (no second search): ``lo`` intervals end at or
     # before its start; of the intervals not ending at or before its end, the first overlaps it iff it starts
     # before the end.
-    k = loc[0].reshape(n, -1)
-    lo, k_end = k[:, 0], k[:, -1]
-    n_iv = starts.size
-    hi = k_end + ((k_end < n_iv) & (starts[np.minimum(k_end, max(n_iv - 1, 0))] < win_end) if n_iv else 0)
+    lo, k_end = k_all[:, 0], k_all[:, -1]
+    hi = k_end + (pi.starts_padded[k_end] < win_end)
     hi = np.where(valid, np.maximum(hi, lo), lo)
-    vmin = _range_reduce(np.minimum, values, lo, hi, np.nan)
-    vmax = _range_reduce(np.maximum, values, lo, hi, np.nan)
+    vmin, vmax = _range_min_max(values, lo, hi)
+    # A window of one value has that mean and no spread exactly, whatever the rounding of the prefix sums.
+    flat = vmin == vmax
     return {
-        "mean": mean_dev + centre,
-        "std": np.sqrt(var),
+        "mean": np.where(flat, vmin, mean),
+        "std": np.where(flat, 0.0, np.sqrt(var)),
         "min": np.where(has, vmin, np.nan),
         "max": np.where(has, vmax, np.nan),
         "cov": cov_frac,

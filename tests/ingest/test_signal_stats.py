@@ -137,3 +137,20 @@ def test_vectorised_statistics_match_per_base_brute_force(case) -> None:
     want = brute(starts, ends, values, ws, we, rev)
     for k in want:
         np.testing.assert_allclose(got[k], want[k], rtol=1e-7, atol=1e-6, equal_nan=True, err_msg=k)
+
+
+def test_flat_window_far_along_a_chromosome_is_exact() -> None:
+    # Large prefix sums before the window make ``E[x²] - E[x]²`` round to a small non-zero number; a window of
+    # one value must still report that value and no spread exactly.
+    n = 20_000
+    starts = np.arange(n, dtype=np.int64) * 1_000
+    ends = starts + 900
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0.0, 6.0, n)
+    values[-2:] = 3.3  # two neighbouring intervals of one value, with a gap between them
+    ws, we = arr(int(starts[-2]) + 10), arr(int(ends[-1]) - 10)
+    s = window_stats(starts, ends, values, ws, we, np.array([False]))
+    assert s["std"][0] == 0.0
+    assert s["mean"][0] == 3.3
+    assert s["min"][0] == s["max"][0] == 3.3
+    assert s["slope"][0] == pytest.approx(0.0, abs=1e-9)
