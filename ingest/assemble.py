@@ -7,23 +7,24 @@ table is also serialised to Parquet here, so that a Dask worker can hand the cal
 from __future__ import annotations
 
 import io
+import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 from ingest.catalogue import catalogue
 from ingest.derived import derived_features, geometry_features
 from ingest.featureset import FeatureSetDef
 from ingest.genes import gene_coords
 from ingest.layout import CellFiles
-from ingest.trackjobs import TrackJob
+from ingest.trackjobs import TrackJob, run_track
 from ingest.tracks import TrackResult
-from store.cells import CellIngest, TrackRow
+from store.cells import CellIngest, TrackRow, write_feature_table
 
 
 @dataclass
@@ -100,11 +101,30 @@ def cell_qc(cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: flo
     }
 
 
-def assemble_serialised(plan: CellPlan, fs_json: str, source: str, *results: TrackResult) -> CellIngest:
-    """:func:`assemble_cell` for a Dask worker: the feature table travels back as Parquet bytes, not arrays."""
+def run_planned_track(plan: CellPlan, index: int) -> TrackResult:
+    """Run track job ``index`` of ``plan`` (the Dask form: the plan, with the genes, reaches a worker once)."""
+    return run_track(plan.jobs[index], plan.genes)
+
+
+def assemble_serialised(
+    plan: CellPlan, fs_json: str, source: str, spool_dir: str | None, *results: TrackResult
+) -> CellIngest:
+    """:func:`assemble_cell` for a Dask worker: the feature table leaves as a Parquet file or bytes, not arrays.
+
+    With ``spool_dir`` (the store's ``tmp/`` folder, seen by this worker) the table is written there under a
+    fresh name and only that name travels back; otherwise the Parquet bytes do.
+    """
     ing = assemble_cell(plan, FeatureSetDef.from_json(fs_json), list(results), source)
-    buf = io.BytesIO()
-    pq.write_table(ing.features.to_arrow(), buf, compression="zstd")
-    ing.features_parquet = buf.getvalue()
+    table = ing.features.to_arrow()
     ing.features = ing.features.clear()
+    if spool_dir is not None:
+        path = Path(spool_dir) / f"{uuid.uuid4().hex}.parquet"
+        part = path.with_suffix(".part")
+        write_feature_table(table, part)
+        os.replace(part, path)  # a worker killed mid-write leaves only a .part for the store's clean-up
+        ing.features_file = str(path)
+    else:
+        buf = io.BytesIO()
+        write_feature_table(table, buf)
+        ing.features_parquet = buf.getvalue()
     return ing

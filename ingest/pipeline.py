@@ -2,48 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from ingest.assemble import CellPlan
+from ingest.committer import BatchCommitter, IngestOutcome, commit_planned
 from ingest.executors import LocalRunner, TrackRunner
 from ingest.featureset import FeatureSetDef, default_feature_set
 from ingest.genes import read_info, read_labels
 from ingest.layout import CellFiles, discover
 from ingest.trackjobs import TrackJob
 from store.catalog import Store
-from store.cells import CellIngest, commit_cell, is_current
+from store.cells import CellIngest, is_current
 from store.errors import InputError
 
 ProgressFn = Callable[[str, float], None]  # (task label, fraction done of that task)
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2, "reference": 3}
-
-
-@dataclass
-class IngestOutcome:
-    """What one cell's ingest did."""
-
-    cell: str
-    status: str  # ingested | unchanged
-    genes: int
-    seconds: float
-    qc: dict[str, Any]
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_cell_genes(cf: CellFiles) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -78,7 +58,7 @@ def plan_cell(
     for a in fs.assays:
         for kind, files in (("bigwig", cf.bigwig), ("bed", cf.bed)):
             if kind in fs.kinds():
-                jobs.append(TrackJob(cf.name, a, kind, str(files[a]), genes, fs_json, force_build))
+                jobs.append(TrackJob(cf.name, a, kind, str(files[a]), fs_json, force_build))
     return CellPlan(cf, genes, labels, jobs, digest, shas, t0)
 
 
@@ -99,21 +79,14 @@ def compute_cell(
 
 
 def _digest_of(
-    store: Store, cf: CellFiles, fs: FeatureSetDef, known_shas: dict[str, str] | None
+    store: Store, cf: CellFiles, fs: FeatureSetDef, known_shas: dict[str, str] | None, runner: TrackRunner
 ) -> tuple[str, dict[str, str], bool]:
     roles = input_roles(cf, fs)
-    shas = {role: (known_shas or {}).get(role) or sha256_file(p) for role, p in roles.items()}
+    shas = {role: sha for role, sha in (known_shas or {}).items() if role in roles}
+    todo = [role for role in roles if role not in shas]
+    shas |= dict(zip(todo, runner.hash_files([roles[r] for r in todo]), strict=True))
     digest = input_digest(fs, shas)
     return digest, shas, is_current(store, cf.name, fs.id, digest)
-
-
-def _commit(store: Store, plan: CellPlan, ing: CellIngest, keep_files: bool) -> IngestOutcome:
-    ing.seconds = time.perf_counter() - plan.started
-    ing.qc["seconds"] = round(ing.seconds, 2)
-    cf = plan.files
-    kept = {f"{a}/{k}": p for k, files in (("bigwig", cf.bigwig), ("bed", cf.bed)) for a, p in files.items()}
-    commit_cell(store, ing, keep_files=kept if keep_files else None)
-    return IngestOutcome(cf.name, "ingested", ing.genes.height, ing.seconds, ing.qc)
 
 
 def _unchanged(store: Store, name: str, t0: float) -> IngestOutcome:
@@ -140,14 +113,15 @@ def ingest_cell(
     ``keep_files`` moves the tracks into the store (the service keeps uploads so features can be recomputed).
     """
     fs = fs or default_feature_set()
+    runner = runner or LocalRunner(threads)
     t0 = time.perf_counter()
-    digest, shas, current = _digest_of(store, cf, fs, known_shas)
+    digest, shas, current = _digest_of(store, cf, fs, known_shas, runner)
     if current:
         return _unchanged(store, cf.name, t0)
     plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
     plan.started = t0
-    ing = next(iter((runner or LocalRunner(threads)).run_cells([plan], fs, source, progress)))
-    return _commit(store, plan, ing, keep_files)
+    ing = next(iter(runner.run_cells([plan], fs, source, progress, store.tmp)))
+    return commit_planned(store, [(plan, ing)], keep_files)[0]
 
 
 def input_roles(cf: CellFiles, fs: FeatureSetDef) -> dict[str, Path]:
@@ -173,10 +147,12 @@ def ingest_dataset(
     """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work.
 
     Track jobs of all cells go to ``runner`` (default: a local thread pool of ``threads``); each cell is
-    assembled and committed, atomically, as soon as its tracks are done. Cells are hashed and planned lazily, as
+    assembled as soon as its tracks are done and committed, atomically, on a background thread together with any
+    other cell ready at that moment. Cells are hashed and planned lazily, as
     the runner asks for the next one, so hashing a cell's inputs overlaps the work on the cells before it.
     """
     fs = fs or default_feature_set()
+    runner = runner or LocalRunner(threads)
     found = discover(data_dir, cells, fs.assays, fs.kinds())
     outcomes: dict[str, IngestOutcome] = {}
     planned: list[CellPlan] = []
@@ -184,7 +160,7 @@ def ingest_dataset(
     def plans() -> Iterator[CellPlan]:
         for cf in found:
             t0 = time.perf_counter()
-            digest, shas, current = _digest_of(store, cf, fs, None)
+            digest, shas, current = _digest_of(store, cf, fs, None, runner)
             if current:
                 outcomes[cf.name] = _unchanged(store, cf.name, t0)
                 continue
@@ -192,7 +168,13 @@ def ingest_dataset(
             planned.append(plan)
             yield plan
 
-    for i, ing in enumerate((runner or LocalRunner(threads)).run_cells(plans(), fs, "cli", progress)):
-        plan = planned[i]  # cells come back in the order they were planned
-        outcomes[plan.files.name] = _commit(store, plan, ing, False)
+    committer = BatchCommitter(store)
+    try:
+        for i, ing in enumerate(runner.run_cells(plans(), fs, "cli", progress, store.tmp)):
+            committer.put(planned[i], ing)  # cells come back in the order they were planned
+    except BaseException:
+        with contextlib.suppress(Exception):  # the first failure is the one to report
+            committer.close()  # the cells finished before the failure are kept
+        raise
+    outcomes |= {o.cell: o for o in committer.close()}
     return [outcomes[cf.name] for cf in found]

@@ -14,13 +14,12 @@ from ingest.tracks import TrackResult, bed_features, bigwig_features
 
 @dataclass(frozen=True)
 class TrackJob:
-    """One track of one cell to turn into feature columns."""
+    """One track of one cell to turn into feature columns (the cell's genes travel separately, once per cell)."""
 
     cell: str
     assay: str
     kind: str
     path: str
-    genes: pl.DataFrame
     fs_json: str
     force_build: bool
 
@@ -30,8 +29,8 @@ class TrackJob:
         return f"{self.cell} {self.assay} {self.kind}"
 
 
-def run_track(job: TrackJob, progress: Callable[[float], None] | None = None) -> TrackResult:
-    """Compute one track's feature columns (runs in a thread or on a Dask worker)."""
+def run_track(job: TrackJob, genes: pl.DataFrame, progress: Callable[[float], None] | None = None) -> TrackResult:
+    """Compute one track's feature columns for ``genes`` (runs in a thread or on a Dask worker)."""
     fs = FeatureSetDef.from_json(job.fs_json)
     fn = bigwig_features if job.kind == "bigwig" else bed_features
-    return fn(Path(job.path), job.assay, job.genes, fs, force_build=job.force_build, progress=progress)
+    return fn(Path(job.path), job.assay, genes, fs, force_build=job.force_build, progress=progress)

@@ -5,7 +5,10 @@ here opens a short-lived connection under an exclusive file lock (``catalog.lock
 service can share a store: long jobs compute outside the catalog and hold the lock only for their final commit,
 so reads never wait on a long job. Atomicity: files are written under ``tmp/`` and renamed into place under a
 fresh unique name; the catalog rows that point at them are written in one transaction; files that no committed
-row references (left by a killed job) are removed when the store is next opened.
+row references (left by a killed job) are removed when the store is next opened by its only user: every open
+``Store`` holds a shared lock on ``presence.lock`` for its lifetime (the kernel drops it when a process dies), and
+the clean-up runs only when it can take that lock exclusively, so it never deletes another process's files in
+flight (a running ingest's temporaries, a placed file a moment before its commit).
 """
 
 from __future__ import annotations
@@ -95,8 +98,28 @@ class Store:
                 "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
                 [str(SCHEMA_VERSION)],
             )
-        if gc:
+        # Held for the Store's lifetime (not a ``with`` block): it says "in use" to other processes.
+        self._presence = open(self.home / "presence.lock", "a+")
+        if gc and self._alone():
             self.collect_garbage()
+        fcntl.flock(self._presence, fcntl.LOCK_SH)
+
+    def _alone(self) -> bool:
+        """Whether no other open ``Store`` (in any process) uses this home; if so, hold it exclusively."""
+        try:
+            fcntl.flock(self._presence, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Release the store's presence lock (also done when the object is collected or the process ends)."""
+        self._presence.close()
+
+    def __del__(self) -> None:
+        presence = getattr(self, "_presence", None)
+        if presence is not None:
+            presence.close()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -169,7 +192,10 @@ class Store:
         return {r[0] for r in rows}
 
     def collect_garbage(self) -> list[str]:
-        """Remove files that no committed row references (left by a killed job) and stale temporaries."""
+        """Remove files that no committed row references (left by a killed job) and stale temporaries.
+
+        Only safe while no other process writes to the store; opening a ``Store`` calls it only then.
+        """
         removed: list[str] = []
         referenced = self.referenced_files()
         for top in STORE_DIRS:

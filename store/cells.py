@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from store.catalog import Store
-from store.errors import NotFoundError
+from store.errors import EpigexError, NotFoundError
 
 
 @dataclass
@@ -45,6 +46,16 @@ class CellIngest:
     seconds: float
     qc: dict[str, Any] = field(default_factory=dict)
     features_parquet: bytes | None = None  # the table already serialised (assembled on a Dask worker)
+    features_file: str | None = None  # or already written, as a finished Parquet file under the store's tmp/
+
+
+def write_feature_table(table: pa.Table, where: str | Path | pa.NativeFile | Any) -> None:
+    """Write a feature table as Parquet (zstd; dictionary encoding only for the gene names).
+
+    Dictionary encoding is tried per column by default; for hundreds of float columns that is wasted work (half
+    the write time here) and the files come out larger than zstd alone makes them.
+    """
+    pq.write_table(table, where, compression="zstd", use_dictionary=["gene_name"])
 
 
 # The catalog rows a cell line owns (table, key column); re-ingesting replaces them, deleting removes them.
@@ -78,114 +89,139 @@ def commit_cell(store: Store, ing: CellIngest, keep_files: dict[str, Path] | Non
     ``keep_files`` (``"assay/kind"`` → file) are raw inputs to keep in the store: they are moved under
     ``tracks/cell_line=<name>/`` and their tracks rows point at them.
     """
-    tmp = store.new_tmp_path(".parquet")
-    if ing.features_parquet is not None:
-        tmp.write_bytes(ing.features_parquet)
-    else:
-        pq.write_table(ing.features.to_arrow(), tmp, compression="zstd")
-    rel = store.place(tmp, feature_dir(ing.feature_set_id, ing.name), ".parquet")
-    placed = [rel]
+    commit_cells(store, [(ing, keep_files)])
+
+
+def commit_cells(store: Store, cells: list[tuple[CellIngest, dict[str, Path] | None]]) -> None:
+    """Commit several cells (each with its ``keep_files``, see :func:`commit_cell`) in one transaction.
+
+    All of them or none: one catalog connection, one transaction and one checkpoint for the batch, which is what
+    a commit mostly costs.
+    """
+    placed: list[str] = []
     old: list[str] = []
     try:
-        for t in ing.tracks:
-            src = (keep_files or {}).get(f"{t.assay}/{t.kind}")
-            if src is not None:
-                t.stored_path = store.place(src, f"tracks/cell_line={ing.name}", f".{t.kind}")
-                placed.append(t.stored_path)
+        rels = []
+        for ing, keep_files in cells:
+            rels.append(_place_features(store, ing))
+            placed.append(rels[-1])
+            for t in ing.tracks:
+                src = (keep_files or {}).get(f"{t.assay}/{t.kind}")
+                if src is not None:
+                    t.stored_path = store.place(src, f"tracks/cell_line={ing.name}", f".{t.kind}")
+                    placed.append(t.stored_path)
         with store.write() as con:
-            old = [
-                r[0] for r in con.execute("SELECT path FROM feature_tables WHERE cell_line = ?", [ing.name]).fetchall()
-            ]
-            old += [
-                r[0]
-                for r in con.execute(
-                    "SELECT stored_path FROM tracks WHERE cell_line = ? AND stored_path IS NOT NULL", [ing.name]
-                ).fetchall()
-            ]
-            for table, col in CELL_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE {col} = ?", [ing.name])
-            con.execute(
-                "INSERT INTO feature_sets VALUES (?, ?, ?, now()) ON CONFLICT (id) DO NOTHING",
-                [ing.feature_set_id, ing.feature_set_json, len(ing.catalogue)],
-            )
-            if not con.execute("SELECT 1 FROM features WHERE feature_set = ? LIMIT 1", [ing.feature_set_id]).fetchall():
-                cat = pl.DataFrame(
-                    [(ing.feature_set_id, i, *row) for i, row in enumerate(ing.catalogue)],
-                    schema=["feature_set", "position", "name", "family", "assay", "window", "stat", "formula"],
-                    orient="row",
-                )
-                con.register("new_features", cat.to_arrow())  # one statement, not one per feature
-                con.execute("INSERT INTO features SELECT * FROM new_features")
-                con.unregister("new_features")
-            genes = ing.genes.with_columns(
-                pl.lit(ing.name).alias("cell_line"), pl.int_range(pl.len()).alias("row_order")
-            )
-            con.register("new_genes", genes.to_arrow())
-            con.execute(
-                "INSERT INTO cell_genes SELECT cell_line, gene_name, split, row_order, chrom, gene_start, gene_end, "
-                "tss_start, tss_end, strand FROM new_genes"
-            )
-            con.execute(
-                "INSERT INTO genes SELECT gene_name, chrom, gene_start, gene_end, tss_start, tss_end, strand, "
-                "cell_line FROM new_genes ON CONFLICT (gene_name) DO NOTHING"
-            )
-            con.unregister("new_genes")
-            if ing.labels is not None:
-                con.register("new_labels", ing.labels.with_columns(pl.lit(ing.name).alias("cell_line")).to_arrow())
-                con.execute("INSERT INTO labels SELECT cell_line, gene_name, split, gex FROM new_labels")
-                con.unregister("new_labels")
-            con.executemany(
-                "INSERT INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        ing.name,
-                        t.assay,
-                        t.kind,
-                        t.original_name,
-                        t.stored_path,
-                        t.sha256,
-                        t.bytes,
-                        t.qc.get("naming"),
-                        t.qc.get("build"),
-                        t.qc.get("n_items"),
-                        t.qc.get("n_bases"),
-                        t.qc.get("log1p_mean"),
-                        t.qc.get("log1p_std"),
-                        t.qc.get("linear_mean"),
-                        t.qc.get("linear_std"),
-                        t.qc.get("genes_without_signal"),
-                        json.dumps(t.qc),
-                    ]
-                    for t in ing.tracks
-                ],
-            )
-            con.execute(
-                "INSERT INTO cell_lines VALUES (?, ?, ?, ?, ?, now(), ?, ?)",
-                [
-                    ing.name,
-                    ing.labels is not None,
-                    ing.genes.height,
-                    ing.source,
-                    ing.input_digest,
-                    ing.seconds,
-                    json.dumps(ing.qc),
-                ],
-            )
-            con.execute(
-                "INSERT INTO feature_tables VALUES (?, ?, ?, ?, ?, ?, now())",
-                [
-                    ing.feature_set_id,
-                    ing.name,
-                    rel,
-                    ing.genes.height,
-                    len(ing.catalogue),
-                    ing.input_digest,
-                ],
-            )
+            for (ing, _), rel in zip(cells, rels, strict=True):
+                old += _replace_cell_rows(con, ing, rel)
     except BaseException:
         store.remove_files(placed)
         raise
     store.remove_files([p for p in old if p not in placed])
+
+
+def _place_features(store: Store, ing: CellIngest) -> str:
+    """Move the cell's feature table (a finished file, bytes or a frame) into place; return its store path."""
+    if ing.features_file is not None:
+        tmp = Path(ing.features_file)
+        if tmp.parent.resolve() != store.tmp.resolve() or not tmp.is_file():
+            raise EpigexError(f"{tmp}: the assembled feature table is not a file in this store's tmp/ folder")
+    else:
+        tmp = store.new_tmp_path(".parquet")
+        if ing.features_parquet is not None:
+            tmp.write_bytes(ing.features_parquet)
+        else:
+            write_feature_table(ing.features.to_arrow(), tmp)
+    return store.place(tmp, feature_dir(ing.feature_set_id, ing.name), ".parquet")
+
+
+def _replace_cell_rows(con: duckdb.DuckDBPyConnection, ing: CellIngest, rel: str) -> list[str]:
+    """Replace the cell's catalog rows inside the caller's transaction; return the store files it no longer uses."""
+    old = [r[0] for r in con.execute("SELECT path FROM feature_tables WHERE cell_line = ?", [ing.name]).fetchall()]
+    old += [
+        r[0]
+        for r in con.execute(
+            "SELECT stored_path FROM tracks WHERE cell_line = ? AND stored_path IS NOT NULL", [ing.name]
+        ).fetchall()
+    ]
+    for table, col in CELL_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE {col} = ?", [ing.name])
+    con.execute(
+        "INSERT INTO feature_sets VALUES (?, ?, ?, now()) ON CONFLICT (id) DO NOTHING",
+        [ing.feature_set_id, ing.feature_set_json, len(ing.catalogue)],
+    )
+    if not con.execute("SELECT 1 FROM features WHERE feature_set = ? LIMIT 1", [ing.feature_set_id]).fetchall():
+        cat = pl.DataFrame(
+            [(ing.feature_set_id, i, *row) for i, row in enumerate(ing.catalogue)],
+            schema=["feature_set", "position", "name", "family", "assay", "window", "stat", "formula"],
+            orient="row",
+        )
+        con.register("new_features", cat.to_arrow())  # one statement, not one per feature
+        con.execute("INSERT INTO features SELECT * FROM new_features")
+        con.unregister("new_features")
+    genes = ing.genes.with_columns(pl.lit(ing.name).alias("cell_line"), pl.int_range(pl.len()).alias("row_order"))
+    con.register("new_genes", genes.to_arrow())
+    con.execute(
+        "INSERT INTO cell_genes SELECT cell_line, gene_name, split, row_order, chrom, gene_start, gene_end, "
+        "tss_start, tss_end, strand FROM new_genes"
+    )
+    con.execute(
+        "INSERT INTO genes SELECT gene_name, chrom, gene_start, gene_end, tss_start, tss_end, strand, "
+        "cell_line FROM new_genes ON CONFLICT (gene_name) DO NOTHING"
+    )
+    con.unregister("new_genes")
+    if ing.labels is not None:
+        con.register("new_labels", ing.labels.with_columns(pl.lit(ing.name).alias("cell_line")).to_arrow())
+        con.execute("INSERT INTO labels SELECT cell_line, gene_name, split, gex FROM new_labels")
+        con.unregister("new_labels")
+    con.executemany(
+        "INSERT INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                ing.name,
+                t.assay,
+                t.kind,
+                t.original_name,
+                t.stored_path,
+                t.sha256,
+                t.bytes,
+                t.qc.get("naming"),
+                t.qc.get("build"),
+                t.qc.get("n_items"),
+                t.qc.get("n_bases"),
+                t.qc.get("log1p_mean"),
+                t.qc.get("log1p_std"),
+                t.qc.get("linear_mean"),
+                t.qc.get("linear_std"),
+                t.qc.get("genes_without_signal"),
+                json.dumps(t.qc),
+            ]
+            for t in ing.tracks
+        ],
+    )
+    con.execute(
+        "INSERT INTO cell_lines VALUES (?, ?, ?, ?, ?, now(), ?, ?)",
+        [
+            ing.name,
+            ing.labels is not None,
+            ing.genes.height,
+            ing.source,
+            ing.input_digest,
+            ing.seconds,
+            json.dumps(ing.qc),
+        ],
+    )
+    con.execute(
+        "INSERT INTO feature_tables VALUES (?, ?, ?, ?, ?, ?, now())",
+        [
+            ing.feature_set_id,
+            ing.name,
+            rel,
+            ing.genes.height,
+            len(ing.catalogue),
+            ing.input_digest,
+        ],
+    )
+    return old
 
 
 def feature_table(store: Store, cell: str, feature_set_id: str | None = None) -> pl.DataFrame:

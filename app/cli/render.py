@@ -9,8 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ingest.committer import IngestOutcome
 from ingest.featureset import ASSAYS
-from ingest.pipeline import IngestOutcome
 from store.registry import ModelRecord
 
 

@@ -20,8 +20,9 @@ from ingest.bigwig import sniff_kind
 from ingest.executors import DaskRunner
 from ingest.featureset import FeatureSetDef, default_feature_set
 from ingest.genes import read_info, read_labels
+from ingest.hashing import sha256_file
 from ingest.layout import CellFiles, check_cell_name
-from ingest.pipeline import ingest_cell, input_digest, input_roles, sha256_file
+from ingest.pipeline import ingest_cell, input_digest, input_roles
 from ingest.validate import check_track
 from store.catalog import Store
 from store.errors import ConflictError, EpigexError, FileTypeError, InputError

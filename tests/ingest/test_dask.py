@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import threading
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from ingest.executors import DaskRunner
-from ingest.pipeline import ingest_dataset
+from ingest.featureset import default_feature_set
+from ingest.hashing import sha256_file
+from ingest.layout import discover
+from ingest.pipeline import ingest_dataset, plan_cell
 from store.catalog import Store
 from store.errors import EpigexError
 
@@ -60,3 +65,24 @@ def test_a_worker_killed_mid_ingest_costs_a_retry(
 def test_unreachable_scheduler_is_a_clear_error() -> None:
     with pytest.raises(EpigexError, match="cannot reach the Dask scheduler"):
         DaskRunner("tcp://127.0.0.1:9")
+
+
+def test_workers_hash_inputs_and_write_tables_into_a_shared_store(
+    dask_client: object, demo_dir: Path, tmp_path: Path
+) -> None:
+    runner = DaskRunner(dask_client)
+    files = sorted((demo_dir / "DNase-bigwig").iterdir())
+    assert runner.hash_files(files) == [sha256_file(p) for p in files]
+    store = Store(tmp_path / "h")
+    assert runner.shared_spool(store.tmp)
+    fs = default_feature_set()
+    cf = discover(demo_dir, ["X3"], fs.assays, fs.kinds())[0]
+    plan = plan_cell(cf, fs, digest="d", shas={})
+    spooled = next(runner.run_cells([plan], fs, "test", None, store.tmp))
+    assert spooled.features_parquet is None
+    assert spooled.features_file is not None
+    assert Path(spooled.features_file).parent == store.tmp.resolve()
+    inline = next(runner.run_cells([plan], fs, "test", None, None))  # no shared folder: the bytes travel
+    assert inline.features_file is None
+    assert inline.features_parquet is not None
+    assert pq.read_table(spooled.features_file).equals(pq.read_table(io.BytesIO(inline.features_parquet)))
