@@ -1,4 +1,5 @@
-"""The image and the compose stack, for real: build, start, seed, upload X3 over HTTP, predict, explain, ZIP.
+"""The image and the compose stack, for real: build, start, seed, upload X3 over HTTP, predict, explain, ZIP; and
+the ``cluster`` profile: the same upload's ingest runs on the profile's two Dask workers, with the same predictions.
 
 Runs only with ``-m docker`` (``make test-docker``) and only where a Docker daemon answers; otherwise it is
 skipped with the reason. No registry is needed: the base image comes from ``EPIGEX_BASE_IMAGE`` or is built
@@ -9,6 +10,7 @@ CA bundle through ``docker/pip/``.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import socket
@@ -16,7 +18,7 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,6 +27,7 @@ import pytest
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "docker-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PROJECT = "epigextest"
 
 
@@ -46,8 +49,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[str]:
+@contextmanager
+def _stack(project: str, *, cluster: bool) -> Iterator[tuple[str, list[str], dict[str, str]]]:
+    """Build the image and bring a compose project up; yield its URL, compose command and environment."""
     if not shutil.which("docker") or _run("docker", "info").returncode != 0:
         pytest.skip("no Docker daemon answers here (docker info failed): the image and compose test cannot run")
     compose = _compose_cmd()
@@ -66,13 +70,16 @@ def stack() -> Iterator[str]:
         (ROOT / ".env").write_text(f"EPIGEX_API_TOKEN={TOKEN}\nEPIGEX_THREADS=2\n")
     port = _free_port()
     env = {**os.environ, "EPIGEX_BASE_IMAGE": base, "EPIGEX_PORT": str(port), "EPIGEX_IMAGE": "epigex:test"}
-    cmd = [*compose, "-p", PROJECT]
+    cmd = [*compose, "-p", project]
+    if cluster:
+        env |= {"EPIGEX_DASK_SCHEDULER": "tcp://scheduler:8786", "EPIGEX_DASK_PORT": str(_free_port())}
+        cmd += ["--profile", "cluster"]
     try:
         built = _run(*cmd, "build", env=env)
         assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
         up = _run(*cmd, "up", "-d", env=env, timeout=300)
         assert up.returncode == 0, up.stderr[-3000:]
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", cmd, env
     finally:
         logs = _run(*cmd, "logs", "--no-color", env=env, timeout=120)
         print(logs.stdout[-5000:])
@@ -80,6 +87,12 @@ def stack() -> Iterator[str]:
         (ROOT / "docker" / "pip" / "ca.crt").unlink(missing_ok=True)
         if made_env:
             (ROOT / ".env").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[str]:
+    with _stack(PROJECT, cluster=False) as (url, _cmd, _env):
+        yield url
 
 
 def _wait(url: str, path: str, timeout: float) -> httpx.Response:
@@ -97,32 +110,73 @@ def _wait(url: str, path: str, timeout: float) -> httpx.Response:
     raise AssertionError(f"{path} not ready after {timeout} s: {last}")
 
 
-def test_compose_stack_serves_the_readme_session(stack: str, demo_dir: Path) -> None:
-    _wait(stack, "/healthz", 120)
-    ready = _wait(stack, "/readyz", 600).json()  # first start: demo data, ingest, quick model
+def _upload_x3(url: str, demo_dir: Path) -> None:
+    """Upload X3's 14 tracks and gene table (401 without the token), then wait for the ingest job to succeed."""
+    _wait(url, "/healthz", 120)
+    ready = _wait(url, "/readyz", 600).json()  # first start: demo data, ingest, quick model
     assert ready["model_id"]
-    auth = {"Authorization": f"Bearer {TOKEN}"}
     from ingest.featureset import ASSAYS
 
     files = {f"{a}_bigwig": demo_dir / f"{a}-bigwig" / "X3.bw" for a in ASSAYS}
     files |= {f"{a}_bed": demo_dir / f"{a}-bed" / "X3.bed" for a in ASSAYS}
     files["genes"] = demo_dir / "CAGE-train" / "X3_test_info.tsv"
-    with httpx.Client(base_url=stack, timeout=300) as client, ExitStack() as es:
+    with httpx.Client(base_url=url, timeout=300) as client, ExitStack() as es:
         parts = [(k, (p.name, es.enter_context(open(p, "rb")))) for k, p in files.items()]
         assert client.post("/cell-lines", data={"name": "X3"}, files=parts).status_code == 401
         for _, (_, fh) in parts:
             fh.seek(0)
-        r = client.post("/cell-lines", data={"name": "X3"}, files=parts, headers=auth)
+        r = client.post("/cell-lines", data={"name": "X3"}, files=parts, headers=AUTH)
         assert r.status_code == 202, r.text
         t0 = time.monotonic()
         while (job := client.get(r.json()["status_url"]).json())["status"] in ("queued", "running"):
             assert time.monotonic() - t0 < 300
             time.sleep(1)
         assert job["status"] == "succeeded", job
+
+
+SEEN: dict[str, list[dict[str, object]]] = {}  # X3 predictions of the plain stack, for the cluster test
+
+
+def test_compose_stack_serves_the_readme_session(stack: str, demo_dir: Path) -> None:
+    _upload_x3(stack, demo_dir)
+    with httpx.Client(base_url=stack, timeout=300) as client:
         preds = client.get("/predict/X3").json()["predictions"]
         assert len(preds) == 1984
+        SEEN["predictions"] = preds
         ex = client.get("/explain/CAPN9", params={"cell_line": "X3"}).json()
         assert set(ex["stages"]) == {"classifier", "regressor"}
         z = client.get("/submission/X3", params={"name": "Doe_Jane"})
         with zipfile.ZipFile(io.BytesIO(z.content)) as zf:
             assert zf.read("gex_predicted.csv").decode().startswith(",gene_name,gex_predicted\n")
+
+
+WORKER_COUNTS = """
+import json
+from distributed import Client
+with Client("tcp://127.0.0.1:8786", timeout=20) as c:
+    print(json.dumps(c.run(lambda dask_worker: dask_worker.state.executed_count)))
+"""
+
+
+def test_cluster_profile_runs_uploads_on_the_dask_workers(demo_dir: Path) -> None:
+    with _stack(PROJECT + "cluster", cluster=True) as (url, cmd, env):
+
+        def executed() -> dict[str, int]:
+            out = _run(*cmd, "exec", "-T", "scheduler", "python", "-c", WORKER_COUNTS, env=env, timeout=120)
+            assert out.returncode == 0, out.stderr[-2000:]
+            return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+        _wait(url, "/readyz", 600)
+        before = executed()
+        assert len(before) == 2, before  # the profile's two workers joined the scheduler
+        _upload_x3(url, demo_dir)
+        after = executed()
+        ran = {w: after[w] - before.get(w, 0) for w in after}
+        # 14 track tasks, one plan, one assembly and the hashes of the files not hashed during the upload.
+        assert sum(ran.values()) >= 16, ran
+        assert all(n > 0 for n in ran.values()), ran  # both workers took part
+        with httpx.Client(base_url=url, timeout=300) as client:
+            preds = client.get("/predict/X3").json()["predictions"]
+        assert len(preds) == 1984
+        if "predictions" in SEEN:  # the same model and byte-identical features give the same predictions
+            assert preds == SEEN["predictions"]
