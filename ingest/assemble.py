@@ -101,20 +101,28 @@ def cell_qc(cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: flo
     }
 
 
-def run_planned_track(plan: CellPlan, index: int) -> TrackResult:
-    """Run track job ``index`` of ``plan`` (the Dask form: the plan, with the genes, reaches a worker once)."""
-    return run_track(plan.jobs[index], plan.genes)
+def run_planned_tracks(plan: CellPlan, indices: list[int]) -> list[TrackResult]:
+    """Run track jobs ``indices`` of ``plan`` (the Dask form: the plan, with the genes, reaches a worker once)."""
+    return [run_track(plan.jobs[i], plan.genes) for i in indices]
 
 
 def assemble_serialised(
-    plan: CellPlan, fs_json: str, source: str, spool_dir: str | None, *results: TrackResult
+    plan: CellPlan,
+    fs_json: str,
+    source: str,
+    spool_dir: str | None,
+    index_groups: list[list[int]],
+    *groups: list[TrackResult],
 ) -> CellIngest:
     """:func:`assemble_cell` for a Dask worker: the feature table leaves as a Parquet file or bytes, not arrays.
 
-    With ``spool_dir`` (the store's ``tmp/`` folder, seen by this worker) the table is written there under a
-    fresh name and only that name travels back; otherwise the Parquet bytes do.
+    ``groups`` are the results of :func:`run_planned_tracks` for the job indices in ``index_groups``. With
+    ``spool_dir`` (the store's ``tmp/`` folder, seen by this worker) the table is written there under a fresh name
+    and only that name travels back; otherwise the Parquet bytes do.
     """
-    ing = assemble_cell(plan, FeatureSetDef.from_json(fs_json), list(results), source)
+    by_index = {i: r for idx, group in zip(index_groups, groups, strict=True) for i, r in zip(idx, group, strict=True)}
+    results = [by_index[i] for i in range(len(plan.jobs))]
+    ing = assemble_cell(plan, FeatureSetDef.from_json(fs_json), results, source)
     table = ing.features.to_arrow()
     ing.features = ing.features.clear()
     if spool_dir is not None:

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
-from ingest.assemble import CellPlan, assemble_cell, assemble_serialised, run_planned_track
+from ingest.assemble import CellPlan, assemble_cell, assemble_serialised, run_planned_tracks
 from ingest.featureset import FeatureSetDef
 from ingest.hashing import sha256_file
 from ingest.trackjobs import run_track
@@ -135,7 +135,7 @@ class DaskRunner:
         else:
             self.client = address_or_client
         n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
-        self.window = window or max(2, n_workers // 4 + 1)
+        self.window = window or max(3, n_workers // 4 + 2)
         self.retries = retries
         self._spool_seen: dict[str, bool] = {}
 
@@ -180,7 +180,7 @@ class DaskRunner:
         from distributed import as_completed
 
         spool = str(spool_dir.resolve()) if spool_dir is not None and self.shared_spool(spool_dir) else None
-        pending: list[tuple[Any, list[Any], dict[str, str]]] = []
+        pending: list[tuple[Any, list[Any], dict[str, list[str]]]] = []
         it = iter(plans)
         try:
             for plan in it:
@@ -191,7 +191,8 @@ class DaskRunner:
                 cell_future, futures, labels = pending.pop(0)
                 for fut in as_completed(futures):
                     if progress:
-                        progress(labels[fut.key], 1.0)
+                        for label in labels[fut.key]:
+                            progress(label, 1.0)
                 yield cell_future.result()
                 nxt = next(it, None)
                 if nxt is not None:
@@ -202,23 +203,29 @@ class DaskRunner:
 
     def _submit(
         self, plan: CellPlan, fs: FeatureSetDef, source: str, spool: str | None
-    ) -> tuple[Any, list[Any], dict[str, str]]:
+    ) -> tuple[Any, list[Any], dict[str, list[str]]]:
         tag = uuid.uuid4().hex[:8]
         name = plan.files.name
         plan_future = self.client.submit(_identity, plan, key=f"plan-{name}-{tag}", retries=self.retries, pure=False)
-        futures, labels = [], {}
+        # One task per (cell, assay): the assay's bigWig and BED jobs together (fewer, larger tasks for the
+        # scheduler; the progress bars count per assay anyway).
+        by_assay: dict[str, list[int]] = {}
         for i, job in enumerate(plan.jobs):
-            key = f"track-{job.cell}-{job.assay}-{job.kind}-{tag}"
+            by_assay.setdefault(job.assay, []).append(i)
+        futures, labels = [], {}
+        for assay, indices in by_assay.items():
+            key = f"track-{name}-{assay}-{tag}"
             futures.append(
-                self.client.submit(run_planned_track, plan_future, i, key=key, retries=self.retries, pure=False)
+                self.client.submit(run_planned_tracks, plan_future, indices, key=key, retries=self.retries, pure=False)
             )
-            labels[key] = job.label
+            labels[key] = [plan.jobs[i].label for i in indices]
         cell = self.client.submit(
             assemble_serialised,
             plan_future,
             fs.to_json(),
             source,
             spool,
+            list(by_assay.values()),
             *futures,
             key=f"assemble-{name}-{tag}",
             retries=self.retries,

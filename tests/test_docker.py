@@ -172,8 +172,8 @@ def test_cluster_profile_runs_uploads_on_the_dask_workers(demo_dir: Path) -> Non
         _upload_x3(url, demo_dir)
         after = executed()
         ran = {w: after[w] - before.get(w, 0) for w in after}
-        # 14 track tasks, one plan, one assembly and the hashes of the files not hashed during the upload.
-        assert sum(ran.values()) >= 16, ran
+        # One plan, 7 track tasks (one per assay: its bigWig and BED), one assembly.
+        assert sum(ran.values()) >= 9, ran
         assert all(n > 0 for n in ran.values()), ran  # both workers took part
         with httpx.Client(base_url=url, timeout=300) as client:
             preds = client.get("/predict/X3").json()["predictions"]
