@@ -1,4 +1,4 @@
-"""Where the per-(cell, assay, kind) track work runs: a local thread pool, or the workers of a Dask cluster.
+"""Where the track work runs: a local thread pool (a task per track), or a Dask cluster (a task per (cell, assay)).
 
 A track job is a plain, picklable description (file path, feature-set definition; the cell's genes travel with
 its plan); its result is the track's feature columns and QC. Only the caller commits a cell, in one catalog
@@ -115,12 +115,12 @@ def _sees_token(path: str, token: str) -> bool:
 class DaskRunner:
     """The workers of a Dask cluster (``tcp://host:8786``, or a ``distributed.Client``).
 
-    Batches are submitted ahead, up to ``window`` batches in flight, so a cluster with more workers than one
-    cell has tracks stays busy; each task may be retried ``retries`` times (a lost worker's tasks are
-    rescheduled by the scheduler). A cell's plan (its genes and labels) is one task whose result the track tasks
-    share, so the genes reach each worker once per cell, not once per track; the input files are hashed on the
-    workers (at high priority); and when every worker sees the store's ``tmp/`` folder (probed once), the
-    assembled feature table is written there by the worker and only its name comes back to the client.
+    Cells are submitted ahead, up to ``window`` cells in flight, so a cluster with more workers than one cell has
+    assays stays busy; each task may be retried ``retries`` times (a lost worker's tasks are rescheduled by the
+    scheduler). A cell's plan (its genes and labels) is one task whose result its (cell, assay) tasks share, so
+    the genes reach each worker once per cell, not once per track; the input files are hashed on the workers (at
+    high priority); and when every worker sees the store's ``tmp/`` folder (probed once per run), the assembled
+    feature table is written there by the worker and only its name comes back to the client.
     """
 
     def __init__(self, address_or_client: Any, window: int | None = None, retries: int = 3) -> None:
