@@ -202,6 +202,7 @@ def bed_features(
     cols.update({bed_column(assay, None, s): np.full(n, np.nan) for s in NEAREST_STATS})
     peaks = read_peaks(path, check_build=not force_build)
     groups = _chrom_groups(genes)
+    all_coords = gene_coords(genes)
     order = np.argsort(peaks.chrom, kind="stable")
     uniq, first = np.unique(peaks.chrom[order], return_index=True)
     bounds = [*first.tolist(), order.size]
@@ -209,7 +210,7 @@ def bed_features(
     empty = np.zeros(0, dtype=np.int64)
     for i, (chrom, idx) in enumerate(sorted(groups.items())):
         sel = by_chrom.get(chrom, empty)
-        coords = gene_coords(genes[idx])
+        coords = all_coords.take(idx)
         ps, pe = peaks.start[sel], peaks.end[sel]
         for w in fs.windows:
             ws, we = window_bounds(coords, w, HG38_SIZES.get(chrom))

@@ -117,9 +117,8 @@ class Store:
         self._presence.close()
 
     def __del__(self) -> None:
-        presence = getattr(self, "_presence", None)
-        if presence is not None:
-            presence.close()
+        if hasattr(self, "_presence"):  # absent when __init__ failed before opening it
+            self.close()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 import polars as pl
@@ -49,7 +49,7 @@ class CellIngest:
     features_file: str | None = None  # or already written, as a finished Parquet file under the store's tmp/
 
 
-def write_feature_table(table: pa.Table, where: str | Path | pa.NativeFile | Any) -> None:
+def write_feature_table(table: pa.Table, where: str | Path | BinaryIO) -> None:
     """Write a feature table as Parquet (zstd; dictionary encoding only for the gene names).
 
     Dictionary encoding is tried per column by default; for hundreds of float columns that is wasted work (half
