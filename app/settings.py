@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.limits import ReadLimits
 from store.catalog import default_home
 
 
@@ -33,6 +34,14 @@ class Settings(BaseSettings):
     seed_demo: bool = False
     demo_dir: Path | None = None
     dask_scheduler: str | None = None
+    max_track_memory_mb: int = Field(default=2048, ge=16)
+    max_track_seconds: float = Field(default=900.0, gt=0)
+    max_inflate_ratio: float = Field(default=200.0, ge=1)
+    job_timeout_s: float = Field(default=3600.0, gt=0)
+
+    def read_limits(self) -> ReadLimits:
+        """The resource budget of one track read."""
+        return ReadLimits(self.max_track_memory_mb, self.max_track_seconds, self.max_inflate_ratio)
 
 
 @lru_cache(maxsize=1)

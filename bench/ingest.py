@@ -125,6 +125,7 @@ def main() -> None:
     ap.add_argument("--cell", default="X1")
     ap.add_argument("--assay", default="H3K4me3")
     ap.add_argument("--skip-loop", action="store_true", help="skip (b), the slow per-gene loop")
+    ap.add_argument("--rounds", type=int, default=9, help="alternating rounds of (a) and (c); best of each")
     args = ap.parse_args()
     if not (args.data / "CAGE-train").is_dir():
         from demo.dataset import write_demo
@@ -137,14 +138,23 @@ def main() -> None:
     print(f"file: {bw} ({bw.stat().st_size / 1e6:.1f} MB), genes: {genes.height:,}, windows: {windows.height:,}")
     results: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    n_iv = decode_all(bw)
+    # (a) and (c) alternate, round after round, so that a noisy neighbour slows both alike; best of each.
+    pair = {
+        "c_decode_floor": lambda: decode_all(bw),
+        "a_epigex_all_stats": lambda: bigwig_features(bw, args.assay, genes, fs),
+    }
+    for name in pair:
+        results[name], cpu[name] = float("inf"), float("inf")
+    for r in range(args.rounds):
+        for name in sorted(pair, reverse=bool(r % 2)):
+            wall, proc, _ = timed(pair[name])
+            results[name], cpu[name] = min(results[name], wall), min(cpu[name], proc)
     runs: list[tuple[str, Callable[[], Any], int]] = [
-        ("c_decode_floor", lambda: decode_all(bw), 5),
         ("c2_decode_floor_pybigwig_intervals", lambda: decode_all_pybigwig(bw), 3),
-        ("a_epigex_all_stats", lambda: bigwig_features(bw, args.assay, genes, fs), 5),
     ]
     if not args.skip_loop:
         runs.append(("b_pybigwig_exact_loop_means", lambda: pybigwig_loop(bw, windows), 1))
-    n_iv = decode_all(bw)
     for name, fn, repeat in runs:
         results[name], cpu[name], _ = timed(fn, repeat=repeat)
     exe = find_deeptools()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from ingest.limits import DEFAULT_LIMITS, ReadLimits
+from ingest.textfile import read_text_lines
 from ingest.windows import GeneCoords
 from store.errors import InputError, at_line
 from store.genome import normalize_chrom
@@ -15,10 +18,31 @@ INFO_COLUMNS = ("gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_
 COORD_COLUMNS = ("gene_start", "gene_end", "TSS_start", "TSS_end")
 
 
-def _read_tsv(path: Path) -> pl.DataFrame:
+def _read_tsv(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> pl.DataFrame:
+    """A tab-separated table with a header line, every value a string (empty fields null), within ``limits``.
+
+    Plain or gzipped, any line ending, a byte-order mark dropped; a line with another field count than the
+    header is named.
+    """
+    lines = read_text_lines(path, limits, "a tab-separated table")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise InputError(f"{path}: the table is empty (no header line)")
+    counts = pl.Series(lines, dtype=pl.String).str.count_matches("\t", literal=True)
+    bad = (counts != counts[0]).arg_true()
+    if bad.len():
+        i = int(bad[0])
+        raise InputError(
+            at_line(str(path), i + 1, f"{int(counts[i]) + 1} fields where the header has {int(counts[0]) + 1}")
+        )
+    names = lines[0].split("\t")
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"{path}: column(s) {', '.join(dup)} appear twice in the header")
     try:
-        return pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as err:
+        return pl.read_csv(io.BytesIO("\n".join(lines).encode()), separator="\t", infer_schema=False, quote_char=None)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as err:
         raise InputError(f"{path}: not a readable tab-separated table ({str(err).splitlines()[0]})") from None
 
 
@@ -35,6 +59,17 @@ def read_info(path: Path) -> pl.DataFrame:
     if df.height == 0:
         raise InputError(f"{path}: no genes in the table")
     df = df.select(INFO_COLUMNS).with_row_index("_row")
+    for c in ("gene_name", "chr", "strand"):
+        bad = df.filter(pl.col(c).is_null() | (pl.col(c).str.strip_chars().str.len_bytes() == 0))
+        if bad.height:
+            raise InputError(at_line(str(path), int(bad["_row"][0]) + 2, f"{c} is empty"))
+    bad = df.filter(
+        pl.col("chr").str.contains(r"[\x00-\x1f\x7f]") | pl.col("gene_name").str.contains(r"[\x00-\x1f\x7f]")
+    )
+    if bad.height:
+        raise InputError(
+            at_line(str(path), int(bad["_row"][0]) + 2, "a gene or chromosome name holds control characters")
+        )
     cast = df.with_columns([pl.col(c).str.strip_chars().cast(pl.Int64, strict=False) for c in COORD_COLUMNS])
     for c in COORD_COLUMNS:
         bad = cast.filter(pl.col(c).is_null())
@@ -51,7 +86,7 @@ def read_info(path: Path) -> pl.DataFrame:
         if bad.height:
             r = bad.row(0, named=True)
             raise InputError(at_line(str(path), r["_row"] + 2, f"{lo} {r[lo]} > {hi} {r[hi]}"))
-    bad = cast.filter(pl.col("gene_start") < 0)
+    bad = cast.filter((pl.col("gene_start") < 0) | (pl.col("TSS_start") < 0))
     if bad.height:
         raise InputError(at_line(str(path), bad["_row"][0] + 2, "negative coordinate"))
     dup = cast.filter(pl.col("gene_name").is_duplicated())

@@ -17,6 +17,7 @@ from ingest.executors import LocalRunner, TrackRunner
 from ingest.featureset import FeatureSetDef, default_feature_set
 from ingest.genes import read_info, read_labels
 from ingest.layout import CellFiles, discover
+from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from ingest.trackjobs import TrackJob
 from store.catalog import Store
 from store.cells import CellIngest, is_current
@@ -48,7 +49,13 @@ def input_digest(fs: FeatureSetDef, shas: dict[str, str]) -> str:
 
 
 def plan_cell(
-    cf: CellFiles, fs: FeatureSetDef, *, digest: str, shas: dict[str, str], force_build: bool = False
+    cf: CellFiles,
+    fs: FeatureSetDef,
+    *,
+    digest: str,
+    shas: dict[str, str],
+    force_build: bool = False,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> CellPlan:
     """Read a cell's gene tables and list its track jobs (nothing heavy runs yet)."""
     t0 = time.perf_counter()
@@ -58,7 +65,7 @@ def plan_cell(
     for a in fs.assays:
         for kind, files in (("bigwig", cf.bigwig), ("bed", cf.bed)):
             if kind in fs.kinds():
-                jobs.append(TrackJob(cf.name, a, kind, str(files[a]), fs_json, force_build))
+                jobs.append(TrackJob(cf.name, a, kind, str(files[a]), fs_json, force_build, limits))
     return CellPlan(cf, genes, labels, jobs, digest, shas, t0)
 
 
@@ -72,9 +79,10 @@ def compute_cell(
     threads: int = 2,
     progress: ProgressFn | None = None,
     source: str = "cli",
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> CellIngest:
     """Compute one cell's feature table and catalog rows in memory (nothing is written)."""
-    plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
+    plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build, limits=limits)
     return next(iter(LocalRunner(threads).run_cells([plan], fs, source, progress)))
 
 
@@ -106,6 +114,7 @@ def ingest_cell(
     known_shas: dict[str, str] | None = None,
     keep_files: bool = False,
     runner: TrackRunner | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> IngestOutcome:
     """Compute and commit one cell's features; a no-op when the same inputs are already in the store.
 
@@ -118,7 +127,7 @@ def ingest_cell(
     digest, shas, current = _digest_of(store, cf, fs, known_shas, runner)
     if current:
         return _unchanged(store, cf.name, t0)
-    plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
+    plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build, limits=limits)
     plan.started = t0
     ing = next(iter(runner.run_cells([plan], fs, source, progress, store.tmp)))
     return commit_planned(store, [(plan, ing)], keep_files)[0]
@@ -143,6 +152,7 @@ def ingest_dataset(
     threads: int = 2,
     progress: ProgressFn | None = None,
     runner: TrackRunner | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> list[IngestOutcome]:
     """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work.
 
@@ -164,7 +174,7 @@ def ingest_dataset(
             if current:
                 outcomes[cf.name] = _unchanged(store, cf.name, t0)
                 continue
-            plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build)
+            plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build, limits=limits)
             planned.append(plan)
             yield plan
 

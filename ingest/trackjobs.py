@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.featureset import FeatureSetDef
+from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from ingest.tracks import TrackResult, bed_features, bigwig_features
 
 
@@ -22,6 +23,7 @@ class TrackJob:
     path: str
     fs_json: str
     force_build: bool
+    limits: ReadLimits = DEFAULT_LIMITS
 
     @property
     def label(self) -> str:
@@ -33,4 +35,4 @@ def run_track(job: TrackJob, genes: pl.DataFrame, progress: Callable[[float], No
     """Compute one track's feature columns for ``genes`` (runs in a thread or on a Dask worker)."""
     fs = FeatureSetDef.from_json(job.fs_json)
     fn = bigwig_features if job.kind == "bigwig" else bed_features
-    return fn(Path(job.path), job.assay, genes, fs, force_build=job.force_build, progress=progress)
+    return fn(Path(job.path), job.assay, genes, fs, force_build=job.force_build, progress=progress, limits=job.limits)

@@ -15,6 +15,7 @@ from ingest.bed import read_peaks
 from ingest.bigwig import BigWigReader
 from ingest.featureset import FeatureSetDef
 from ingest.genes import gene_coords
+from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
 from ingest.signal_stats import SIGNAL_STATS, TrackSums, track_sums, window_stats
 from ingest.windows import window_bounds
@@ -96,12 +97,13 @@ def bigwig_features(
     *,
     force_build: bool = False,
     progress: Progress | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> TrackResult:
     """Every bigWig window statistic of every gene, in log1p → z-score space, from one decode of ``path``.
 
     Values are clipped at 0 and log1p-transformed; the genome-wide mean and std of log1p over all covered bases
     of the file give the z-score. ``mean, min, max`` are z-scores; ``std, slope`` are in units of the genome-wide
-    std; ``cov`` and ``entropy`` are scale-free.
+    std; ``cov`` and ``entropy`` are scale-free. A track without data reads as NaN everywhere (its QC says so).
     """
     n = genes.height
     cols = {bigwig_column(assay, w.name, s): np.full(n, np.nan) for w in fs.windows for s in SIGNAL_STATS}
@@ -109,7 +111,7 @@ def bigwig_features(
     all_coords = gene_coords(genes)
     done_idx: list[npt.NDArray[np.int64]] = []
     done_stats: list[F64] = []  # per chromosome: (statistic, window, gene)
-    with BigWigReader(path) as reader:
+    with BigWigReader(path, limits) as reader:
         sizes_raw = {name: size for name, (_cid, size) in reader.chroms.items()}
         norm_to_raw = _normalised_chroms(sizes_raw, str(path))
         sizes = {norm: sizes_raw[raw] for norm, raw in norm_to_raw.items()}
@@ -117,11 +119,13 @@ def bigwig_features(
         log_sums = TrackSums(0, 0.0, 0.0)
         lin_sums = TrackSums(0, 0.0, 0.0)
         negative_bases = 0
+        nan_bases = 0
         n_intervals = 0
         todo = list(norm_to_raw.items())
         for i, (norm, raw) in enumerate(todo):
             iv = reader.intervals(raw)
             n_intervals += len(iv)
+            nan_bases += iv.nan_bases
             neg = iv.values < 0
             if bool(neg.any()):
                 negative_bases += int((iv.ends[neg] - iv.starts[neg]).sum())
@@ -144,6 +148,7 @@ def bigwig_features(
                 )
                 done_idx.append(idx)
                 done_stats.append(np.stack([stats[s].reshape(len(bounds), idx.size) for s in SIGNAL_STATS]))
+            reader.clock.check()
             if progress is not None:
                 progress((i + 1) / len(todo))
     if done_idx:
@@ -180,6 +185,8 @@ def bigwig_features(
             "linear_mean": lin_sums.mean,
             "linear_std": lin_sums.std,
             "negative_bases_clipped": negative_bases,
+            "nan_bases_dropped": nan_bases,
+            "no_signal": log_sums.n_bases == 0,
             "genes_on_missing_chrom": genes_on_missing,
             "missing_chroms": missing_chroms,
             "genes_without_signal": no_signal,
@@ -195,12 +202,14 @@ def bed_features(
     *,
     force_build: bool = False,
     progress: Progress | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> TrackResult:
     """Every peak statistic of every gene from one read of a BED/narrowPeak file."""
     n = genes.height
     cols = {bed_column(assay, w.name, s): np.full(n, np.nan) for w in fs.windows for s in PEAK_STATS}
     cols.update({bed_column(assay, None, s): np.full(n, np.nan) for s in NEAREST_STATS})
-    peaks = read_peaks(path, check_build=not force_build)
+    clock = limits.clock(str(path))
+    peaks = read_peaks(path, check_build=not force_build, limits=limits)
     groups = _chrom_groups(genes)
     all_coords = gene_coords(genes)
     order = np.argsort(peaks.chrom, kind="stable")
@@ -220,6 +229,7 @@ def bed_features(
         near = nearest_peak(ps, pe, coords.tss_point, coords.minus)
         for s in NEAREST_STATS:
             cols[bed_column(assay, None, s)][idx] = near[s]
+        clock.check()
         if progress is not None:
             progress((i + 1) / len(groups))
     peak_chroms = set(by_chrom)
@@ -231,6 +241,7 @@ def bed_features(
         cols,
         {
             "kind": "bed",
+            "format": peaks.format,
             "naming": peaks.naming,
             "n_items": len(peaks),
             "n_columns": peaks.n_columns,

@@ -10,15 +10,18 @@ from pathlib import Path
 
 from ingest.bed import read_peaks
 from ingest.bigwig import BigWigReader
+from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from ingest.tracks import check_build
 
 
-def check_track(path: Path, kind: str, *, force_build: bool = False) -> dict[str, object]:
+def check_track(
+    path: Path, kind: str, *, force_build: bool = False, limits: ReadLimits = DEFAULT_LIMITS
+) -> dict[str, object]:
     """Raise a clear :class:`~store.errors.EpigexError` for a bad track; return a few facts about a good one."""
     if kind == "bigwig":
-        with BigWigReader(path) as reader:
+        with BigWigReader(path, limits) as reader:
             sizes = {name: size for name, (_, size) in reader.chroms.items()}
             build = check_build(sizes, str(path), force_build)
         return {"chromosomes": len(sizes), "build": build}
-    peaks = read_peaks(path, check_build=not force_build)
+    peaks = read_peaks(path, check_build=not force_build, limits=limits)
     return {"peaks": len(peaks)}

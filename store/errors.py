@@ -44,6 +44,12 @@ class TooLargeError(EpigexError):
     status_code = 413
 
 
+class ResourceLimitError(InputError):
+    """An input that would need more memory, time or inflated bytes than the configured budget allows."""
+
+    status_code = 413
+
+
 class AuthError(EpigexError):
     """A write without the right bearer token."""
 

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("marked %d job(s) left unfinished by a previous server as failed", n)
         shutil.rmtree(store.home / "uploads", ignore_errors=True)
         app.state.store = store
-        app.state.runner = JobRunner(store, settings.job_workers)
+        app.state.runner = JobRunner(store, settings.job_workers, timeout_s=settings.job_timeout_s)
         app.state.serving = Serving(store)
         maybe_seed(settings, store, app.state.runner, app.state.serving)
         try:

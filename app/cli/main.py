@@ -64,7 +64,15 @@ def ingest(
         console.print(f"track jobs run on the Dask cluster at {address}")
     try:
         with task_bars(console) as bar:
-            outcomes = ingest_dataset(store, data_dir, names, force_build=force_build, progress=bar, runner=runner)
+            outcomes = ingest_dataset(
+                store,
+                data_dir,
+                names,
+                force_build=force_build,
+                progress=bar,
+                runner=runner,
+                limits=get_settings().read_limits(),
+            )
     finally:
         if isinstance(runner, DaskRunner):
             runner.close()
@@ -126,7 +134,7 @@ def demo(
     console.print(f"demo data: {data} (hidden truth: {truth})")
     store = Store(home)
     with task_bars(console) as bar:
-        outcomes = ingest_dataset(store, data, threads=threads, progress=bar)
+        outcomes = ingest_dataset(store, data, threads=threads, progress=bar, limits=get_settings().read_limits())
     console.print(qc_table(outcomes))
     with single_bar(console, "training (quick)") as tbar:
         _, record = train_from_store(store, None, "quick", seed=seed, threads=threads, progress=tbar)

@@ -22,6 +22,7 @@ from ingest.featureset import FeatureSetDef, default_feature_set
 from ingest.genes import read_info, read_labels
 from ingest.hashing import sha256_file
 from ingest.layout import CellFiles, check_cell_name
+from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from ingest.pipeline import ingest_cell, input_digest, input_roles
 from ingest.validate import check_track
 from store.catalog import Store
@@ -85,7 +86,9 @@ def _write_info(frame: pl.DataFrame, path: Path) -> Path:
     return path
 
 
-def prepare_upload(store: Store, upload: Upload, *, force_build: bool = False) -> PreparedCell:
+def prepare_upload(
+    store: Store, upload: Upload, *, force_build: bool = False, limits: ReadLimits = DEFAULT_LIMITS
+) -> PreparedCell:
     """Check every part of an upload and lay it out as a cell's files; raise the first problem found."""
     name = check_cell_name(upload.fields.get("name", "").strip() or "(missing)")
     replace = upload.fields.get("replace", "false").strip().lower() in ("1", "true", "yes")
@@ -105,7 +108,7 @@ def prepare_upload(store: Store, upload: Upload, *, force_build: bool = False) -
         label = f"{field_name} ({part.filename})"
         _check_kind(field_name, part.path, label, kind)
         try:
-            check_track(part.path, kind, force_build=force_build)
+            check_track(part.path, kind, force_build=force_build, limits=limits)
         except EpigexError as err:
             raise _relabel(err, part.path, label) from None
         (cf.bigwig if kind == "bigwig" else cf.bed)[assay] = part.path
@@ -156,11 +159,17 @@ def prepare_upload(store: Store, upload: Upload, *, force_build: bool = False) -
 
 
 def submit_cell(
-    store: Store, runner: JobRunner, upload: Upload, *, threads: int, dask_scheduler: str | None = None
+    store: Store,
+    runner: JobRunner,
+    upload: Upload,
+    *,
+    threads: int,
+    dask_scheduler: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> JobRow:
     """Check an upload and queue its ingest; a no-op job when the store already has exactly these files."""
     try:
-        prep = prepare_upload(store, upload)
+        prep = prepare_upload(store, upload, limits=limits)
         name = prep.files.name
         rows = store.query("SELECT input_digest FROM cell_lines WHERE name = ?", [name])
         params = {"cell_line": name, "feature_set": prep.fs.id}
@@ -197,6 +206,7 @@ def submit_cell(
                 known_shas=prep.shas,
                 keep_files=True,
                 runner=tracks,
+                limits=limits,
             )
         finally:
             upload.discard()

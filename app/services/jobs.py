@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.catalog import Store
-from store.errors import ConflictError, EpigexError
+from store.errors import ConflictError, EpigexError, ResourceLimitError
 from store.jobs import STATES, JobRow, get_job, job_counts, save_job
 
 log = logging.getLogger("epigex.jobs")
@@ -35,8 +35,9 @@ def _now() -> datetime:
 class JobRunner:
     """Runs jobs in a thread pool and answers their state from memory first, the catalog second."""
 
-    def __init__(self, store: Store, workers: int = 1) -> None:
+    def __init__(self, store: Store, workers: int = 1, *, timeout_s: float | None = None) -> None:
         self.store = store
+        self.timeout_s = timeout_s
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="epigex-job")
         self._jobs: dict[str, JobRow] = {}
         self._keys: dict[str, str] = {}  # exclusive key (e.g. "cell:X3") -> job id while queued or running
@@ -84,7 +85,15 @@ class JobRunner:
         job.status, job.started_at, job.message = "running", _now(), "started"
         save_job(self.store, job)
 
+        deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+
         def report(fraction: float, message: str) -> None:
+            # Every progress report is a point where a job over its time budget stops (before it commits).
+            if deadline is not None and time.monotonic() > deadline:
+                raise ResourceLimitError(
+                    f"the job ran past its time budget of {self.timeout_s:g} s (EPIGEX_JOB_TIMEOUT_S) and was "
+                    "stopped; nothing was changed in the store"
+                )
             job.progress = max(0.0, min(1.0, fraction))
             job.message = message
 

@@ -132,3 +132,24 @@ def test_demo_runs_end_to_end(demo_dir: Path, tmp_path: Path) -> None:
     assert (out / "Demo_Epigex_Project1.zip").is_file()
     assert (out / "X3_predictions.tsv").is_file()
     assert list((env_home / "reports").glob("*.html"))
+
+
+def test_hostile_track_is_one_line_and_exit_2(tmp_path: Path, demo_dir: Path) -> None:
+    from ingest.featureset import ASSAYS
+    from tests.app.api.test_writes import hostile_bigwig
+
+    data = tmp_path / "d"
+    (data / "CAGE-train").mkdir(parents=True)
+    (data / "CAGE-train" / "X3_test_info.tsv").symlink_to(demo_dir / "CAGE-train" / "X3_test_info.tsv")
+    for a in ASSAYS:
+        for kind, ext in (("bigwig", "bw"), ("bed", "bed")):
+            (data / f"{a}-{kind}").mkdir()
+            (data / f"{a}-{kind}" / f"X3.{ext}").symlink_to(demo_dir / f"{a}-{kind}" / f"X3.{ext}")
+    (data / "H3K27me3-bigwig" / "X3.bw").unlink()
+    hostile_bigwig(data / "H3K27me3-bigwig" / "X3.bw")
+    r = run(["ingest", str(data)], tmp_path / "home")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "H3K27me3-bigwig/X3.bw: data index node at byte" in r.stderr
+    assert "reached twice" in r.stderr

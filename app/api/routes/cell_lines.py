@@ -58,7 +58,13 @@ async def create_cell_line(
         settings.max_upload_mb * 2**20,
     )
     job = await run_in_threadpool(
-        submit_cell, store, runner, upload, threads=settings.threads, dask_scheduler=settings.dask_scheduler
+        submit_cell,
+        store,
+        runner,
+        upload,
+        threads=settings.threads,
+        dask_scheduler=settings.dask_scheduler,
+        limits=settings.read_limits(),
     )
     return CellAccepted(cell_line=job.params["cell_line"], job_id=job.id, status_url=f"/jobs/{job.id}")
 

@@ -75,15 +75,14 @@ def test_upload_poll_read_and_train_while_reading(server: str, demo_dir: Path) -
         # and reads keep being answered while it runs
         t = client.post("/models", json={"profile": "quick"}, headers=AUTH)
         assert t.status_code == 202
-        slowest = 0.0
+        reads_while_training = 0
         while client.get(t.json()["status_url"]).json()["status"] in ("queued", "running"):
-            t0 = time.perf_counter()
             assert client.get("/predict/X3srv", params={"genes": "CAPN9"}).status_code == 200
-            slowest = max(slowest, time.perf_counter() - t0)
+            reads_while_training += 1
             time.sleep(0.2)
         done = wait_job(client, t.json()["job_id"])
         assert done["status"] == "succeeded", done
-        assert slowest < 2.0
+        assert reads_while_training > 0  # read latency under a job is measured by bench/serve.py, not here
         assert client.get("/readyz").json()["model_id"] == done["result"]["model_id"]  # type: ignore[index]
         metrics = client.get("/metrics").text
         assert 'epigex_jobs{state="succeeded"}' in metrics

@@ -120,3 +120,41 @@ def test_jobs_left_running_fail_on_restart(trained_copy: Path) -> None:
         assert job["status"] == "failed"
         assert "server stopped" in job["error"]
     assert get_job(store, "stale1").status == "failed"
+
+
+def hostile_bigwig(path: Path) -> Path:
+    """An hg38 bigWig whose R-tree root points at itself."""
+    from tests.ingest.bbi_build import Section, build_bigwig, patch
+
+    b = build_bigwig([("chr1", 248_956_422)], [Section(0, 1, [(10, 20, 1.0)])], two_level=True)
+    path.write_bytes(patch(b.data, b.offsets["rtree_child_ptr"], "<Q", b.offsets["rtree_root"]))
+    return path
+
+
+def test_hostile_files_are_refused_with_their_status(client: TestClient, demo_dir: Path, tmp_path: Path) -> None:
+    import zlib
+
+    files = cell_files(demo_dir)
+    cyc = post_cell(client, "H1", files | {"DNase_bigwig": hostile_bigwig(tmp_path / "cycle.bw")})
+    assert cyc.status_code == 422
+    assert "DNase_bigwig (cycle.bw)" in cyc.json()["detail"]
+    assert "reached twice" in cyc.json()["detail"]
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = tmp_path / "bomb.bed.gz"
+    bomb.write_bytes(b"".join(c.compress(b"chr1\t1\t2\n" * 100_000) for _ in range(700)) + c.flush())
+    r = post_cell(client, "H1", files | {"H3K27ac_bed": bomb})
+    assert r.status_code == 413
+    assert "zip bomb" in r.json()["detail"]
+    assert str(client.app.state.store.home) not in r.json()["detail"]  # type: ignore[attr-defined]
+    assert client.get("/cell-lines/H1").status_code == 404
+
+
+def test_ingest_job_over_its_time_budget_fails_and_changes_nothing(trained_copy: Path, demo_dir: Path) -> None:
+    with make_client(trained_copy, job_timeout_s=0.001) as c:
+        r = post_cell(c, "Slow", cell_files(demo_dir))
+        assert r.status_code == 202
+        job = wait_job(c, r.json()["job_id"])
+        assert job["status"] == "failed"
+        assert "time budget of 0.001 s" in job["error"]
+        assert c.get("/cell-lines/Slow").status_code == 404
+        assert not list((trained_copy / "features").glob("*/cell_line=Slow"))

@@ -1,0 +1,88 @@
+"""The resource budget of one input read: memory, time and inflated bytes, checked before they are spent.
+
+A read that would exceed the budget raises :class:`store.errors.ResourceLimitError` naming the file and the
+limit, so a hostile or unlucky file costs a clear refusal, never an out-of-memory kill or a hung job. The budget
+is a plain frozen dataclass: it travels with a track job to a thread or a Dask worker, and each read starts its
+own clock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from store.errors import ResourceLimitError
+
+MIB = 1024 * 1024
+
+# Peak bytes of one bigWig interval through decode + window statistics: 925 MB above the imports for the
+# 9,958,257 intervals of a dense, full-length chr1 (bench/memory.py), rounded up.
+BYTES_PER_INTERVAL = 96
+# Peak bytes per byte of inflated BED text through the polars parse (split, typed columns, arrays), rounded up.
+BYTES_PER_BED_BYTE = 6
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one read of one input file may cost.
+
+    Parameters
+    ----------
+    max_memory_mb
+        Ceiling on the memory a track's decode may need (default 2 GiB); a bigWig chromosome or a BED file that
+        would need more is refused.
+    max_seconds
+        Wall-clock ceiling of one track's read and feature extraction (default 15 minutes).
+    max_inflate_ratio
+        Ceiling on the inflated-to-compressed size of a gzipped text file (a zip bomb guard; default 200, real BED
+        files compress 4–10×).
+    """
+
+    max_memory_mb: int = 2048
+    max_seconds: float = 900.0
+    max_inflate_ratio: float = 200.0
+
+    @property
+    def max_memory_bytes(self) -> int:
+        """The memory ceiling in bytes."""
+        return int(self.max_memory_mb) * MIB
+
+    def max_intervals(self) -> int:
+        """The most bigWig intervals one chromosome may hold within the memory ceiling."""
+        return self.max_memory_bytes // BYTES_PER_INTERVAL
+
+    def max_text_bytes(self) -> int:
+        """The most bytes of (inflated) BED text a read may hold within the memory ceiling."""
+        return self.max_memory_bytes // BYTES_PER_BED_BYTE
+
+    def clock(self, path: str) -> Clock:
+        """A clock for one read of ``path``, started now."""
+        return Clock(path, self.max_seconds)
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+@dataclass
+class Clock:
+    """The time budget of one read: :meth:`check` raises once ``seconds`` have passed since it was made."""
+
+    path: str
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def check(self) -> None:
+        """Raise :class:`ResourceLimitError` if the read has run out of time."""
+        if time.monotonic() - self.started > self.seconds:
+            raise ResourceLimitError(
+                f"{self.path}: reading the track took longer than its time budget of {self.seconds:g} s "
+                "(EPIGEX_MAX_TRACK_SECONDS); the file is unusually large or malformed"
+            )
+
+
+def too_big(path: str, what: str, need_bytes: int, limits: ReadLimits) -> ResourceLimitError:
+    """The error for a read that would need ``need_bytes`` of memory, above the ceiling."""
+    return ResourceLimitError(
+        f"{path}: {what} would need about {need_bytes / MIB:,.0f} MiB of memory, above the ceiling of "
+        f"{limits.max_memory_mb:,} MiB (EPIGEX_MAX_TRACK_MEMORY_MB); split the file or raise the ceiling"
+    )
