@@ -12,7 +12,7 @@ from store.errors import InputError
 CELL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TABLE = re.compile(r"^(?P<cell>.+)_(?P<split>train|val|test)_(?P<what>info|y)\.tsv$")
 BIGWIG_SUFFIXES = (".bw", ".bigwig", ".bigWig")
-BED_SUFFIXES = (".bed", ".narrowPeak", ".bed.gz", ".narrowPeak.gz")
+BED_SUFFIXES = tuple(s + gz for s in (".bed", ".narrowPeak", ".broadPeak", ".gappedPeak") for gz in ("", ".gz"))
 
 
 @dataclass
