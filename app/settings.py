@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     max_track_seconds: float = Field(default=900.0, gt=0)
     max_inflate_ratio: float = Field(default=200.0, ge=1)
     job_timeout_s: float = Field(default=3600.0, gt=0)
+    max_queued_jobs: int = Field(default=8, ge=1)
+    allow_open_writes: bool = False
+    read_only: bool = False
+    bind_host: str = "127.0.0.1"
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=60.0, gt=0)
+    keep_alive_s: float = Field(default=5.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
 
     def read_limits(self) -> ReadLimits:
         """The resource budget of one track read."""

@@ -58,7 +58,7 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
         TrackRow(
             assay=j.assay,
             kind=j.kind,
-            original_name=Path(j.path).name,
+            original_name=plan.files.names.get(f"{j.kind}:{j.assay}", Path(j.path).name),
             sha256=plan.shas.get(f"{j.kind}:{j.assay}", ""),
             bytes=Path(j.path).stat().st_size,
             qc=r.qc,

@@ -24,6 +24,7 @@ class CellFiles:
     labels: dict[str, Path] = field(default_factory=dict)  # split -> y table
     bigwig: dict[str, Path] = field(default_factory=dict)  # assay -> file
     bed: dict[str, Path] = field(default_factory=dict)  # assay -> file
+    names: dict[str, str] = field(default_factory=dict)  # "kind:assay" -> the file's name as the user gave it
 
     @property
     def labelled(self) -> bool:

@@ -30,7 +30,7 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def save_model(store: Store, trained: TrainedModel, *, activate: bool = True) -> ModelRecord:
+def save_model(store: Store, trained: TrainedModel, *, activate: bool = True, job_id: str | None = None) -> ModelRecord:
     """Register a trained ensemble: booster files, parameters, features, lineage and validation tables."""
     lineage = {c: cell_lineage(store, c) for c in trained.cells}
     params: dict[str, Any] = {
@@ -78,6 +78,7 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True) ->
         timings=trained.timings,
         n_boosters=trained.n_boosters,
         content_digest=content,
+        job_id=job_id,
     )
     try:
         base = record.id

@@ -31,6 +31,7 @@ def train_from_store(
     activate: bool = True,
     progress: ProgressFn | None = None,
     dask: Any = None,
+    job_id: str | None = None,
 ) -> tuple[TrainedModel, ModelRecord | None]:
     """Train on ``cells`` (default: every labelled cell) and, if ``register``, save it as the newest model.
 
@@ -68,5 +69,5 @@ def train_from_store(
     finally:
         if own and client is not None:
             client.close()
-    record = save_model(store, trained, activate=activate) if register else None
+    record = save_model(store, trained, activate=activate, job_id=job_id) if register else None
     return trained, record

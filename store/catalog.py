@@ -71,6 +71,8 @@ CREATE TABLE IF NOT EXISTS ablations (id VARCHAR PRIMARY KEY, created_at TIMESTA
 CREATE TABLE IF NOT EXISTS jobs (
     id VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, progress DOUBLE, message VARCHAR, error VARCHAR,
     params JSON, result JSON, created_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP);
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS owner VARCHAR;
+ALTER TABLE models ADD COLUMN IF NOT EXISTS job_id VARCHAR;
 """
 STORE_DIRS = ("features", "tracks", "models", "predictions")
 
@@ -133,7 +135,9 @@ class Store:
         deadline = time.monotonic() + 30.0
         while True:
             try:
-                return duckdb.connect(str(self.catalog_path))
+                con = duckdb.connect(str(self.catalog_path))
+                con.execute("SET TimeZone = 'UTC'")  # now() in TIMESTAMP columns: UTC, whatever the machine's zone
+                return con
             except duckdb.IOException as err:  # another process outside our lock protocol holds the file
                 if time.monotonic() > deadline:
                     raise EpigexError(f"the store at {self.home} is locked by another process ({err})") from None

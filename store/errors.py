@@ -50,6 +50,24 @@ class ResourceLimitError(InputError):
     status_code = 413
 
 
+class RequestTimeoutError(EpigexError):
+    """A client that stopped sending its request."""
+
+    status_code = 408
+
+
+class BusyError(EpigexError):
+    """Too much work queued already; try again later."""
+
+    status_code = 429
+
+
+class ForbiddenError(EpigexError):
+    """A write to a server that runs read-only."""
+
+    status_code = 403
+
+
 class AuthError(EpigexError):
     """A write without the right bearer token."""
 

@@ -1,7 +1,11 @@
 """Background jobs as catalog rows: created queued, run, finished as succeeded or failed; never running forever.
 
-A server that stops while a job runs leaves its row ``running``; :func:`fail_interrupted` (called when a server
-starts) marks such rows failed, with the reason, so no client polls a job that will never finish.
+Each row names its ``owner``, the server instance (:mod:`store.instances`) that runs it. A server that stops
+while a job runs leaves its row ``running``; :func:`settle_interrupted` (called when a server starts) looks only
+at rows whose owner no longer runs, so a second server on the same store never touches the first one's jobs. Such
+a job is marked failed with the progress it had reached — unless its work was committed before the server
+stopped (a kill between the commit and the final status write), in which case the row is settled as succeeded
+from what the catalog holds.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ JOB_COLUMNS = (
     "created_at",
     "started_at",
     "finished_at",
+    "owner",
 )
 STATES = ("queued", "running", "succeeded", "failed")
+INTERRUPTED = "the server stopped before this job finished; submit it again"
 
 
 @dataclass
@@ -45,6 +51,7 @@ class JobRow:
     created_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    owner: str | None = None
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> JobRow:
@@ -60,7 +67,7 @@ def save_job(store: Store, job: JobRow) -> None:
     with store.write() as con:
         con.execute("DELETE FROM jobs WHERE id = ?", [job.id])
         con.execute(
-            f"INSERT INTO jobs VALUES ({', '.join(['?'] * len(JOB_COLUMNS))})",
+            f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) VALUES ({', '.join(['?'] * len(JOB_COLUMNS))})",
             [
                 job.id,
                 job.kind,
@@ -73,7 +80,16 @@ def save_job(store: Store, job: JobRow) -> None:
                 job.created_at,
                 job.started_at,
                 job.finished_at,
+                job.owner,
             ],
+        )
+
+
+def save_progress(store: Store, job_id: str, progress: float, message: str) -> None:
+    """Record how far a running job has come (so a restart can say where it stopped)."""
+    with store.write() as con:
+        con.execute(
+            "UPDATE jobs SET progress = ?, message = ? WHERE id = ? AND status = 'running'", [progress, message, job_id]
         )
 
 
@@ -85,16 +101,56 @@ def get_job(store: Store, job_id: str) -> JobRow:
     return JobRow.from_row(rows[0])
 
 
-def fail_interrupted(store: Store) -> int:
-    """Mark jobs left queued or running by a stopped server as failed; return how many."""
+def _committed_result(con: Any, job: JobRow) -> dict[str, Any] | None:
+    """What an interrupted job had committed before its server stopped, if anything."""
+    p = job.params
+    if job.kind == "ingest" and p.get("cell_line") and p.get("input_digest"):
+        rows = con.execute(
+            "SELECT n_genes, qc FROM cell_lines WHERE name = ? AND input_digest = ?",
+            [p["cell_line"], p["input_digest"]],
+        ).fetchall()
+        if rows:
+            qc = json.loads(rows[0][1]) if rows[0][1] else {}
+            return {"cell_line": p["cell_line"], "status": "ingested", "genes": int(rows[0][0]), "qc": qc}
+    if job.kind == "train":
+        rows = con.execute("SELECT id FROM models WHERE job_id = ?", [job.id]).fetchall()
+        if rows:
+            return {"model_id": rows[0][0]}
+    return None
+
+
+def settle_interrupted(store: Store, live: set[str]) -> dict[str, int]:
+    """Settle the unfinished jobs of servers that no longer run; return how many failed and how many succeeded.
+
+    A job whose result the catalog already holds (an ingested cell with the job's input digest, a model that
+    names the job) is marked succeeded with that result; any other is marked failed and
+    keeps the progress it had reached.
+    """
+    out = {"failed": 0, "succeeded": 0}
     with store.write() as con:
-        n = con.execute("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')").fetchall()[0][0]
-        con.execute(
-            "UPDATE jobs SET status = 'failed', finished_at = now(), "
-            "error = 'the server stopped before this job finished; submit it again' "
-            "WHERE status IN ('queued', 'running')"
-        )
-    return int(n)
+        rows = con.execute(
+            f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs WHERE status IN ('queued', 'running')"
+        ).fetchall()
+        for row in rows:
+            job = JobRow.from_row(row)
+            if job.owner in live:
+                continue
+            result = _committed_result(con, job)
+            if result is not None:
+                con.execute(
+                    "UPDATE jobs SET status = 'succeeded', progress = 1.0, message = 'done (settled on restart)', "
+                    "result = ?, error = NULL, finished_at = now() WHERE id = ?",
+                    [json.dumps(result), job.id],
+                )
+                out["succeeded"] += 1
+            else:
+                con.execute(
+                    "UPDATE jobs SET status = 'failed', finished_at = now(), message = 'failed', error = ? "
+                    "WHERE id = ?",
+                    [INTERRUPTED, job.id],
+                )
+                out["failed"] += 1
+    return out
 
 
 def job_counts(store: Store) -> dict[str, int]:

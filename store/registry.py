@@ -36,6 +36,7 @@ MODEL_COLUMNS = (
     "timings",
     "n_boosters",
     "content_digest",
+    "job_id",
 )
 
 
@@ -61,6 +62,7 @@ class ModelRecord:
     timings: dict[str, float]
     n_boosters: int
     content_digest: str
+    job_id: str | None = None  # the service job that trained it (None from the CLI)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> ModelRecord:

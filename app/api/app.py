@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
+from app.api.guard import HttpGuard, describe, write_mode
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.routes import bench, cell_lines, health, jobs, models, predict
 from app.services.jobs import JobRunner
@@ -17,7 +18,8 @@ from app.services.seed import maybe_seed
 from app.services.serving import Serving
 from app.settings import Settings, get_settings
 from store.catalog import Store
-from store.jobs import fail_interrupted
+from store.instances import Instance, live_instances, stale_upload_folders
+from store.jobs import settle_interrupted
 
 log = logging.getLogger("epigex.api")
 
@@ -25,22 +27,41 @@ log = logging.getLogger("epigex.api")
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app over the store at ``settings.home``."""
     settings = settings or get_settings()
+    mode = write_mode(settings)  # refuses an example token before anything starts
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(settings.home)
-        n = fail_interrupted(store)
-        if n:
-            log.warning("marked %d job(s) left unfinished by a previous server as failed", n)
-        shutil.rmtree(store.home / "uploads", ignore_errors=True)
+        me = Instance(store)
+        # Only what belongs to no running server is cleaned: another server on this store keeps its uploads and jobs.
+        settled = settle_interrupted(store, live_instances(store) | {me.id})
+        if settled["failed"] or settled["succeeded"]:
+            log.warning(
+                "settled jobs left unfinished by a stopped server: %d failed, %d had committed and succeeded",
+                settled["failed"],
+                settled["succeeded"],
+            )
+        for folder in stale_upload_folders(store, me.id):
+            shutil.rmtree(folder, ignore_errors=True)
         app.state.store = store
-        app.state.runner = JobRunner(store, settings.job_workers, timeout_s=settings.job_timeout_s)
+        app.state.instance = me
+        app.state.uploads = store.home / "uploads" / me.id
+        app.state.runner = JobRunner(
+            store,
+            settings.job_workers,
+            timeout_s=settings.job_timeout_s,
+            owner=me.id,
+            max_queued=settings.max_queued_jobs,
+        )
         app.state.serving = Serving(store)
+        log.info("epigex %s on store %s: %s", app.version, store.home, describe(mode, settings))
         maybe_seed(settings, store, app.state.runner, app.state.serving)
         try:
             yield
         finally:
             app.state.runner.shutdown(wait=False)
+            shutil.rmtree(app.state.uploads, ignore_errors=True)
+            me.close()
 
     app = FastAPI(
         title="epigex",
@@ -51,12 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     app.state.metrics = metrics
     app.state.settings = settings
+    routers = [r.router for r in (health, cell_lines, jobs, models, predict)]
+    if settings.bench_endpoints:
+        routers.append(bench.router)
+    routes = [*app.router.routes, *(route for r in routers for route in r.routes)]
+    app.add_middleware(HttpGuard, mode=mode, token=settings.api_token, routes=routes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
-    for r in (health, cell_lines, jobs, models, predict):
-        app.include_router(r.router)
-    if settings.bench_endpoints:
-        app.include_router(bench.router)
+    for router in routers:
+        app.include_router(router)
     return app
 
 

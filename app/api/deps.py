@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.guard import token_ok
 from app.services.jobs import JobRunner
 from app.services.serving import Serving
 from app.settings import Settings
@@ -30,16 +31,23 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+_bearer = HTTPBearer(auto_error=False, description="EPIGEX_API_TOKEN: writes need it when the server has one")
+
+
 def require_token(
     settings: Annotated[Settings, Depends(_settings)],
-    authorization: Annotated[str | None, Header()] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Writes need ``Authorization: Bearer $EPIGEX_API_TOKEN`` when that variable is set."""
+    """Writes need ``Authorization: Bearer $EPIGEX_API_TOKEN`` when that variable is set.
+
+    :class:`app.api.guard.HttpGuard` already checked it before the body was read; this repeats the check where
+    the route is declared, which also puts the bearer scheme (the Authorize button) into the OpenAPI document.
+    """
     token = settings.api_token
     if not token:
         return
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), token.encode()):
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials is not None else None
+    if not token_ok(header, token):
         raise AuthError("this request writes to the store: send 'Authorization: Bearer <EPIGEX_API_TOKEN>'")
 
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from store.errors import EpigexError
+from store.errors import AuthError, BusyError, EpigexError
 
 log = logging.getLogger("epigex.api")
 
@@ -22,16 +22,33 @@ def _validation_message(err: RequestValidationError) -> str:
     return "bad request: " + "; ".join(parts)
 
 
+def public_text(text: str, request: Request) -> str:
+    """``text`` with the server's store path replaced: an error must never reveal where the server keeps files."""
+    home = getattr(request.app.state, "settings", None)
+    if home is None:
+        return text
+    return text.replace(str(home.home), "<store>")
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map epigex errors, validation errors and HTTP errors to JSON bodies."""
+    """Map epigex errors, validation errors and HTTP errors to JSON bodies.
+
+    A body that is not valid JSON answers 400; a well-formed request with invalid values answers 422.
+    """
 
     @app.exception_handler(EpigexError)
     async def epigex_error(request: Request, err: EpigexError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=err.status_code)
+        headers = {}
+        if isinstance(err, AuthError):
+            headers["WWW-Authenticate"] = 'Bearer realm="epigex"'
+        if isinstance(err, BusyError):
+            headers["Retry-After"] = "30"
+        return JSONResponse({"detail": public_text(str(err), request)}, status_code=err.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_message(err)}, status_code=400)
+        malformed = any(e.get("type") == "json_invalid" for e in err.errors())
+        return JSONResponse({"detail": _validation_message(err)}, status_code=400 if malformed else 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from ingest.layout import CELL_NAME
+
+CELL_NAME_PATTERN = CELL_NAME.pattern
+
+
+def _utc(value: datetime) -> datetime:
+    """The store keeps UTC without a zone; the API says so (RFC 3339, e.g. ``2026-11-30T01:02:03Z``)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class ErrorOut(BaseModel):
@@ -36,8 +48,8 @@ class JobOut(BaseModel):
     progress: float = Field(ge=0, le=1)
     message: str
     error: str | None
-    created_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcTime | None
+    finished_at: UtcTime | None
     result: dict[str, Any] | None
 
 
@@ -64,7 +76,7 @@ class CellLineOut(BaseModel):
     labelled: bool
     genes: int
     source: str
-    created_at: datetime | None
+    created_at: UtcTime | None
     seconds: float | None
 
 
@@ -81,16 +93,22 @@ class CellLineDetail(CellLineOut):
 class TrainIn(BaseModel):
     """A training request."""
 
-    cells: list[str] | None = Field(default=None, description="labelled cells (default: every one)")
+    cells: list[Annotated[str, StringConstraints(pattern=CELL_NAME_PATTERN)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        json_schema_extra={"uniqueItems": True},
+        description="labelled cells, each once (default: every labelled cell)",
+    )
     profile: Literal["quick", "full"] = "full"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class ModelOut(BaseModel):
     """A registered model, briefly."""
 
     id: str
-    created_at: datetime | None
+    created_at: UtcTime | None
     active: bool
     profile: str
     cells: list[str]
@@ -164,3 +182,11 @@ class HealthOut(BaseModel):
     status: str
     model_id: str | None = None
     detail: str | None = None
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these error statuses (each answers :class:`ErrorOut`)."""
+    return {c: {"model": ErrorOut} for c in codes}
+
+
+WRITE_ERRORS = (401, 403, 422, 429)  # every write: token, read-only server, validation, busy

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.base import app, console, friendly, open_store
+from app.cli.base import app, console, err_console, friendly, open_store
 from app.settings import get_settings
 
 
@@ -195,21 +195,36 @@ def ablate(
 @app.command()
 @friendly
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (non-loopback: see EPIGEX_API_TOKEN).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
-    """Run the HTTP service (OpenAPI at /docs) over the store at $EPIGEX_HOME."""
+    """Run the HTTP service (OpenAPI at /docs) over the store at $EPIGEX_HOME.
+
+    On a loopback address writes are open unless EPIGEX_API_TOKEN is set; on any other address they need the
+    token, and without one the service runs read-only (EPIGEX_ALLOW_OPEN_WRITES=1 opens them on purpose).
+    """
     import logging
 
     import uvicorn
 
-    settings = get_settings()
+    from app.api.app import create_app
+    from app.api.guard import describe, write_mode
+    from app.api.protocol import guarded_protocol
+
+    settings = get_settings().model_copy(update={"bind_host": host})
+    mode = write_mode(settings)  # an example token stops here, before anything listens
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(
-        "app.api.app:app_factory",
-        factory=True,
+    err_console.print(f"epigex serve on {host}:{port}, store {settings.home}: {describe(mode, settings)}")
+    config = uvicorn.Config(
+        create_app(settings),
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        http=guarded_protocol(settings.header_timeout_s, settings.body_timeout_s),
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=int(max(1, settings.keep_alive_s)),
     )
+    uvicorn.Server(config).run()

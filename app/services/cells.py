@@ -43,6 +43,11 @@ def feature_set_for_uploads(store: Store) -> FeatureSetDef:
     return FeatureSetDef.from_json(rows[0][0]) if rows else default_feature_set()
 
 
+def upload_fields(fs: FeatureSetDef) -> set[str]:
+    """The track fields an upload for feature set ``fs`` carries: ``{assay}_bigwig``, ``{assay}_bed``."""
+    return {f"{a}_{k}" for a in fs.assays for k in fs.kinds()}
+
+
 def _relabel(err: EpigexError, path: Path, label: str) -> EpigexError:
     """The same error with the server-side path replaced by the form field and the client's file name."""
     err.args = (str(err).replace(str(path), label),)
@@ -93,7 +98,7 @@ def prepare_upload(
     name = check_cell_name(upload.fields.get("name", "").strip() or "(missing)")
     replace = upload.fields.get("replace", "false").strip().lower() in ("1", "true", "yes")
     fs = feature_set_for_uploads(store)
-    expected = {f"{a}_{k}" for a in fs.assays for k in fs.kinds()}
+    expected = upload_fields(fs)
     allowed = expected | {"genes", "labels"}
     unknown = sorted(set(upload.files) - allowed)
     if unknown:
@@ -112,6 +117,7 @@ def prepare_upload(
         except EpigexError as err:
             raise _relabel(err, part.path, label) from None
         (cf.bigwig if kind == "bigwig" else cf.bed)[assay] = part.path
+        cf.names[f"{kind}:{assay}"] = part.filename
 
     folder = upload.folder
     if "genes" in upload.files:
@@ -172,7 +178,7 @@ def submit_cell(
         prep = prepare_upload(store, upload, limits=limits)
         name = prep.files.name
         rows = store.query("SELECT input_digest FROM cell_lines WHERE name = ?", [name])
-        params = {"cell_line": name, "feature_set": prep.fs.id}
+        params = {"cell_line": name, "feature_set": prep.fs.id, "input_digest": prep.digest}
         if rows and rows[0][0] == prep.digest:
             upload.discard()
             return runner.finished("ingest", params, {"cell_line": name, "status": "unchanged"}, "unchanged")

@@ -3,8 +3,9 @@
 Jobs run in threads, never in forked processes: LightGBM's OpenMP runtime can deadlock in a child forked after
 it has run, and the service has run LightGBM as soon as it served a prediction. Jobs run one at a time (each
 already uses ``EPIGEX_THREADS`` cores); reads are served meanwhile. A job's progress lives in memory and its row
-is written when it is queued, starts and ends; :func:`store.jobs.fail_interrupted` turns rows left running by a
-stopped server into failures when the next server starts.
+is written when it is queued, starts and ends, and its progress every few seconds in between. Each row names the
+runner's ``owner`` (the server instance); :func:`store.jobs.settle_interrupted` settles only the rows of servers
+that no longer run. The queue is bounded: a job beyond ``max_queued`` waiting ones is refused (429).
 """
 
 from __future__ import annotations
@@ -20,11 +21,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.catalog import Store
-from store.errors import ConflictError, EpigexError, ResourceLimitError
-from store.jobs import STATES, JobRow, get_job, job_counts, save_job
+from store.errors import BusyError, ConflictError, EpigexError, ResourceLimitError
+from store.jobs import STATES, JobRow, get_job, job_counts, save_job, save_progress
 
 log = logging.getLogger("epigex.jobs")
-Report = Callable[[float, str], None]
+PROGRESS_SAVE_EVERY_S = 2.0
+PROGRESS_SAVE_STEP = 0.05
+
+
+class Report:
+    """What a job's function receives: call it with ``(fraction, message)``; ``job_id`` names the job."""
+
+    def __init__(self, job_id: str, fn: Callable[[float, str], None]) -> None:
+        self.job_id = job_id
+        self._fn = fn
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self._fn(fraction, message)
+
+
 JobFn = Callable[[Report], dict[str, Any]]
 
 
@@ -35,9 +50,19 @@ def _now() -> datetime:
 class JobRunner:
     """Runs jobs in a thread pool and answers their state from memory first, the catalog second."""
 
-    def __init__(self, store: Store, workers: int = 1, *, timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        workers: int = 1,
+        *,
+        timeout_s: float | None = None,
+        owner: str | None = None,
+        max_queued: int = 8,
+    ) -> None:
         self.store = store
         self.timeout_s = timeout_s
+        self.owner = owner
+        self.max_queued = max_queued
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="epigex-job")
         self._jobs: dict[str, JobRow] = {}
         self._keys: dict[str, str] = {}  # exclusive key (e.g. "cell:X3") -> job id while queued or running
@@ -57,8 +82,14 @@ class JobRunner:
             created_at=_now(),
             started_at=None,
             finished_at=None,
+            owner=self.owner,
         )
         with self._lock:
+            waiting = sum(1 for j in self._jobs.values() if j.status == "queued")
+            if waiting >= self.max_queued:
+                raise BusyError(
+                    f"{waiting} jobs are already waiting; submit this one when the queue has moved (see /jobs)"
+                )
             if key is not None:
                 holder = self._keys.get(key)
                 if holder is not None and self._jobs[holder].status in ("queued", "running"):
@@ -74,7 +105,9 @@ class JobRunner:
     def finished(self, kind: str, params: dict[str, Any], result: dict[str, Any], message: str) -> JobRow:
         """Record a job that had nothing to do (e.g. an upload of files the store already has)."""
         now = _now()
-        job = JobRow(uuid.uuid4().hex[:16], kind, "succeeded", 1.0, message, None, params, result, now, now, now)
+        job = JobRow(
+            uuid.uuid4().hex[:16], kind, "succeeded", 1.0, message, None, params, result, now, now, now, self.owner
+        )
         with self._lock:
             self._jobs[job.id] = job
         save_job(self.store, job)
@@ -86,6 +119,7 @@ class JobRunner:
         save_job(self.store, job)
 
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+        saved = [float("-inf"), 0.0]  # when, and at what fraction, progress was last written to the catalog
 
         def report(fraction: float, message: str) -> None:
             # Every progress report is a point where a job over its time budget stops (before it commits).
@@ -94,11 +128,17 @@ class JobRunner:
                     f"the job ran past its time budget of {self.timeout_s:g} s (EPIGEX_JOB_TIMEOUT_S) and was "
                     "stopped; nothing was changed in the store"
                 )
-            job.progress = max(0.0, min(1.0, fraction))
+            fraction = max(0.0, min(1.0, fraction))
+            now = time.monotonic()
+            # Written before it is shown, every few seconds or 5 points: a restart can tell where the job stopped.
+            if now - saved[0] >= PROGRESS_SAVE_EVERY_S or fraction - saved[1] >= PROGRESS_SAVE_STEP:
+                saved[0], saved[1] = now, fraction
+                save_progress(self.store, job.id, fraction, message)
+            job.progress = fraction
             job.message = message
 
         try:
-            result = fn(report)
+            result = fn(Report(job.id, report))
             job.result = result | {"seconds": round(time.perf_counter() - t0, 2)}
             job.status, job.progress, job.message = "succeeded", 1.0, "done"
         except EpigexError as err:

@@ -1,14 +1,19 @@
-"""Streaming multipart uploads straight to disk, with a per-file size limit and a sha256 per file.
+"""Streaming multipart uploads straight to disk, bounded in every resource, with a sha256 per file.
 
 The request body is parsed chunk by chunk (python-multipart's streaming parser): every file part goes into its
-own file under the upload folder as it arrives, hashed on the way, and the upload is refused with 413 the moment
-a part passes the limit — a 1 GB bigWig is never held in memory and an oversized one never fills the disk.
-Stored file names are chosen by the server (the form field's name), so a client's file name with a path in it
-can never escape the upload folder; the client's name is kept only as text.
+own file under the upload folder as it arrives, hashed on the way. Limits, all enforced while streaming (a
+chunked request without Content-Length meets the same ones): a file part above the per-file limit, or a body
+above the whole request's budget (the allowed file fields at the per-file limit, plus 1 MiB), is refused with
+413 the moment it passes; a field the endpoint does not take is refused (400) before a byte of it is written;
+text fields are capped in size and can only be the endpoint's own; a client that pauses longer than the idle
+timeout between two chunks is cut off (408). Stored file names are chosen by the server (the form field's name),
+so a client's file name with a path in it can never escape the upload folder; the client's name is kept only
+as text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import shutil
@@ -19,10 +24,12 @@ from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from store.errors import EpigexError, TooLargeError
+from store.errors import EpigexError, RequestTimeoutError, TooLargeError
 
 FIELD_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 MAX_TEXT_FIELD = 64 * 1024
+MAX_HEADER_BYTES = 8 * 1024  # one part header's name or value
+MAX_PART_HEADERS = 16
 
 
 @dataclass
@@ -58,9 +65,11 @@ def safe_client_name(name: str) -> str:
 class _Collector:
     """Callbacks of the streaming parser: route each part to a text buffer or a file on disk."""
 
-    def __init__(self, folder: Path, max_bytes: int) -> None:
+    def __init__(self, folder: Path, max_bytes: int, files_allowed: set[str], text_allowed: set[str]) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
+        self.files_allowed = files_allowed
+        self.text_allowed = text_allowed
         self.upload = Upload(folder)
         self._header_field = b""
         self._header_value = b""
@@ -81,13 +90,19 @@ class _Collector:
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_field += data[start:end]
+        if len(self._header_field) > MAX_HEADER_BYTES:
+            raise EpigexError("a part header of the multipart body is too long")
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self._header_value += data[start:end]
+        if len(self._header_value) > MAX_HEADER_BYTES:
+            raise EpigexError("a part header of the multipart body is too long")
 
     def on_header_end(self) -> None:
         self._headers[self._header_field.lower()] = self._header_value
         self._header_field = self._header_value = b""
+        if len(self._headers) > MAX_PART_HEADERS:
+            raise EpigexError("a part of the multipart body has too many headers")
 
     def on_headers_finished(self) -> None:
         _, opts = parse_options_header(self._headers.get(b"content-disposition", b""))
@@ -99,6 +114,14 @@ class _Collector:
         self._name = name
         raw = opts.get(b"filename")
         self._filename = raw.decode("utf-8", "replace") if raw is not None else None
+        allowed = self.files_allowed if self._filename is not None else self.text_allowed
+        if name not in allowed:
+            what = "file" if self._filename is not None else "text"
+            files = ", ".join(sorted(self.files_allowed))
+            raise EpigexError(
+                f"unexpected {what} field {name!r}; this endpoint takes the files {files} "
+                f"and the fields {', '.join(sorted(self.text_allowed))}"
+            )
         if self._filename is not None:
             self._fh = open(self.folder / name, "wb")
 
@@ -139,19 +162,28 @@ class _Collector:
 
 
 async def receive_upload(
-    content_type: str, content_length: int | None, body: AsyncIterator[bytes], folder: Path, max_bytes: int
+    content_type: str,
+    content_length: int | None,
+    body: AsyncIterator[bytes],
+    folder: Path,
+    max_bytes: int,
+    *,
+    files_allowed: set[str],
+    text_allowed: set[str],
+    idle_timeout: float = 60.0,
 ) -> Upload:
     """Stream a multipart body into ``folder``; on any error the folder is removed and the error raised."""
     ctype, opts = parse_options_header(content_type or "")
     if ctype != b"multipart/form-data" or b"boundary" not in opts:
         raise EpigexError("send the files as multipart/form-data (curl -F name=X3 -F DNase_bigwig=@X3.bw …)")
-    if content_length is not None and content_length > 16 * max_bytes + 2**20:
+    budget = len(files_allowed) * max_bytes + len(text_allowed) * MAX_TEXT_FIELD + 2**20
+    if content_length is not None and content_length > budget:
         raise TooLargeError(
-            f"the request ({content_length:,} bytes) is larger than 16 files at the per-file limit of "
-            f"{max_bytes // 2**20} MB (EPIGEX_MAX_UPLOAD_MB)"
+            f"the request ({content_length:,} bytes) is larger than {len(files_allowed)} files at the per-file limit "
+            f"of {max_bytes // 2**20} MB (EPIGEX_MAX_UPLOAD_MB)"
         )
     folder.mkdir(parents=True, exist_ok=False)
-    collector = _Collector(folder, max_bytes)
+    collector = _Collector(folder, max_bytes, files_allowed, text_allowed)
     callbacks = {
         name: getattr(collector, name)
         for name in (
@@ -165,17 +197,33 @@ async def receive_upload(
         )
     }
     parser = MultipartParser(opts[b"boundary"], callbacks)  # type: ignore[arg-type]
+    received = 0
+    chunks = body.__aiter__()
     try:
-        async for chunk in body:
+        while True:
+            try:
+                chunk = await asyncio.wait_for(chunks.__anext__(), idle_timeout)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise RequestTimeoutError(
+                    f"the upload paused for more than {idle_timeout:g} s (EPIGEX_BODY_TIMEOUT_S); send it again"
+                ) from None
+            received += len(chunk)
+            if received > budget:
+                raise TooLargeError(
+                    f"the request is larger than {len(files_allowed)} files at the per-file limit of "
+                    f"{max_bytes // 2**20} MB (EPIGEX_MAX_UPLOAD_MB)"
+                )
             parser.write(chunk)
         parser.finalize()
     except EpigexError:
         collector.close()
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    except Exception as err:
+    except Exception:
         collector.close()
         shutil.rmtree(folder, ignore_errors=True)
-        raise EpigexError(f"the multipart body could not be read: {err}") from None
+        raise EpigexError("the multipart body could not be read (malformed or cut off); send it again") from None
     collector.close()
     return collector.upload

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
-from app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, ErrorOut, TrackOut
-from app.services.cells import submit_cell
+from app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, TrackOut, error_responses
+from app.services.cells import feature_set_for_uploads, submit_cell, upload_fields
 from app.services.inventory import cell_detail, cell_lines
 from app.services.uploads import receive_upload
 from ingest.featureset import ASSAYS
@@ -27,6 +27,13 @@ UPLOAD_SCHEMA: dict[str, Any] = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
+                    "additionalProperties": False,
+                    "description": (
+                        "Every file streams to disk: each at most EPIGEX_MAX_UPLOAD_MB; the request at most the "
+                        "files' budget; pauses at most EPIGEX_BODY_TIMEOUT_S. bigWig fields need a bigWig (415 "
+                        "otherwise), BED fields a peak file (narrowPeak, broadPeak, gappedPeak, BED3-12, plain or "
+                        "gzipped); bad content answers 422 naming the file and line, a budget exceeded 413."
+                    ),
                     "required": ["name", *[f"{a}_{k}" for a in ASSAYS for k in ("bigwig", "bed")]],
                     "properties": {
                         "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
@@ -41,7 +48,7 @@ UPLOAD_SCHEMA: dict[str, Any] = {
         },
     }
 }
-ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (400, 401, 404, 409, 413, 415, 422)}
+ERRORS = error_responses(400, 401, 403, 404, 408, 409, 413, 415, 422, 429)
 
 
 @router.post("/cell-lines", status_code=202, response_model=CellAccepted, openapi_extra=UPLOAD_SCHEMA, responses=ERRORS)
@@ -50,12 +57,16 @@ async def create_cell_line(
 ) -> CellAccepted:
     """Upload a cell line's tracks (every assay: ``{assay}_bigwig`` and ``{assay}_bed``); ingest runs as a job."""
     length = request.headers.get("content-length")
+    fs = await run_in_threadpool(feature_set_for_uploads, store)
     upload = await receive_upload(
         request.headers.get("content-type", ""),
         int(length) if length and length.isdigit() else None,
         request.stream(),
-        store.home / "uploads" / uuid.uuid4().hex,
+        request.app.state.uploads / uuid.uuid4().hex,
         settings.max_upload_mb * 2**20,
+        files_allowed={*upload_fields(fs), "genes", "labels"},
+        text_allowed={"name", "replace"},
+        idle_timeout=settings.body_timeout_s,
     )
     job = await run_in_threadpool(
         submit_cell,
@@ -75,7 +86,7 @@ def list_cell_lines(store: StoreDep) -> list[CellLineOut]:
     return [CellLineOut(**c) for c in cell_lines(store)]
 
 
-@router.get("/cell-lines/{name}", response_model=CellLineDetail, responses={404: {"model": ErrorOut}})
+@router.get("/cell-lines/{name}", response_model=CellLineDetail, responses=error_responses(404))
 def get_cell_line(name: str, store: StoreDep, serving: ServingDep) -> CellLineDetail:
     """One cell line with its tracks, QC and feature status."""
     d = cell_detail(store, name, serving.active_id())
@@ -83,7 +94,7 @@ def get_cell_line(name: str, store: StoreDep, serving: ServingDep) -> CellLineDe
     return CellLineDetail(**d)
 
 
-@router.delete("/cell-lines/{name}", status_code=204, responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+@router.delete("/cell-lines/{name}", status_code=204, responses=error_responses(401, 403, 404, 409))
 def remove_cell_line(name: str, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep) -> None:
     """Remove a cell line and all it owns (features, kept tracks, predictions)."""
     if runner.busy(f"cell:{name}"):

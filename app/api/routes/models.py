@@ -2,45 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
-from app.api.schemas import Accepted, ErrorOut, ModelDetail, ModelOut, TrainIn
+from app.api.schemas import Accepted, ModelDetail, ModelOut, TrainIn, error_responses
 from app.services.inventory import model_detail, models
-from app.services.jobs import Report
+from app.services.training import submit_training
 from models.persist import load_model
-from models.pipeline import train_from_store
 from models.report import write_report
 from store.registry import activate_model
 
 router = APIRouter(tags=["models"])
 
 
-@router.post("/models", status_code=202, response_model=Accepted, responses={400: {"model": ErrorOut}})
+@router.post(
+    "/models",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(400, 401, 403, 404, 409, 422, 429),
+)
 def train_model(
     body: TrainIn, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep, settings: SettingsDep
 ) -> Accepted:
     """Train the stacked ensemble as a background job; the new model becomes the active one."""
-
-    def work(report: Report) -> dict[str, Any]:
-        _, record = train_from_store(
-            store,
-            body.cells,
-            body.profile,
-            seed=body.seed,
-            threads=settings.threads,
-            progress=lambda label, f: report(f, f"training: {label}"),
-        )
-        assert record is not None
-        serving.forget_active()
-        stack = {r["cell"]: r["spearman_masked"] for r in record.metrics["summary"] if r["kind"] == "stack"}
-        return {"model_id": record.id, "metrics": {"stack_spearman_masked": stack, **record.metrics["chosen"]}}
-
-    job = runner.submit("train", body.model_dump(), work)
+    job = submit_training(
+        store, runner, serving, cells=body.cells, profile=body.profile, seed=body.seed, threads=settings.threads
+    )
     return Accepted(job_id=job.id, status_url=f"/jobs/{job.id}")
 
 
@@ -50,13 +39,17 @@ def list_models(store: StoreDep) -> list[ModelOut]:
     return [ModelOut(**m) for m in models(store)]
 
 
-@router.get("/models/{model_id}", response_model=ModelDetail, responses={404: {"model": ErrorOut}})
+@router.get("/models/{model_id}", response_model=ModelDetail, responses=error_responses(404))
 def get_model(model_id: str, store: StoreDep) -> ModelDetail:
     """A model's parameters, lineage and validation metrics."""
     return ModelDetail(**model_detail(store, model_id))
 
 
-@router.get("/models/{model_id}/report", response_class=HTMLResponse, responses={404: {"model": ErrorOut}})
+@router.get(
+    "/models/{model_id}/report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **error_responses(404)},
+)
 async def model_report(model_id: str, store: StoreDep, serving: ServingDep) -> HTMLResponse:
     """The model's self-contained HTML report (rendered once, then served from the store)."""
     model = await run_in_threadpool(serving.model, model_id)
@@ -66,7 +59,7 @@ async def model_report(model_id: str, store: StoreDep, serving: ServingDep) -> H
     return HTMLResponse(path.read_text())
 
 
-@router.post("/models/{model_id}/activate", response_model=ModelOut, responses={404: {"model": ErrorOut}})
+@router.post("/models/{model_id}/activate", response_model=ModelOut, responses=error_responses(401, 403, 404, 409))
 def activate(model_id: str, _: WriteAccess, store: StoreDep, serving: ServingDep) -> ModelOut:
     """Make a model the active one."""
     activate_model(store, model_id)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import ServingDep
-from app.api.schemas import ErrorOut, ExplanationOut, PredictionsOut
+from app.api.schemas import ExplanationOut, PredictionsOut, error_responses
 from app.services.serving import PredictionSet, Serving
-from models.submission import submission_zip, zip_name
+from models.submission import NAME_RE, submission_zip, zip_name
 
 router = APIRouter(tags=["predictions"])
 MEDIA = {
@@ -19,7 +19,8 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "tsv": "text/tab-separated-values; charset=utf-8",
 }
-ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
+ERRORS = error_responses(404, 409, 422)
+SUBMISSION_NAME = NAME_RE.pattern.removesuffix("$") + r"(_Project1)?(\.zip)?$"
 
 
 async def prediction_set(serving: Serving, cell: str, model: str | None) -> PredictionSet:
@@ -30,7 +31,19 @@ async def prediction_set(serving: Serving, cell: str, model: str | None) -> Pred
     return ps
 
 
-@router.get("/predict/{cell_line}", response_model=PredictionsOut, responses=ERRORS)
+@router.get(
+    "/predict/{cell_line}",
+    response_model=PredictionsOut,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "text/tab-separated-values": {"schema": {"type": "string"}},
+            }
+        },
+        **ERRORS,
+    },
+)
 async def predict(
     cell_line: str,
     serving: ServingDep,
@@ -63,12 +76,15 @@ async def explain(
 @router.get(
     "/submission/{cell_line}",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}, **ERRORS, 422: {"model": ErrorOut}},
+    responses={200: {"content": {"application/zip": {}}}, **ERRORS},
 )
 async def submission(
     cell_line: str,
     serving: ServingDep,
-    name: Annotated[str, Query(description="Last_First")] = "Last_First",
+    name: Annotated[
+        str,
+        Query(description="Last_First (the ZIP is Last_First_Project1.zip)", pattern=SUBMISSION_NAME, max_length=200),
+    ] = "Last_First",
     model: Annotated[str | None, Query(description="model id (default: the active model)")] = None,
 ) -> Response:
     """The course submission ZIP over the cell's test info-file genes, in their order."""

@@ -43,7 +43,7 @@ def test_predict_formats_and_subsets(client: TestClient) -> None:
     tsv = client.get("/predict/X3", params={"format": "tsv", "genes": "CAPN9"}).text.splitlines()
     assert tsv[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted"
     assert tsv[1].startswith("CAPN9\t")
-    assert client.get("/predict/X3", params={"format": "xml"}).status_code == 400
+    assert client.get("/predict/X3", params={"format": "xml"}).status_code == 422
 
 
 def test_predict_errors(client: TestClient) -> None:
@@ -67,7 +67,7 @@ def test_explain(client: TestClient) -> None:
     assert abs(contribs[0]["shap"]) >= abs(contribs[-1]["shap"])
     assert client.get("/explain/NOT_A_GENE", params={"cell_line": "X3"}).status_code == 404
     missing = client.get("/explain/CAPN9")
-    assert missing.status_code == 400
+    assert missing.status_code == 422
     assert "cell_line" in missing.json()["detail"]
 
 

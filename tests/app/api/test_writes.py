@@ -75,7 +75,8 @@ def test_upload_errors(client: TestClient, demo_dir: Path, tmp_path: Path, realf
     assert labels_only.status_code == 400
     assert client.post("/cell-lines", json={"name": "A1"}, headers=AUTH).status_code == 400
     assert client.get("/cell-lines/A1").status_code == 404  # nothing of a refused upload is left behind
-    assert not any((client.app.state.store.home / "uploads").iterdir())  # type: ignore[attr-defined]
+    uploads = client.app.state.uploads  # type: ignore[attr-defined]
+    assert not uploads.exists() or not any(uploads.iterdir())
 
 
 def test_oversized_upload_is_413(trained_copy: Path, demo_dir: Path) -> None:
@@ -89,19 +90,28 @@ def test_oversized_upload_is_413(trained_copy: Path, demo_dir: Path) -> None:
         r = post_cell(c, "Big", cell_files(demo_dir))
         assert r.status_code == 413
         assert "_bigwig' is larger than the limit of 10 MB" in r.json()["detail"]
-        assert not any((trained_copy / "uploads").iterdir())
+        assert not c.app.state.uploads.exists() or not any(c.app.state.uploads.iterdir())  # type: ignore[attr-defined]
         assert c.get("/cell-lines/Big").status_code == 404
 
 
 def test_train_job_and_a_failing_one(client: TestClient) -> None:
     assert client.post("/models", json={"profile": "quick"}).status_code == 401
-    assert client.post("/models", json={"profile": "slow"}, headers=AUTH).status_code == 400
+    assert client.post("/models", json={"profile": "slow"}, headers=AUTH).status_code == 422
+    as_json = {"Content-Type": "application/json"}
+    assert client.post("/models", content=b"{not json", headers=AUTH | as_json).status_code == 400
+    denied = client.post("/models", content=b"{not json", headers=as_json)
+    assert denied.status_code == 401  # the token is checked before the body is read
+    assert denied.headers["WWW-Authenticate"].startswith("Bearer")
     before = len(client.get("/models").json())
     bad = client.post("/models", json={"cells": ["X3"], "profile": "quick"}, headers=AUTH)
-    job = wait_job(client, bad.json()["job_id"])
-    assert job["status"] == "failed"
-    assert "has no labels" in job["error"]
-    assert len(client.get("/models").json()) == before  # a failed training leaves the registry as it was
+    assert bad.status_code == 409  # refused before a job is queued
+    assert "have no labels" in bad.json()["detail"]
+    unknown = client.post("/models", json={"cells": ["X1", "Nope"], "profile": "quick"}, headers=AUTH)
+    assert unknown.status_code == 404
+    twice = client.post("/models", json={"cells": ["X1", "X1"], "profile": "quick"}, headers=AUTH)
+    assert twice.status_code == 422
+    assert "listed twice" in twice.json()["detail"]
+    assert len(client.get("/models").json()) == before
     client.get("/predict/X3")  # LightGBM has run in this process before the next job starts
     ok = client.post("/models", json={"profile": "quick", "cells": ["X1"]}, headers=AUTH)
     assert ok.status_code == 202

@@ -11,8 +11,9 @@ import pytest
 
 from app.services.jobs import JobRunner, Report
 from store.catalog import Store
-from store.errors import ConflictError, InputError
-from store.jobs import fail_interrupted, get_job, job_counts
+from store.errors import BusyError, ConflictError, InputError
+from store.instances import Instance, live_instances
+from store.jobs import JobRow, get_job, job_counts, save_job, settle_interrupted
 
 
 def wait(runner: JobRunner, job_id: str) -> Any:
@@ -73,13 +74,70 @@ def test_failures_say_why(tmp_path: Path) -> None:
     runner.shutdown(wait=True)
 
 
-def test_restart_fails_unfinished_jobs(tmp_path: Path) -> None:
+def test_a_second_server_leaves_a_live_servers_jobs_alone(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    first = Instance(store)
+    runner = JobRunner(store, owner=first.id)
+    gate = threading.Event()
+    job = runner.submit("train", {}, lambda report: gate.wait(5) and {})
+    second = Instance(Store(tmp_path))
+    assert live_instances(store) == {first.id, second.id}
+    assert settle_interrupted(Store(tmp_path), live_instances(store)) == {"failed": 0, "succeeded": 0}
+    assert get_job(store, job.id).status in ("queued", "running")
+    gate.set()
+    assert wait(runner, job.id).status == "succeeded"
+    runner.shutdown(wait=True)
+    first.close()
+    second.close()
+
+
+def test_restart_fails_a_dead_servers_jobs_keeping_their_progress(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    save_job(store, JobRow("j1", "ingest", "running", 0.4, "ingesting", None, {}, None, None, None, None, "gone"))
+    assert settle_interrupted(store, live_instances(store)) == {"failed": 1, "succeeded": 0}
+    job = get_job(store, "j1")
+    assert job.status == "failed"
+    assert job.progress == 0.4
+    assert "server stopped" in (job.error or "")
+    assert job_counts(store)["running"] == 0
+
+
+def test_progress_is_saved_while_a_job_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.services.jobs as jobs
+
+    monkeypatch.setattr(jobs, "PROGRESS_SAVE_EVERY_S", 0.0)
     store = Store(tmp_path)
     runner = JobRunner(store)
     gate = threading.Event()
-    job = runner.submit("train", {}, lambda report: gate.wait(5) and {})
-    assert fail_interrupted(Store(tmp_path)) == 1  # as a new server would on start
-    assert get_job(store, job.id).status == "failed"
-    assert job_counts(store)["running"] == 0
+
+    def work(report: Report) -> dict[str, Any]:
+        report(0.3, "a third")
+        gate.wait(5)
+        return {}
+
+    job = runner.submit("ingest", {}, work)
+    for _ in range(300):
+        if get_job(store, job.id).progress == 0.3:
+            break
+        time.sleep(0.01)
+    assert get_job(store, job.id).progress == 0.3  # the catalog, not only memory
     gate.set()
+    wait(runner, job.id)
+    runner.shutdown(wait=True)
+
+
+def test_the_queue_is_bounded(tmp_path: Path) -> None:
+    runner = JobRunner(Store(tmp_path), max_queued=2)
+    gate = threading.Event()
+    jobs = [runner.submit("train", {}, lambda report: gate.wait(5) and {})]
+    for _ in range(200):  # the first one leaves the queue when it starts running
+        if runner.get(jobs[0].id).status == "running":
+            break
+        time.sleep(0.01)
+    jobs += [runner.submit("train", {}, lambda report: gate.wait(5) and {}) for _ in range(2)]
+    with pytest.raises(BusyError, match="2 jobs are already waiting"):
+        runner.submit("train", {}, lambda report: {})
+    gate.set()
+    for j in jobs:
+        wait(runner, j.id)
     runner.shutdown(wait=True)

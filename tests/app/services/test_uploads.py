@@ -28,9 +28,22 @@ async def chunks(data: bytes, size: int = 7) -> AsyncIterator[bytes]:
         yield data[i : i + size]
 
 
-def receive(data: bytes, folder: Path, max_bytes: int = 1000) -> object:
+FILES = {"DNase_bigwig", "DNase_bed"}
+TEXT = {"name", "replace"}
+
+
+def receive(data: bytes, folder: Path, max_bytes: int = 1000, length: int | None = -1, **kw: object) -> object:
     return asyncio.run(
-        receive_upload(f"multipart/form-data; boundary={BOUNDARY}", len(data), chunks(data), folder, max_bytes)
+        receive_upload(
+            f"multipart/form-data; boundary={BOUNDARY}",
+            len(data) if length == -1 else length,
+            chunks(data),
+            folder,
+            max_bytes,
+            files_allowed=FILES,
+            text_allowed=TEXT,
+            **kw,  # type: ignore[arg-type]
+        )
     )
 
 
@@ -55,13 +68,60 @@ def test_a_file_over_the_limit_is_cut_off_and_nothing_is_left(tmp_path: Path) ->
 
 def test_bad_bodies(tmp_path: Path) -> None:
     with pytest.raises(EpigexError, match="multipart/form-data"):
-        asyncio.run(receive_upload("application/json", 2, chunks(b"{}"), tmp_path / "a", 10))
+        asyncio.run(
+            receive_upload(
+                "application/json", 2, chunks(b"{}"), tmp_path / "a", 10, files_allowed=FILES, text_allowed=TEXT
+            )
+        )
     with pytest.raises(EpigexError, match="given twice"):
         receive(body([("name", None, b"a"), ("name", None, b"b")]), tmp_path / "b")
     with pytest.raises(EpigexError, match="not allowed"):
         receive(body([("../x", "f", b"1")]), tmp_path / "c")
     assert not (tmp_path / "b").exists()
     assert not (tmp_path / "c").exists()
+
+
+def test_unknown_file_field_is_refused_before_a_byte_is_written(tmp_path: Path) -> None:
+    folder = tmp_path / "u"
+    data = body([("name", None, b"X3"), ("junk", "x.bin", b"\0" * 500)])
+    with pytest.raises(EpigexError, match="unexpected file field 'junk'"):
+        receive(data, folder)
+    assert not folder.exists()
+    with pytest.raises(EpigexError, match="unexpected text field 'note'"):
+        receive(body([("note", None, b"hello")]), folder)
+
+
+def test_a_chunked_body_over_the_request_budget_is_refused(tmp_path: Path) -> None:
+    """No Content-Length: the budget (2 files at 1000 bytes + text + 1 MiB) is counted while streaming."""
+    parts = [("DNase_bigwig", "a.bw", b"\0" * 900), ("DNase_bed", "a.bed", b"\0" * 900)]
+    ok = receive(body(parts), tmp_path / "ok", length=None)
+    assert sorted(ok.files) == ["DNase_bed", "DNase_bigwig"]  # type: ignore[attr-defined]
+    huge = body([("name", None, b"X3")]) + b"x" * (3 * 2**20)  # an epilogue no per-part limit sees
+    with pytest.raises(TooLargeError, match="larger than 2 files"):
+        receive(huge, tmp_path / "u", length=None)
+    assert not (tmp_path / "u").exists()
+
+
+def test_a_body_that_stalls_is_cut_off(tmp_path: Path) -> None:
+    async def stalling() -> AsyncIterator[bytes]:
+        yield body([("name", None, b"X3")])[:20]
+        await asyncio.sleep(5)
+        yield b""
+
+    with pytest.raises(EpigexError, match="paused for more than 0.2 s"):
+        asyncio.run(
+            receive_upload(
+                f"multipart/form-data; boundary={BOUNDARY}",
+                None,
+                stalling(),
+                tmp_path / "u",
+                1000,
+                files_allowed=FILES,
+                text_allowed=TEXT,
+                idle_timeout=0.2,
+            )
+        )
+    assert not (tmp_path / "u").exists()
 
 
 def test_safe_client_name() -> None:

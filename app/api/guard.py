@@ -1,0 +1,137 @@
+"""Who may write, decided before a byte of the body is read; and ``OPTIONS`` answered from the route table.
+
+Write modes (chosen once at start-up, said in the log):
+
+- ``token``: ``EPIGEX_API_TOKEN`` is set; every write (any method but GET, HEAD and OPTIONS) needs
+  ``Authorization: Bearer <token>`` (401 with ``WWW-Authenticate: Bearer`` otherwise). The example token of
+  ``.env.example`` is refused: the server does not start with it.
+- ``open``: no token, and the server listens on a loopback address only (development), or
+  ``EPIGEX_ALLOW_OPEN_WRITES`` says writes are meant to be open to whoever reaches the port.
+- ``read-only``: no token on a non-loopback address (or ``EPIGEX_READ_ONLY``): reads work, writes answer 403.
+
+The check is a pure ASGI middleware, so a write without the token is refused before its body is parsed (a
+malformed JSON body from a stranger answers 401, not 400, and an upload is never streamed to disk).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+from typing import Literal
+
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.settings import Settings
+from store.errors import EpigexError
+
+WriteMode = Literal["token", "open", "read-only"]
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+EXAMPLE_TOKENS = frozenset({"change-me", "changeme", "change_me", "secret", "token"})
+
+
+class ConfigError(EpigexError):
+    """A setting that must be fixed before the service can start."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) only accepts connections from this machine."""
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def write_mode(settings: Settings) -> WriteMode:
+    """The write mode the settings imply (raises :class:`ConfigError` for an example token)."""
+    token = settings.api_token
+    if token:
+        if token.strip().lower() in EXAMPLE_TOKENS:
+            raise ConfigError(
+                "EPIGEX_API_TOKEN is the example value from .env.example; set a secret of your own "
+                "(e.g. `openssl rand -hex 24`)"
+            )
+        return "token"
+    if settings.read_only:
+        return "read-only"
+    if settings.allow_open_writes or is_loopback(settings.bind_host):
+        return "open"
+    return "read-only"
+
+
+def describe(mode: WriteMode, settings: Settings) -> str:
+    """One start-up line that says who may write."""
+    if mode == "token":
+        return "writes need the bearer token (EPIGEX_API_TOKEN)"
+    if mode == "open":
+        why = "EPIGEX_ALLOW_OPEN_WRITES is set" if settings.allow_open_writes else "it listens on loopback only"
+        return f"writes are OPEN to anyone who reaches {settings.bind_host} ({why}); set EPIGEX_API_TOKEN to close them"
+    why = (
+        "EPIGEX_READ_ONLY is set" if settings.read_only else f"{settings.bind_host} is not loopback and no token is set"
+    )
+    return f"READ-ONLY: writes answer 403 ({why}); set EPIGEX_API_TOKEN to allow writes with that token"
+
+
+def token_ok(header: str | None, token: str) -> bool:
+    """Whether an ``Authorization`` header carries ``token`` as a bearer token (constant-time)."""
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode())
+
+
+async def _json(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": hdrs})
+    await send({"type": "http.response.body", "body": body})
+
+
+class HttpGuard:
+    """Refuse writes the mode does not allow, before the body; answer ``OPTIONS`` with every allowed method."""
+
+    def __init__(self, app: ASGIApp, mode: WriteMode, token: str | None, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.mode = mode
+        self.token = token or ""
+        self.routes = routes  # every endpoint route (the routers' own, not the app's include wrappers)
+
+    def _methods(self, scope: Scope) -> set[str]:
+        """Every method some route allows on this path (a path match is FULL or PARTIAL whatever the method)."""
+        methods: set[str] = set()
+        for route in self.routes:
+            route_methods = getattr(route, "methods", None)
+            if route_methods and route.matches({**scope, "method": "GET"})[0] != Match.NONE:
+                methods |= set(route_methods)
+        return methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method == "OPTIONS":
+            methods = self._methods(scope)
+            if not methods:
+                await _json(send, 404, f"no such endpoint: {scope['path']} (see /docs)")
+                return
+            allow = ", ".join(sorted(methods | {"OPTIONS"}))
+            await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", allow.encode())]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if method not in READ_METHODS and method in self._methods(scope):  # others: the router's 404 or 405
+            if self.mode == "read-only":
+                await _json(send, 403, "this server is read-only: writes are disabled (see its start-up log)")
+                return
+            if self.mode == "token":
+                auth = dict(scope["headers"]).get(b"authorization")
+                if not token_ok(auth.decode("latin-1") if auth else None, self.token):
+                    await _json(
+                        send,
+                        401,
+                        "this request writes to the store: send 'Authorization: Bearer <EPIGEX_API_TOKEN>'",
+                        [(b"www-authenticate", b'Bearer realm="epigex"')],
+                    )
+                    return
+        await self.app(scope, receive, send)

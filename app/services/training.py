@@ -1,0 +1,63 @@
+"""Training as a service action: the request checked against the store at once, then a background job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.services.inventory import cell_lines
+from app.services.jobs import JobRow, JobRunner, Report
+from app.services.serving import Serving
+from models.pipeline import train_from_store
+from store.catalog import Store
+from store.errors import ConflictError, InputError, NotFoundError
+
+
+def check_training_cells(store: Store, cells: list[str] | None) -> None:
+    """Refuse, before any job is queued, cells that are unknown, listed twice or unlabelled."""
+    known = {c["name"]: c["labelled"] for c in cell_lines(store)}
+    if cells is None:
+        if not any(known.values()):
+            raise ConflictError("the store has no labelled cell line to train on; ingest one with labels first")
+        return
+    if not cells:
+        raise InputError("cells is empty; leave it out to train on every labelled cell line")
+    dup = sorted({c for c in cells if cells.count(c) > 1})
+    if dup:
+        raise InputError(f"cell line(s) listed twice: {', '.join(dup)}")
+    unknown = [c for c in cells if c not in known]
+    if unknown:
+        raise NotFoundError(f"unknown cell line(s): {', '.join(unknown)}; see GET /cell-lines")
+    unlabelled = [c for c in cells if not known[c]]
+    if unlabelled:
+        raise ConflictError(f"cell line(s) {', '.join(unlabelled)} have no labels; train on labelled cells only")
+
+
+def submit_training(
+    store: Store,
+    runner: JobRunner,
+    serving: Serving,
+    *,
+    cells: list[str] | None,
+    profile: str,
+    seed: int,
+    threads: int,
+) -> JobRow:
+    """Check the request and queue a training job; the new model becomes the active one."""
+    check_training_cells(store, cells)
+
+    def work(report: Report) -> dict[str, Any]:
+        _, record = train_from_store(
+            store,
+            cells,
+            profile,
+            seed=seed,
+            threads=threads,
+            progress=lambda label, f: report(f, f"training: {label}"),
+            job_id=report.job_id,
+        )
+        assert record is not None
+        serving.forget_active()
+        stack = {r["cell"]: r["spearman_masked"] for r in record.metrics["summary"] if r["kind"] == "stack"}
+        return {"model_id": record.id, "metrics": {"stack_spearman_masked": stack, **record.metrics["chosen"]}}
+
+    return runner.submit("train", {"cells": cells, "profile": profile, "seed": seed}, work)

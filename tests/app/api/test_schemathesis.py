@@ -1,0 +1,65 @@
+"""Schemathesis (every check) against a real server: the OpenAPI document describes what the server does."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.app.api.conftest import TOKEN
+from tests.app.api.serverproc import running_server
+
+pytestmark = pytest.mark.slow
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+
+def schemathesis(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("schemathesis") or str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "schemathesis")
+    return subprocess.run(
+        [
+            exe,
+            "--config-file",
+            str(CONFIG),
+            "run",
+            f"{url}/openapi.json",
+            "--checks",
+            "all",
+            "--workers",
+            "2",
+            "--seed",
+            "1",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def inventory(url: str) -> tuple[list[str], list[str]]:
+    cells = sorted(c["name"] for c in httpx.get(f"{url}/cell-lines").json())
+    models = sorted(m["id"] for m in httpx.get(f"{url}/models").json())
+    return cells, models
+
+
+def test_schemathesis_with_and_without_the_token(trained_copy: Path, tmp_path: Path) -> None:
+    if (
+        shutil.which("schemathesis") is None
+        and not (Path(__file__).resolve().parents[3] / ".venv/bin/schemathesis").exists()
+    ):
+        pytest.skip("schemathesis is not installed (pip install -e '.[dev]')")
+    with running_server(
+        trained_copy,
+        tmp_path / "s.log",
+        env={"EPIGEX_API_TOKEN": TOKEN, "EPIGEX_LOG_LEVEL": "WARNING", "EPIGEX_MAX_QUEUED_JOBS": "1"},
+    ) as s:
+        before = inventory(s.url)
+        anonymous = schemathesis(s.url)
+        assert anonymous.returncode == 0, anonymous.stdout[-6000:]
+        assert inventory(s.url) == before  # no fuzzed write got through without the token
+        authorised = schemathesis(s.url, "-H", f"Authorization: Bearer {TOKEN}")
+        assert authorised.returncode == 0, authorised.stdout[-6000:]
+        assert "Server error" not in s.log_text()
