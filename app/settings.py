@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.runtime import default_threads
 from ingest.limits import ReadLimits
 from store.catalog import default_home
 
@@ -16,7 +17,8 @@ class Settings(BaseSettings):
     """Every ``EPIGEX_*`` setting.
 
     ``HOME`` (the store), ``API_TOKEN`` (bearer token for writes; unset: open), ``MAX_UPLOAD_MB`` (per file),
-    ``THREADS`` (LightGBM and ingest threads), ``LOG_LEVEL``, ``JOB_WORKERS`` (jobs run at once),
+    ``THREADS`` (LightGBM and ingest threads; default: the CPUs this process may use, by affinity and cgroup
+    quota, at most 8 — set it to get the same model bytes on machines with different cores), ``LOG_LEVEL``, ``JOB_WORKERS`` (jobs run at once),
     ``BENCH_ENDPOINTS`` (serve ``/bench/floor`` for ``bench/serve.py``), ``SEED_DEMO`` (on first start with an
     empty store, generate the demo dataset, ingest it and train a quick model), ``DEMO_DIR`` (where; default
     ``$EPIGEX_HOME/demo``), ``DASK_SCHEDULER`` (``tcp://host:8786``: run ingest track jobs on that cluster).
@@ -27,7 +29,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=default_home)
     api_token: str | None = None
     max_upload_mb: int = 4096
-    threads: int = 2
+    threads: int = Field(default_factory=default_threads, ge=1)
     log_level: str = "INFO"
     job_workers: int = 1
     bench_endpoints: bool = False

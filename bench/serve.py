@@ -4,8 +4,14 @@ Each read endpoint is measured beside the floor of the same stack — ``/bench/f
 object of the same size from memory through the same app, middleware and server — in the same run, at 1 and 32
 concurrent clients: all-gene predictions (JSON), one-gene predictions, and one gene's explanation.
 
-Run: ``python -m bench.serve [--data DIR] [--requests N]``. It ingests the demo into a temporary store, trains a
-quick model, starts ``epigex serve`` on a free port with ``EPIGEX_BENCH_ENDPOINTS=1`` and drives it with httpx.
+Then a mixed read workload (one gene, all genes, an explanation, the cell-line list) from 32 clients, idle
+and in two hostile conditions: while an upload's ingest job and a training job run in the server, and while 200
+slow clients hold connections open by sending request headers a byte a second (reconnecting whenever the
+server cuts them off). Errors and p99 against the idle p99 of the same run.
+
+Run: ``python -m bench.serve [--data DIR] [--requests N] [--skip-busy]``. It ingests the demo into a temporary
+store, trains a quick model, starts ``epigex serve`` on a free port with ``EPIGEX_BENCH_ENDPOINTS=1`` and drives
+it with httpx.
 """
 
 from __future__ import annotations
@@ -65,6 +71,122 @@ async def _drive(url: str, path: str, floor: str, clients: int, n: int) -> tuple
     return summary(path), summary(floor)
 
 
+MIXED = ("/predict/{cell}?genes={gene}", "/predict/{cell}", "/explain/{gene}?cell_line={cell}&top=20", "/cell-lines")
+
+
+async def _mixed(url: str, paths: list[str], clients: int, stop: Any) -> dict[str, float]:
+    """Round-robin GETs of ``paths`` from ``clients`` clients until ``stop()`` says so; p50, p99, errors."""
+    lat: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        counter = iter(range(10**9))
+
+        async def worker() -> None:
+            nonlocal errors
+            for i in counter:
+                if stop(len(lat)):
+                    return
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get(paths[i % len(paths)])
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                lat.append(time.perf_counter() - t0)
+                errors += 0 if ok else 1
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    ms = np.array(lat) * 1000
+    return {
+        "n": len(ms),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "errors": errors,
+    }
+
+
+async def _slow_clients(port: int, n: int, done: asyncio.Event) -> int:
+    """``n`` connections that send request headers a byte a second, reconnecting when cut; returns cuts seen."""
+    cuts = 0
+
+    async def one() -> None:
+        nonlocal cuts
+        while not done.is_set():
+            try:
+                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 10_000:
+                    if done.is_set():
+                        break
+                    writer.write(bytes([b]))
+                    await writer.drain()
+                    await asyncio.sleep(1.0)
+                writer.close()
+            except OSError:
+                cuts += 1
+                await asyncio.sleep(0.2)
+
+    tasks = [asyncio.create_task(one()) for _ in range(n)]
+    await done.wait()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return cuts
+
+
+def _busy(url: str, port: int, data: Path, cell: str, gene: str, requests: int) -> dict[str, dict[str, float]]:
+    """The mixed workload idle, during an ingest and a training job, and beside 200 slow connections."""
+    paths = [p.format(cell=cell, gene=gene) for p in MIXED]
+    out = {"idle": asyncio.run(_mixed(url, paths, 32, lambda n: n >= requests))}
+    from contextlib import ExitStack
+
+    from ingest.featureset import ASSAYS
+
+    auth = {"Authorization": f"Bearer {BENCH_TOKEN}"}
+    with ExitStack() as stack:
+        files = [
+            (f"{a}_{k}", (f"{cell}.{ext}", stack.enter_context(open(data / f"{a}-{k}" / f"{cell}.{ext}", "rb"))))
+            for a in ASSAYS
+            for k, ext in (("bigwig", "bw"), ("bed", "bed"))
+        ]
+        files.append(
+            ("genes", ("info.tsv", stack.enter_context(open(data / "CAGE-train" / f"{cell}_test_info.tsv", "rb"))))
+        )
+        up = httpx.post(f"{url}/cell-lines", data={"name": "BenchCell"}, files=files, headers=auth, timeout=300)
+    up.raise_for_status()
+    train = httpx.post(f"{url}/models", json={"profile": "quick"}, headers=auth, timeout=60)
+    train.raise_for_status()
+    jobs = [up.json()["job_id"], train.json()["job_id"]]
+
+    def jobs_done(_n: int) -> bool:
+        states = [httpx.get(f"{url}/jobs/{j}", timeout=60).json()["status"] for j in jobs]
+        return not any(s in ("queued", "running") for s in states)
+
+    checks = {"last": 0.0, "done": False}
+
+    def stop_when_jobs_end(n: int) -> bool:
+        if time.monotonic() - checks["last"] > 1.0:
+            checks["last"], checks["done"] = time.monotonic(), jobs_done(n)
+        return bool(checks["done"])
+
+    out["during ingest + training jobs"] = asyncio.run(_mixed(url, paths, 32, stop_when_jobs_end))
+
+    async def with_slow() -> dict[str, float]:
+        done = asyncio.Event()
+        slow = asyncio.create_task(_slow_clients(port, 200, done))
+        await asyncio.sleep(3.0)  # let them connect
+        res = await _mixed(url, paths, 32, lambda n: n >= requests)
+        done.set()
+        res["slow_cuts"] = await slow
+        return res
+
+    out["beside 200 slow connections"] = asyncio.run(with_slow())
+    return out
+
+
+BENCH_TOKEN = "bench-token-0123456789"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -90,6 +212,7 @@ def main() -> None:
     ap.add_argument("--gene", default="CAPN9")
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--skip-busy", action="store_true", help="skip the mixed workload under jobs and slow clients")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = args.home
@@ -101,7 +224,13 @@ def main() -> None:
             home = Path(tmp) / "home"
             _prepare(home, args.data)
         port = _free_port()
-        env = {**os.environ, "EPIGEX_HOME": str(home), "EPIGEX_BENCH_ENDPOINTS": "1", "EPIGEX_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "EPIGEX_HOME": str(home),
+            "EPIGEX_BENCH_ENDPOINTS": "1",
+            "EPIGEX_LOG_LEVEL": "WARNING",
+            "EPIGEX_API_TOKEN": BENCH_TOKEN,
+        }
         proc = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--port", str(port)], env=env)
         url = f"http://127.0.0.1:{port}"
         try:
@@ -127,6 +256,7 @@ def main() -> None:
                     floor = f"/bench/floor?size={sizes[name]}"
                     res, base = asyncio.run(_drive(url, path, floor, clients, args.requests))
                     results[f"{name} @ {clients}"] = {"endpoint": res, "floor": base, "bytes": sizes[name]}
+            busy = {} if args.skip_busy else _busy(url, port, args.data, args.cell, args.gene, args.requests)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -137,8 +267,16 @@ def main() -> None:
             f"{case:<36} {r['bytes']:>8} {e['p50_ms']:>8.2f} {e['p99_ms']:>8.2f} {e['rps']:>8.0f} "
             f"{f['p99_ms']:>10.2f} {e['p99_ms'] / f['p99_ms']:>9.2f}× {e['errors'] + f['errors']}"
         )
+    if busy:
+        idle = busy["idle"]["p99_ms"]
+        print(f"\nmixed reads @ 32 clients      {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs idle p99':>12} errors")
+        for case, r in busy.items():
+            print(
+                f"{case:<30} {int(r['n']):>9} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['p99_ms'] / idle:>11.2f}× "
+                f"{int(r['errors'])}" + (f" (slow connections cut: {int(r['slow_cuts'])})" if "slow_cuts" in r else "")
+            )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps({"reads": results, "busy": busy}, indent=2))
 
 
 if __name__ == "__main__":
