@@ -19,10 +19,12 @@ from store.errors import ConflictError, EpigexError
 from store.registry import (
     Artifact,
     ModelRecord,
+    activate_model,
     cell_lineage,
     commit_model,
     get_model,
     model_artifacts,
+    model_with_content,
 )
 
 
@@ -80,6 +82,14 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True, jo
         content_digest=content,
         job_id=job_id,
     )
+    same = model_with_content(store, content)
+    if same is not None:  # the same inputs, parameters and seed: the same boosters, byte for byte
+        for _, tmp in files:
+            tmp.unlink(missing_ok=True)
+        if activate:
+            activate_model(store, same.id)
+        same.reused = True
+        return same
     try:
         base = record.id
         for attempt in range(2, 100):

@@ -41,7 +41,10 @@ def train_from_store(
     prof = get_profile(profile)
     cells = cells or labelled_cells(store)
     if not cells:
-        raise InputError("the store has no labelled cell line to train on; ingest a dataset with _y.tsv files first")
+        raise InputError(
+            f"the store at {store.home} has no labelled cell line to train on; ingest a dataset with _y.tsv files "
+            "first (or set EPIGEX_HOME to the store that has one)"
+        )
     if len(set(cells)) != len(cells):
         raise InputError(f"cell lines listed twice: {cells}")
     fs = shared_feature_set(store, cells)

@@ -35,19 +35,32 @@ def per_chrom_figure(rows: Sequence[dict[str, Any]], cell: str) -> str:
     chroms = sorted({r["chrom"] for r in rows}, key=chrom_sort_key)
     x = np.arange(len(chroms))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(chroms) + 2), 3.6))
-    for setup in dict.fromkeys(r["setup"] for r in rows):
+    setups = list(dict.fromkeys(r["setup"] for r in rows))
+    # A few chromosomes (the quick profile's two val chromosomes) are separate categories: bars, not a line.
+    as_bars = len(chroms) <= 3
+    width = 0.8 / max(1, len(setups))
+    for i, setup in enumerate(setups):
         sub = {r["chrom"]: r for r in rows if r["setup"] == setup}
         kind = next(iter(sub.values()))["kind"]
         color = COLORS.get(kind, "#7f7f7f")
         masked = [sub[c]["spearman_masked"] if c in sub else np.nan for c in chroms]
         unmasked = [sub[c]["spearman_unmasked"] if c in sub else np.nan for c in chroms]
+        if as_bars:
+            offset = x - 0.4 + width * (i + 0.5)
+            ax.bar(offset, masked, width * 0.9, color=color, alpha=1.0 if kind == "stack" else 0.6, label=setup)
+            ax.scatter(offset, unmasked, marker="_", color="black", s=60, zorder=3)
+            continue
         lw = 2.2 if kind == "stack" else 1.2
         ax.plot(x, masked, "-o", color=color, lw=lw, ms=3, label=f"{setup} masked")
         ax.plot(x, unmasked, "--", color=color, lw=0.9, alpha=0.7, label=f"{setup} unmasked")
+    if as_bars:
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{cell}: Spearman per held-out chromosome (bars masked, ticks unmasked)")
     ax.set_xticks(x, [c.removeprefix("chr") for c in chroms])
     ax.set_xlabel("held-out chromosome")
     ax.set_ylabel("Spearman")
-    ax.set_title(f"{cell}: Spearman per held-out chromosome")
+    if not as_bars:
+        ax.set_title(f"{cell}: Spearman per held-out chromosome")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="lower left")
     return to_data_uri(fig)

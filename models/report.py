@@ -161,7 +161,12 @@ def render_report(store: Store, model: LoadedModel) -> str:
         _ablation_section(latest_ablation(store)),
         "<h2>Lineage</h2>",
         html_table(lineage, ["cell", "input_digest", "genes", "tracks"], ("cell", "input_digest")),
-        f"<p class='muted'>Timings: {html.escape(json.dumps(rec.timings))}</p>",
+        "<h2>Where the training time went</h2>",
+        html_table(
+            [{"step": k.replace("_", " "), "seconds": round(float(v), 2)} for k, v in rec.timings.items()],
+            ["step", "seconds"],
+            ("step",),
+        ),
     ]
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"

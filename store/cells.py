@@ -251,7 +251,7 @@ def cell_genes(store: Store, cell: str) -> pl.DataFrame:
             params=[cell],
         ).to_arrow_table()
     if tbl.num_rows == 0:
-        raise NotFoundError(f"unknown cell line {cell!r}")
+        raise NotFoundError(f"unknown cell line {cell!r} in the store at {store.home}")
     return pl.from_arrow(tbl)  # type: ignore[return-value]
 
 
@@ -274,8 +274,8 @@ def cell_info(store: Store, cell: str) -> dict[str, Any]:
     )
     if not rows:
         known = [r[0] for r in store.query("SELECT name FROM cell_lines ORDER BY name")]
-        hint = f"known: {', '.join(known)}" if known else "the store has none yet; ingest a dataset first"
-        raise NotFoundError(f"unknown cell line {cell!r} ({hint})")
+        hint = f"known: {', '.join(known)}" if known else "it has none yet: ingest a dataset, or set EPIGEX_HOME"
+        raise NotFoundError(f"unknown cell line {cell!r} in the store at {store.home} ({hint})")
     keys = ("name", "labelled", "n_genes", "source", "input_digest", "created_at", "seconds", "qc")
     out = dict(zip(keys, rows[0], strict=True))
     out["qc"] = json.loads(out["qc"]) if out["qc"] else {}

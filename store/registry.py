@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from store.catalog import Store
-from store.errors import ConflictError, NotFoundError
+from store.errors import ConflictError, InputError, NotFoundError
 
 JSON_FIELDS = ("cells", "setups", "lineage", "params", "features", "selection", "metrics", "timings")
 SET_ACTIVE = "INSERT INTO meta VALUES ('active_model', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -63,6 +63,7 @@ class ModelRecord:
     n_boosters: int
     content_digest: str
     job_id: str | None = None  # the service job that trained it (None from the CLI)
+    reused: bool = False  # not stored: set when a training found this identical model already registered
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> ModelRecord:
@@ -88,7 +89,7 @@ def cell_lineage(store: Store, cell: str) -> dict[str, Any]:
     """What a model trained on ``cell`` was made from: its input digest and every track's sha256 and size."""
     rows = store.query("SELECT input_digest, n_genes FROM cell_lines WHERE name = ?", [cell])
     if not rows:
-        raise NotFoundError(f"unknown cell line {cell!r}")
+        raise NotFoundError(f"unknown cell line {cell!r} in the store at {store.home}")
     tracks = store.query(
         "SELECT assay, kind, original_name, sha256, bytes FROM tracks WHERE cell_line = ? ORDER BY assay, kind", [cell]
     )
@@ -139,16 +140,49 @@ def active_model_id(store: Store) -> str | None:
     return rows[0][0] if rows else None
 
 
+def resolve_model_id(store: Store, ref: str) -> str:
+    """A model id from ``ref``: a whole id, ``latest`` (the newest model) or a prefix that only one id starts with."""
+    ids = [r[0] for r in store.query("SELECT id FROM models ORDER BY created_at DESC, id DESC")]
+    if not ids:
+        raise ConflictError(
+            f"no model yet in the store at {store.home}: train one first (epigex train, or POST /models)"
+        )
+    if ref == "latest":
+        return ids[0]
+    if ref in ids:
+        return ref
+    matches = [i for i in ids if i.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InputError(
+            f"model id prefix {ref!r} matches {len(matches)} models ({', '.join(matches[:4])}…); give more"
+        )
+    raise NotFoundError(f"unknown model {ref!r} in the store at {store.home} (epigex models lists them)")
+
+
 def get_model(store: Store, model_id: str | None = None) -> ModelRecord:
-    """A model by id, or the active model; clear errors for an unknown id or an empty registry."""
+    """A model by id (or ``latest``, or a unique prefix), or the active model; clear errors otherwise."""
     if model_id is None:
         model_id = active_model_id(store)
         if model_id is None:
-            raise ConflictError("no model yet: train one first (epigex train, or POST /models)")
+            raise ConflictError(
+                f"no model yet in the store at {store.home}: train one first (epigex train, or POST /models)"
+            )
+    else:
+        model_id = resolve_model_id(store, model_id)
     rows = store.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models WHERE id = ?", [model_id])
     if not rows:
-        raise NotFoundError(f"unknown model {model_id!r} (epigex models lists them)")
+        raise NotFoundError(f"unknown model {model_id!r} in the store at {store.home} (epigex models lists them)")
     return ModelRecord.from_row(rows[0])
+
+
+def model_with_content(store: Store, content_digest: str) -> ModelRecord | None:
+    """The registered model with this content digest (same inputs, parameters, boosters), if any."""
+    rows = store.query(
+        f"SELECT {', '.join(MODEL_COLUMNS)} FROM models WHERE content_digest = ? LIMIT 1", [content_digest]
+    )
+    return ModelRecord.from_row(rows[0]) if rows else None
 
 
 def list_models(store: Store) -> list[ModelRecord]:
@@ -158,10 +192,10 @@ def list_models(store: Store) -> list[ModelRecord]:
 
 
 def activate_model(store: Store, model_id: str) -> ModelRecord:
-    """Make ``model_id`` the active model."""
+    """Make ``model_id`` (or ``latest``, or a unique prefix) the active model."""
     record = get_model(store, model_id)
     with store.write() as con:
-        con.execute(SET_ACTIVE, [model_id])
+        con.execute(SET_ACTIVE, [record.id])
     return record
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.guard import HttpGuard, describe, write_mode
 from app.api.metrics import Metrics, MetricsMiddleware
@@ -68,7 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Predict CAGE expression of an unmeasured cell line from its epigenome.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)  # Swagger UI and ReDoc from the package, never a CDN
     metrics = Metrics()
     app.state.metrics = metrics
     app.state.settings = settings

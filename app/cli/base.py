@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,10 +16,36 @@ from store.errors import EpigexError
 if TYPE_CHECKING:
     from store.catalog import Store
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Predict CAGE expression from the epigenome.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: flags show as flags, user text is never read as markup
+    help="Predict CAGE expression (gene expression) of a cell line from its epigenome.",
+)
 console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("epigex")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            v = "unknown (not installed)"
+        console.print(f"epigex {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Predict CAGE expression (gene expression) of a cell line from its epigenome."""
 
 
 def friendly(fn: F) -> F:

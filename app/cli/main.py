@@ -18,9 +18,11 @@ from app.settings import get_settings
 @app.command("demo-data")
 @friendly
 def demo_data(
-    out: Annotated[Path, typer.Argument(help="Folder to write the dataset to (must be new or empty).")],
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
-    n_cells: Annotated[int, typer.Option("--n-cells", help="Extra simulated cells C1..CN (first half labelled).")] = 0,
+    out: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to write the dataset to (must be new or empty).")],
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed; the same seed gives the same files.")] = 0,
+    n_cells: Annotated[
+        int, typer.Option("--n-cells", metavar="N", help="Extra simulated cells C1..CN (first half labelled).")
+    ] = 0,
 ) -> None:
     """Write the demo dataset in the course layout; X3's hidden truth goes to OUT.truth/."""
     from demo.dataset import write_demo
@@ -43,11 +45,16 @@ def demo_data(
 @app.command()
 @friendly
 def ingest(
-    data_dir: Annotated[Path, typer.Argument(help="Dataset in the course layout.")],
-    cells: Annotated[str | None, typer.Option(help="Comma-separated cells (default: all found).")] = None,
+    data_dir: Annotated[Path, typer.Argument(metavar="DATA_DIR", help="Dataset in the course layout.")],
+    cells: Annotated[
+        str | None, typer.Option(metavar="X1,X2", help="Comma-separated cells (default: all found).")
+    ] = None,
     force_build: Annotated[bool, typer.Option("--force-build", help="Accept tracks of another genome build.")] = False,
     dask: Annotated[
-        str | None, typer.Option("--dask", help="Dask scheduler (tcp://host:8786); default $EPIGEX_DASK_SCHEDULER.")
+        str | None,
+        typer.Option(
+            "--dask", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default $EPIGEX_DASK_SCHEDULER."
+        ),
     ] = None,
 ) -> None:
     """Read tracks and gene tables into the store; prints a per-cell QC summary."""
@@ -107,14 +114,12 @@ def features(
 @app.command()
 @friendly
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo (and the store unless EPIGEX_HOME is set).")] = Path(
-        "epigex-demo"
-    ),
-    seed: Annotated[int, typer.Option(help="Random seed of the demo data and the training.")] = 0,
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for the demo (and the store unless EPIGEX_HOME is set).")
+    ] = Path("epigex-demo"),
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed of the demo data and the training.")] = 0,
 ) -> None:
     """The main job on a fresh machine: demo data, ingest, train (quick), predict X3, ZIP, report, X3's score."""
-    import os
-
     from app.cli.progress import single_bar, task_bars
     from app.cli.render import score_table, timing_line, validation_table
     from app.services.demo import finish_demo
@@ -127,7 +132,8 @@ def demo(
     threads = get_settings().threads
     data = out / "data"
     truth = data.with_name(data.name + ".truth")
-    home = Path(os.environ["EPIGEX_HOME"]) if os.environ.get("EPIGEX_HOME") else out / "store"
+    settings = get_settings()
+    home = settings.home if "home" in settings.model_fields_set else out / "store"
     if not (data / "CAGE-train").is_dir():
         with console.status("simulating the demo dataset…") as status:
             write_demo(data, seed=seed, workers=threads, progress=lambda m: status.update(m))
@@ -149,6 +155,17 @@ def demo(
     console.print(f"submission:  {done.submission}")
     console.print(f"report:      {done.report}")
     console.print(f"done in {time.perf_counter() - t0:.1f} s")
+    home_abs = store.home.resolve()
+    console.print(
+        "\nnext — point the CLI and the service at this store, then look around:\n"
+        f"  export EPIGEX_HOME={home_abs}\n"
+        "  epigex models                              # the model just trained (ids: whole, a prefix, or latest)\n"
+        "  epigex predict X3 | head                   # predictions as TSV\n"
+        "  epigex explain CAPN9 --cell-line X3        # why: SHAP contributions of both stages\n"
+        f"  epigex serve                               # then http://127.0.0.1:8000/docs ; data: {data.resolve()}",
+        highlight=False,
+        markup=False,
+    )
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ import typer
 from app.cli.base import app, console, err_console, friendly, open_store
 from app.settings import get_settings
 
+MODEL_HELP = "Model id, a unique prefix of one, or latest (default: the active model)."
+
 
 def _cells(cells: str | None) -> list[str] | None:
     return [c.strip() for c in cells.split(",") if c.strip()] if cells else None
@@ -20,11 +22,20 @@ def _cells(cells: str | None) -> list[str] | None:
 @app.command()
 @friendly
 def train(
-    cells: Annotated[str | None, typer.Option(help="Comma-separated labelled cells (default: every one).")] = None,
-    profile: Annotated[str, typer.Option(help="quick (train/val split) or full (leave-one-chromosome-out).")] = "full",
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed and data give the same model.")] = 0,
+    cells: Annotated[
+        str | None, typer.Option(metavar="X1,X2", help="Comma-separated labelled cells (default: every one).")
+    ] = None,
+    profile: Annotated[
+        str, typer.Option(metavar="quick|full", help="quick (train/val split) or full (leave-one-chromosome-out).")
+    ] = "full",
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Random seed; the same seed and data give the same model.")
+    ] = 0,
     dask: Annotated[
-        str | None, typer.Option("--dask", help="Dask scheduler (tcp://host:8786); default $EPIGEX_DASK_SCHEDULER.")
+        str | None,
+        typer.Option(
+            "--dask", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default $EPIGEX_DASK_SCHEDULER."
+        ),
     ] = None,
 ) -> None:
     """Train the stacked two-stage ensemble; the new model becomes the active one."""
@@ -47,31 +58,39 @@ def train(
     assert record is not None
     console.print(validation_table(record))
     console.print(timing_line(record))
-    console.print(f"model [bold]{record.id}[/bold] is now active ({time.perf_counter() - t0:.1f} s)")
+    if record.reused:
+        console.print(
+            f"identical to model [bold]{record.id}[/bold] (same data, parameters and seed): nothing new was "
+            f"registered; it is the active model ({time.perf_counter() - t0:.1f} s)"
+        )
+    else:
+        console.print(f"model [bold]{record.id}[/bold] is now active ({time.perf_counter() - t0:.1f} s)")
 
 
-@app.command("models")
+models_app = typer.Typer(
+    help="List the models (the active one starred), or activate one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
 @friendly
-def models_cmd(
-    action: Annotated[str | None, typer.Argument(help="'activate' to make MODEL_ID the active model.")] = None,
-    model_id: Annotated[str | None, typer.Argument(help="Model id (with 'activate').")] = None,
-) -> None:
-    """List the models (the active one marked), or activate one: ``epigex models activate ID``."""
+def models_list(ctx: typer.Context) -> None:
+    """List the models, newest first; the active one is starred. Ids may be given whole, as a prefix, or latest."""
+    if ctx.invoked_subcommand is not None:
+        return
     from rich.table import Table
 
-    from store.errors import InputError
-    from store.registry import activate_model, active_model_id, list_models
+    from store.registry import active_model_id, list_models
 
     store = open_store()
-    if action is not None:
-        if action != "activate" or not model_id:
-            raise InputError("usage: epigex models [activate MODEL_ID]")
-        record = activate_model(store, model_id)
-        console.print(f"model {record.id} is now active")
-        return
     active = active_model_id(store)
     table = Table(title=f"models in {store.home}")
-    for col in ("", "id", "created", "profile", "cells", "features", "mask", "stack Spearman (val/LOCO)"):
+    table.add_column("")
+    table.add_column("id", no_wrap=True, min_width=24)
+    for col in ("created (UTC)", "profile", "cells", "features", "mask", "stack Spearman (val/LOCO)"):
         table.add_column(col)
     for r in list_models(store):
         stack = [row["spearman_masked"] for row in r.metrics["summary"] if row["kind"] == "stack"]
@@ -88,12 +107,26 @@ def models_cmd(
     console.print(table)
 
 
+@models_app.command("activate")
+@friendly
+def models_activate(
+    model_id: Annotated[str, typer.Argument(metavar="MODEL_ID", help="Model id: whole, a unique prefix, or latest.")],
+) -> None:
+    """Make a model the active one (the one predict, submission, explain and the service use)."""
+    from store.registry import activate_model
+
+    record = activate_model(open_store(), model_id)
+    console.print(f"model {record.id} is now active")
+
+
 @app.command()
 @friendly
 def predict(
-    cell: Annotated[str, typer.Argument(help="Cell line to predict.")],
-    model: Annotated[str | None, typer.Option(help="Model id (default: the active model).")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="TSV file (default: stdout).")] = None,
+    cell: Annotated[str, typer.Argument(metavar="CELL", help="Cell line to predict.")],
+    model: Annotated[str | None, typer.Option(metavar="MODEL_ID", help=MODEL_HELP)] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="TSV file (default: stdout).")
+    ] = None,
 ) -> None:
     """Predictions as TSV: gene_name, gex_predicted, p_expressed, rank_predicted (computed once, then stored)."""
     from models.persist import load_model
@@ -101,7 +134,9 @@ def predict(
 
     store = open_store()
     where = ensure_predictions(store, cell, load_model(store, model))
-    text = read_predictions(store, where).select(PREDICTION_COLUMNS).write_csv(separator="\t", float_precision=6)
+    text = (
+        read_predictions(store, where).select(PREDICTION_COLUMNS).write_csv(separator="\t")
+    )  # full precision, as the API
     if output is None:
         sys.stdout.write(text)
     else:
@@ -112,9 +147,9 @@ def predict(
 @app.command()
 @friendly
 def submission(
-    cell: Annotated[str, typer.Argument(help="Cell line whose test genes to submit.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Last_First_Project1.zip")],
-    model: Annotated[str | None, typer.Option(help="Model id (default: the active model).")] = None,
+    cell: Annotated[str, typer.Argument(metavar="CELL", help="Cell line whose test genes to submit.")],
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Last_First_Project1.zip")],
+    model: Annotated[str | None, typer.Option(metavar="MODEL_ID", help=MODEL_HELP)] = None,
 ) -> None:
     """Write the course submission ZIP (gex_predicted.csv over the cell's test genes, in their order)."""
     from models.persist import load_model
@@ -131,10 +166,10 @@ def submission(
 @app.command()
 @friendly
 def explain(
-    gene: Annotated[str, typer.Argument(help="Gene name.")],
-    cell_line: Annotated[str, typer.Option("--cell-line", help="Cell line.")],
-    model: Annotated[str | None, typer.Option(help="Model id (default: the active model).")] = None,
-    top: Annotated[int, typer.Option(help="Contributions to show per stage.")] = 10,
+    gene: Annotated[str, typer.Argument(metavar="GENE", help="Gene name.")],
+    cell_line: Annotated[str, typer.Option("--cell-line", metavar="CELL", help="Cell line.")],
+    model: Annotated[str | None, typer.Option(metavar="MODEL_ID", help=MODEL_HELP)] = None,
+    top: Annotated[int, typer.Option(metavar="N", help="Contributions to show per stage.")] = 10,
 ) -> None:
     """SHAP contributions of both stages for one gene (raw-score units: log-odds, rank)."""
     from app.cli.render import explanation_tables
@@ -151,8 +186,8 @@ def explain(
 @app.command()
 @friendly
 def report(
-    model_id: Annotated[str | None, typer.Argument(help="Model id (default: the active model).")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file.")] = None,
+    model_id: Annotated[str | None, typer.Argument(metavar="MODEL_ID", help=MODEL_HELP)] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE", help="HTML file.")] = None,
 ) -> None:
     """Write the model's HTML report (default: $EPIGEX_HOME/reports/<model>.html)."""
     from models.persist import load_model
@@ -168,10 +203,16 @@ def report(
 @app.command()
 @friendly
 def ablate(
-    data_dir: Annotated[Path, typer.Argument(help="The dataset the store was ingested from (raw tracks).")],
-    cells: Annotated[str | None, typer.Option(help="Comma-separated labelled cells (default: X1,X2).")] = "X1,X2",
-    sizes: Annotated[str, typer.Option(help="TSS window sizes in bp (50-5000).")] = "50,100,200,500,1000,2000,5000",
-    seed: Annotated[int, typer.Option(help="Random seed of the trainings.")] = 0,
+    data_dir: Annotated[
+        Path, typer.Argument(metavar="DATA_DIR", help="The dataset the store was ingested from (raw tracks).")
+    ],
+    cells: Annotated[
+        str | None, typer.Option(metavar="X1,X2", help="Comma-separated labelled cells (default: X1,X2).")
+    ] = "X1,X2",
+    sizes: Annotated[
+        str, typer.Option(metavar="50,100,…", help="TSS window sizes in bp (50-5000).")
+    ] = "50,100,200,500,1000,2000,5000",
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed of the trainings.")] = 0,
 ) -> None:
     """Ablations: bigWig vs BED vs both, and the TSS window (one-sided vs symmetric, 50-5000 bp)."""
     from app.cli.progress import single_bar
@@ -196,9 +237,9 @@ def ablate(
 @friendly
 def serve(
     host: Annotated[
-        str, typer.Option(help="Interface to listen on (non-loopback: see EPIGEX_API_TOKEN).")
+        str, typer.Option(metavar="HOST", help="Interface to listen on (non-loopback: see EPIGEX_API_TOKEN).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port.")] = 8000,
 ) -> None:
     """Run the HTTP service (OpenAPI at /docs) over the store at $EPIGEX_HOME.
 

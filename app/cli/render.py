@@ -50,7 +50,7 @@ def validation_table(record: ModelRecord) -> Group:
     table = Table(title=f"validation of {record.id} ({record.profile}: {where})")
     cols = ("setup", "cell", "genes", "Spearman masked", "unmasked", "mean per chrom", "Pearson", "AUC")
     for col in cols:
-        table.add_column(col, justify="left" if col in ("setup", "cell") else "right")
+        table.add_column(col, justify="left" if col in ("setup", "cell") else "right", no_wrap=col == "setup")
     for r in m["summary"]:
         style = "bold" if r["kind"] == "stack" else None
         table.add_row(

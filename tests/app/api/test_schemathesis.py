@@ -14,6 +14,15 @@ from tests.app.api.serverproc import running_server
 
 pytestmark = pytest.mark.slow
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+# The fuzzer's accepted trainings and uploads are real jobs; a short job budget stops them (failed, store
+# unchanged) so that they do not compete with the fuzzing for the CPU. The contract under test is the API's.
+SERVER_ENV: dict[str, str | None] = {
+    "EPIGEX_API_TOKEN": TOKEN,
+    "EPIGEX_LOG_LEVEL": "WARNING",
+    "EPIGEX_MAX_QUEUED_JOBS": "1",
+    "EPIGEX_JOB_TIMEOUT_S": "2",
+    "EPIGEX_THREADS": "1",
+}
 
 
 def schemathesis(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -54,7 +63,7 @@ def test_schemathesis_with_and_without_the_token(trained_copy: Path, tmp_path: P
     with running_server(
         trained_copy,
         tmp_path / "s.log",
-        env={"EPIGEX_API_TOKEN": TOKEN, "EPIGEX_LOG_LEVEL": "WARNING", "EPIGEX_MAX_QUEUED_JOBS": "1"},
+        env=SERVER_ENV,
     ) as s:
         before = inventory(s.url)
         anonymous = schemathesis(s.url)

@@ -1,0 +1,53 @@
+"""The interactive API docs (Swagger UI and ReDoc) served with their assets from the installed package.
+
+FastAPI's default pages load Swagger UI from a CDN, so ``/docs`` is blank on a machine without internet. The
+assets here come from the ``fastapi-offline`` distribution (Swagger UI 5, ReDoc), mounted under
+``/docs-static``; nothing on these pages is fetched from anywhere but this server.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC_URL = "/docs-static"
+
+
+def install_docs(app: FastAPI) -> None:
+    """Add ``/docs``, ``/docs/oauth2-redirect``, ``/redoc`` and their static assets to an app built without them."""
+    static = files("fastapi_offline") / "static"
+    app.mount(STATIC_URL, StaticFiles(directory=str(static)), name="docs-static")
+    openapi_url = app.openapi_url or "/openapi.json"
+    redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} — API",
+            oauth2_redirect_url=f"{root}{redirect}",
+            swagger_js_url=f"{root}{STATIC_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{STATIC_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{STATIC_URL}/favicon.png",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
+
+    @app.get(redirect, include_in_schema=False)
+    async def swagger_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} — API reference",
+            redoc_js_url=f"{root}{STATIC_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{STATIC_URL}/favicon.png",
+            with_google_fonts=False,
+        )
