@@ -169,7 +169,7 @@ def render_report(store: Store, model: LoadedModel) -> str:
         ),
     ]
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<!doctype html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
         f"<title>epigex {html.escape(rec.id)}</title><style>{CSS}</style></head><body>"
         + "\n".join(sections)
         + "</body></html>"
