@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test test-docker lint typecheck pytest bench features-doc clean
+.PHONY: demo test test-slow test-docker lint typecheck pytest bench features-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ typecheck: $(DEV_STAMP)
 
 pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
+
+test-slow: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 test-docker: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -m docker tests/test_docker.py

@@ -1,1 +1,1 @@
-"""The HTTP service (DESIGN §3): FastAPI app, dependencies, schemas and one router per resource."""
+"""The HTTP service (docs/CONTRACTS.md §3): FastAPI app, dependencies, schemas and one router per resource."""

@@ -1,4 +1,4 @@
-"""The ``epigex`` command line (DESIGN §2). Errors: exit code 2 and one readable line on stderr."""
+"""The ``epigex`` command line (docs/CONTRACTS.md §2). Errors: exit code 2 and one readable line on stderr."""
 
 from __future__ import annotations
 

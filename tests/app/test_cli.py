@@ -153,3 +153,18 @@ def test_hostile_track_is_one_line_and_exit_2(tmp_path: Path, demo_dir: Path) ->
     assert "Traceback" not in r.stderr
     assert "H3K27me3-bigwig/X3.bw: data index node at byte" in r.stderr
     assert "reached twice" in r.stderr
+
+
+def test_version_help_and_markup(tmp_path: Path) -> None:
+    r = run(["--version"], tmp_path / "home")
+    assert r.returncode == 0
+    assert r.stdout.startswith("epigex ")
+    h = run(["ingest", "--help"], tmp_path / "home")
+    assert "<bool>" not in h.stdout  # a flag shows as a flag
+    assert "--force-build " in h.stdout
+    assert "``" not in run(["models", "--help"], tmp_path / "home").stdout
+    bad = run(["ingest", str(tmp_path / "[x]")], tmp_path / "home")
+    assert bad.returncode == 2
+    assert "[x]: no such folder" in bad.stderr  # user text is printed as given, never read as console markup
+    empty = run(["models", "activate", "latest"], tmp_path / "home")
+    assert f"no model yet in the store at {tmp_path / 'home'}" in empty.stderr  # "nothing here" names the store

@@ -1,4 +1,4 @@
-"""Uploads, jobs, training and every write error of DESIGN §3 (TestClient over a trained demo store copy)."""
+"""Uploads, jobs, training and every write error of the API contract (TestClient over a trained demo store copy)."""
 
 from __future__ import annotations
 
