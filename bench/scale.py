@@ -107,7 +107,8 @@ def main() -> None:
             flush=True,
         )
     if args.train:
-        from models.pipeline import labelled_cells, train_from_store
+        from models.pipeline import train_from_store
+        from store.cells import labelled_cells
 
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(Path(tmp) / "h")

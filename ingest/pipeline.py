@@ -20,7 +20,7 @@ from ingest.layout import CellFiles, discover
 from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from ingest.trackjobs import TrackJob
 from store.catalog import Store
-from store.cells import CellIngest, is_current
+from store.cells import CellIngest, cell_gene_count, is_current
 from store.errors import InputError
 
 ProgressFn = Callable[[str, float], None]  # (task label, fraction done of that task)
@@ -98,8 +98,7 @@ def _digest_of(
 
 
 def _unchanged(store: Store, name: str, t0: float) -> IngestOutcome:
-    n_genes = store.query("SELECT n_genes FROM cell_lines WHERE name = ?", [name])[0][0]
-    return IngestOutcome(name, "unchanged", int(n_genes), time.perf_counter() - t0, {})
+    return IngestOutcome(name, "unchanged", cell_gene_count(store, name), time.perf_counter() - t0, {})
 
 
 def ingest_cell(

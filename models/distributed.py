@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -23,6 +22,7 @@ import pandas as pd
 from models.params import Stage, lgb_params
 from models.training import PooledFitter, Unit, UnitRunner, _Trainer, run_unit
 from store.catalog import Store
+from store.cells import feature_table_path
 from store.errors import EpigexError
 
 F64 = npt.NDArray[np.float64]
@@ -101,15 +101,13 @@ def dask_pooled(client: Any, store: Store, feature_set: str) -> PooledFitter:
 
         parts = []
         for cell, cd in tr.cells.items():
-            found = store.query(
-                "SELECT path FROM feature_tables WHERE cell_line = ? AND feature_set = ?", [cell, feature_set]
-            )
-            if not found:
+            found = feature_table_path(store, cell, feature_set)
+            if found is None:
                 raise EpigexError(f"cell line {cell!r} has no feature table of feature set {feature_set}")
             target = tr.targets[cell].of(stage)
             sel = rows[cell]
             mapping = dict(zip(cd.genes[sel].tolist(), np.asarray(target[sel], dtype=np.float64).tolist(), strict=True))
-            parts.append((str(Path(store.home) / found[0][0]), list(tr.names), mapping))
+            parts.append((str(found), list(tr.names), mapping))
         meta = pd.DataFrame({**{f: pd.Series(dtype="float64") for f in tr.names}, "__y": pd.Series(dtype="float64")})
         ddf = dd.from_map(lambda p: _load_part(*p), parts, meta=meta, enforce_metadata=False)
         params = lgb_params(stage, tr.profile, tr.seed, tr.threads)

@@ -9,14 +9,9 @@ from models.params import get_profile
 from models.persist import save_model
 from models.training import ProgressFn, TrainedModel, train_ensemble
 from store.catalog import Store
-from store.cells import feature_names
+from store.cells import feature_names, labelled_cells
 from store.errors import InputError
 from store.registry import ModelRecord
-
-
-def labelled_cells(store: Store) -> list[str]:
-    """Every labelled cell line in the store, by name."""
-    return [r[0] for r in store.query("SELECT name FROM cell_lines WHERE labelled ORDER BY name")]
 
 
 def train_from_store(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from models.dataset import load_cell
 from models.persist import LoadedModel
 from models.plots import bars_figure, per_chrom_figure, shap_summary_figure, threshold_figure
 from models.predict import predict_matrix
+from store.ablations import latest_ablation
 from store.catalog import Store
 
 SHAP_SAMPLE = 2000
@@ -82,14 +82,6 @@ def _ablation_section(ablation: dict[str, Any] | None) -> str:
         if group.get("note"):
             parts.append(f"<p>{html.escape(group['note'])}</p>")
     return "".join(parts)
-
-
-def latest_ablation(store: Store) -> dict[str, Any] | None:
-    """The newest ablation run in the store, if any."""
-    rows = store.query("SELECT id, cells, results FROM ablations ORDER BY created_at DESC, id DESC LIMIT 1")
-    if not rows:
-        return None
-    return {"id": rows[0][0], "cells": json.loads(rows[0][1]), "results": json.loads(rows[0][2])}
 
 
 def write_report(store: Store, model: LoadedModel, path: Path | None = None) -> Path:

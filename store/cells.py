@@ -311,3 +311,83 @@ def delete_cell(store: Store, cell: str) -> list[str]:
             con.execute(f"DELETE FROM {table} WHERE {col} = ?", [cell])
     store.remove_files(files)
     return files
+
+
+CELL_LINE_KEYS = ("name", "labelled", "genes", "source", "created_at", "seconds")
+TRACK_KEYS = (
+    "assay",
+    "kind",
+    "original_name",
+    "sha256",
+    "bytes",
+    "naming",
+    "build",
+    "log1p_mean",
+    "log1p_std",
+    "genes_without_signal",
+    "kept_in_store",
+)
+
+
+def list_cells(store: Store) -> list[dict[str, Any]]:
+    """Every cell line, by name: ``name, labelled, genes, source, created_at, seconds``."""
+    rows = store.query("SELECT name, labelled, n_genes, source, created_at, seconds FROM cell_lines ORDER BY name")
+    return [dict(zip(CELL_LINE_KEYS, r, strict=True)) for r in rows]
+
+
+def labelled_cells(store: Store) -> list[str]:
+    """Every labelled cell line, by name."""
+    return [r[0] for r in store.query("SELECT name FROM cell_lines WHERE labelled ORDER BY name")]
+
+
+def has_cells(store: Store) -> bool:
+    """Whether the store holds any cell line."""
+    return bool(store.query("SELECT 1 FROM cell_lines LIMIT 1"))
+
+
+def cell_digest(store: Store, cell: str) -> str | None:
+    """The input digest of a cell line's ingest, or None when the store does not have it."""
+    rows = store.query("SELECT input_digest FROM cell_lines WHERE name = ?", [cell])
+    return str(rows[0][0]) if rows else None
+
+
+def cell_gene_count(store: Store, cell: str) -> int:
+    """How many genes a cell line has (0 when the store does not have it)."""
+    rows = store.query("SELECT n_genes FROM cell_lines WHERE name = ?", [cell])
+    return int(rows[0][0]) if rows else 0
+
+
+def cell_tracks(store: Store, cell: str) -> list[dict[str, Any]]:
+    """A cell line's tracks with their facts (see :data:`TRACK_KEYS`)."""
+    rows = store.query(
+        "SELECT assay, kind, original_name, sha256, bytes, naming, build, log1p_mean, log1p_std, "
+        "genes_without_signal, stored_path IS NOT NULL FROM tracks WHERE cell_line = ? ORDER BY assay, kind",
+        [cell],
+    )
+    return [dict(zip(TRACK_KEYS, r, strict=True)) for r in rows]
+
+
+def predicted_by(store: Store, cell: str) -> list[str]:
+    """The models whose predictions of a cell line the store keeps."""
+    return [r[0] for r in store.query("SELECT model_id FROM predictions WHERE cell_line = ? ORDER BY 1", [cell])]
+
+
+def reference_genes(store: Store) -> pl.DataFrame:
+    """Every gene the store knows at its reference coordinates (``gene_name, chrom, … strand``), by name."""
+    cols = ["gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand"]
+    rows = store.query(f"SELECT {', '.join(cols)} FROM genes ORDER BY gene_name")
+    return pl.DataFrame(rows, schema=cols, orient="row")
+
+
+def feature_set_definition(store: Store, feature_set_id: str) -> str | None:
+    """A registered feature set's definition (JSON), or None when the store has no such set."""
+    rows = store.query("SELECT definition FROM feature_sets WHERE id = ?", [feature_set_id])
+    return str(rows[0][0]) if rows else None
+
+
+def feature_table_path(store: Store, cell: str, feature_set_id: str) -> Path | None:
+    """The Parquet file of a cell line's features of one feature set, or None when it has none."""
+    rows = store.query(
+        "SELECT path FROM feature_tables WHERE cell_line = ? AND feature_set = ?", [cell, feature_set_id]
+    )
+    return store.home / rows[0][0] if rows else None

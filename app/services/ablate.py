@@ -14,7 +14,6 @@ results are kept in the store's ``ablations`` table, where the model report find
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from ingest.pipeline import compute_cell
 from models.dataset import TRAIN_SPLITS, CellData
 from models.params import get_profile
 from models.training import train_ensemble
+from store.ablations import record_ablation
 from store.catalog import Store
 from store.cells import CellIngest
 from store.errors import InputError
@@ -145,11 +145,7 @@ def run_ablation(
         {"title": "TSS window (lean: one window, all assays)", "rows": window_rows, "note": window_note(window_rows)},
     ]
     ablation_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
-    with store.write() as con:
-        con.execute(
-            "INSERT INTO ablations VALUES (?, now(), ?, ?)",
-            [ablation_id, json.dumps([cf.name for cf in found]), json.dumps(results)],
-        )
+    record_ablation(store, ablation_id, [cf.name for cf in found], results)
     return {
         "id": ablation_id,
         "cells": [cf.name for cf in found],

@@ -26,6 +26,7 @@ from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from ingest.pipeline import ingest_cell, input_digest, input_roles
 from ingest.validate import check_track
 from store.catalog import Store
+from store.cells import cell_digest, feature_set_definition, reference_genes
 from store.errors import ConflictError, EpigexError, FileTypeError, InputError
 from store.registry import active_model_id, get_model
 
@@ -38,9 +39,8 @@ def feature_set_for_uploads(store: Store) -> FeatureSetDef:
     mid = active_model_id(store)
     if mid is None:
         return default_feature_set()
-    fs_id = get_model(store, mid).feature_set
-    rows = store.query("SELECT definition FROM feature_sets WHERE id = ?", [fs_id])
-    return FeatureSetDef.from_json(rows[0][0]) if rows else default_feature_set()
+    definition = feature_set_definition(store, get_model(store, mid).feature_set)
+    return FeatureSetDef.from_json(definition) if definition else default_feature_set()
 
 
 def upload_fields(fs: FeatureSetDef) -> set[str]:
@@ -146,14 +146,7 @@ def prepare_upload(
     else:
         if "labels" in upload.files:
             raise EpigexError("labels need a genes file (the info TSV listing the same genes in the same order)")
-        genes = pl.DataFrame(
-            store.query(
-                "SELECT gene_name, chrom, gene_start, gene_end, tss_start, tss_end, strand FROM genes "
-                "ORDER BY gene_name"
-            ),
-            schema=["gene_name", "chrom", "gene_start", "gene_end", "tss_start", "tss_end", "strand"],
-            orient="row",
-        )
+        genes = reference_genes(store)
         if genes.height == 0:
             raise ConflictError("the store knows no genes yet: send a genes file (info TSV) with the tracks")
         cf.info["reference"] = _write_info(genes, folder / "info_reference.tsv")
@@ -177,12 +170,12 @@ def submit_cell(
     try:
         prep = prepare_upload(store, upload, limits=limits)
         name = prep.files.name
-        rows = store.query("SELECT input_digest FROM cell_lines WHERE name = ?", [name])
+        current = cell_digest(store, name)
         params = {"cell_line": name, "feature_set": prep.fs.id, "input_digest": prep.digest}
-        if rows and rows[0][0] == prep.digest:
+        if current == prep.digest:
             upload.discard()
             return runner.finished("ingest", params, {"cell_line": name, "status": "unchanged"}, "unchanged")
-        if rows and not prep.replace:
+        if current is not None and not prep.replace:
             raise ConflictError(
                 f"cell line {name!r} exists with other files; send replace=true to replace it, or choose another name"
             )

@@ -5,41 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from store.catalog import Store
-from store.cells import cell_feature_sets, cell_info
+from store.cells import cell_feature_sets, cell_info, cell_tracks, list_cells, predicted_by
 from store.registry import ModelRecord, active_model_id, get_model, list_models
 
 
 def cell_lines(store: Store) -> list[dict[str, Any]]:
     """Every cell line, by name."""
-    rows = store.query("SELECT name, labelled, n_genes, source, created_at, seconds FROM cell_lines ORDER BY name")
-    keys = ("name", "labelled", "genes", "source", "created_at", "seconds")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+    return list_cells(store)
 
 
 def cell_detail(store: Store, name: str, active: str | None) -> dict[str, Any]:
     """A cell line with its tracks, QC, feature sets and which models have predicted it."""
     info = cell_info(store, name)
-    tracks = store.query(
-        "SELECT assay, kind, original_name, sha256, bytes, naming, build, log1p_mean, log1p_std, "
-        "genes_without_signal, stored_path IS NOT NULL FROM tracks WHERE cell_line = ? ORDER BY assay, kind",
-        [name],
-    )
-    keys = (
-        "assay",
-        "kind",
-        "original_name",
-        "sha256",
-        "bytes",
-        "naming",
-        "build",
-        "log1p_mean",
-        "log1p_std",
-        "genes_without_signal",
-        "kept_in_store",
-    )
     sets = cell_feature_sets(store, name)
     ready = active is not None and get_model(store, active).feature_set in sets
-    preds = [r[0] for r in store.query("SELECT model_id FROM predictions WHERE cell_line = ? ORDER BY 1", [name])]
     return {
         "name": info["name"],
         "labelled": info["labelled"],
@@ -48,10 +27,10 @@ def cell_detail(store: Store, name: str, active: str | None) -> dict[str, Any]:
         "created_at": info["created_at"],
         "seconds": info["seconds"],
         "qc": info["qc"],
-        "tracks": [dict(zip(keys, t, strict=True)) for t in tracks],
+        "tracks": cell_tracks(store, name),
         "feature_sets": sets,
         "ready_for_active_model": ready,
-        "predictions_for": preds,
+        "predictions_for": predicted_by(store, name),
     }
 
 

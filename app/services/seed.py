@@ -8,11 +8,12 @@ from app.services.jobs import JobRunner, Report
 from app.services.serving import Serving
 from app.settings import Settings
 from store.catalog import Store
+from store.cells import has_cells
 
 
 def maybe_seed(settings: Settings, store: Store, runner: JobRunner, serving: Serving) -> None:
     """Queue a seeding job when asked to and the store has no cell line yet."""
-    if not settings.seed_demo or store.query("SELECT 1 FROM cell_lines LIMIT 1"):
+    if not settings.seed_demo or has_cells(store):
         return
     data = settings.demo_dir or store.home / "demo" / "data"
 

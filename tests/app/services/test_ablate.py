@@ -8,7 +8,8 @@ import pytest
 
 from app.services.ablate import kinds_note, run_ablation, window_name, window_note
 from models.persist import load_model
-from models.report import latest_ablation, render_report
+from models.report import render_report
+from store.ablations import latest_ablation
 from store.catalog import Store
 from store.errors import InputError
 
