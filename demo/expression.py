@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
-F64 = npt.NDArray[np.float64]
+from store.types import F64
+
 RHO_CHROMATIN = 0.90  # rank-space correlation between a gene's expression and its chromatin activity
 RHO_CELLS = 0.80  # rank-space correlation between an invented cell and its source
 

@@ -17,9 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from store.genome import HG38_SIZES
+from store.types import F64, I64
 
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
 BIN = 100
 HALF = 3000
 BG_BIN = 5000

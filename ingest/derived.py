@@ -11,13 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from ingest.featureset import ASSAYS, FeatureSetDef
 from ingest.tracks import bed_column, bigwig_column
 from ingest.windows import GeneCoords
+from store.types import F64
 
-F64 = npt.NDArray[np.float64]
 Fn = Callable[[list[F64]], F64]
 
 ACTIVE = ("DNase", "H3K27ac", "H3K4me3", "H3K4me1")

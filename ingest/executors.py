@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,8 +24,7 @@ from ingest.trackjobs import run_track
 from ingest.tracks import TrackResult
 from store.cells import CellIngest
 from store.errors import EpigexError
-
-ProgressFn = Callable[[str, float], None]
+from store.types import ProgressFn
 
 
 class TrackRunner(Protocol):

@@ -11,9 +11,7 @@ import numpy.typing as npt
 from ncls import NCLS
 
 from ingest.signal_stats import PrefixIntegral
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from store.types import F64, I64
 
 PEAK_STATS = ("has_peak", "n_peaks", "density", "cov", "max_signal", "max_q")
 NEAREST_STATS = ("nearest_dist", "nearest_width")

@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -22,8 +22,8 @@ from ingest.trackjobs import TrackJob
 from store.catalog import Store
 from store.cells import CellIngest, cell_gene_count, is_current
 from store.errors import InputError
+from store.types import ProgressFn
 
-ProgressFn = Callable[[str, float], None]  # (task label, fraction done of that task)
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2, "reference": 3}
 
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from store.types import F64, I64
 
 ENTROPY_BINS = 10
 SIGNAL_STATS = ("mean", "std", "min", "max", "cov", "slope", "entropy")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,7 @@ from ingest.signal_stats import SIGNAL_STATS, TrackSums, track_sums, window_stat
 from ingest.windows import window_bounds
 from store.errors import InputError
 from store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
-
-F64 = npt.NDArray[np.float64]
-Progress = Callable[[float], None]
+from store.types import F64, FractionFn
 
 
 @dataclass
@@ -96,7 +93,7 @@ def bigwig_features(
     fs: FeatureSetDef,
     *,
     force_build: bool = False,
-    progress: Progress | None = None,
+    progress: FractionFn | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> TrackResult:
     """Every bigWig window statistic of every gene, in log1p → z-score space, from one decode of ``path``.
@@ -201,7 +198,7 @@ def bed_features(
     fs: FeatureSetDef,
     *,
     force_build: bool = False,
-    progress: Progress | None = None,
+    progress: FractionFn | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> TrackResult:
     """Every peak statistic of every gene from one read of a BED/narrowPeak file."""

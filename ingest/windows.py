@@ -8,8 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.featureset import WindowSpec
-
-I64 = npt.NDArray[np.int64]
+from store.types import I64
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from models.params import Stage
+from store.types import F64
 
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 
 
 def fit_booster(

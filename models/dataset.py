@@ -11,9 +11,9 @@ import polars as pl
 from store.catalog import Store
 from store.cells import cell_feature_sets, cell_genes, cell_info, cell_labels, feature_names, feature_table
 from store.errors import ConflictError, InputError
+from store.types import F64
 
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 TRAIN_SPLITS = ("train", "val")
 
 

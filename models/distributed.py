@@ -20,12 +20,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from models.params import Stage, lgb_params
-from models.training import PooledFitter, Unit, UnitRunner, _Trainer, run_unit
+from models.training import PooledFitter, TrainingRun, Unit, UnitRunner, run_unit
 from store.catalog import Store
 from store.cells import feature_table_path
 from store.errors import EpigexError
-
-F64 = npt.NDArray[np.float64]
+from store.types import F64
 
 
 def connect(address: str) -> Any:
@@ -52,7 +51,7 @@ def _scatter(client: Any, arrays: dict[str, Any]) -> dict[str, Any]:
 def dask_units(client: Any) -> UnitRunner:
     """A unit runner that submits every validation unit as a Dask task."""
 
-    def run(units: list[Unit], tr: _Trainer) -> list[tuple[int, dict[str, F64], str | None, int]]:
+    def run(units: list[Unit], tr: TrainingRun) -> list[tuple[int, dict[str, F64], str | None, int]]:
         from distributed import as_completed
 
         X = {c: tr.X(c, np.ones(cd.genes.size, bool)) for c, cd in tr.cells.items()}
@@ -95,7 +94,7 @@ def _load_part(path: str, features: list[str], targets: dict[str, float]) -> pd.
 def dask_pooled(client: Any, store: Store, feature_set: str) -> PooledFitter:
     """A pooled-setup fitter training with ``lightgbm.dask`` on the store's Parquet feature tables."""
 
-    def fit(stage: Stage, rows: dict[str, npt.NDArray[np.bool_]], rounds: int, tr: _Trainer) -> lgb.Booster:
+    def fit(stage: Stage, rows: dict[str, npt.NDArray[np.bool_]], rounds: int, tr: TrainingRun) -> lgb.Booster:
         import dask.dataframe as dd
         from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
 

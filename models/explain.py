@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
-from models.params import STAGES
-from models.predict import CellPredictions, contrib_column
+from models.params import STAGES, Stage
+from models.predict import BASE, CellPredictions, contrib_column, value_column
 from store.catalog import Store
 from store.errors import NotFoundError
-
-F64 = npt.NDArray[np.float64]
+from store.types import F64
 
 
 def top_contributions(features: list[str], values: F64, shap: F64, base: float, top: int) -> dict[str, Any]:
@@ -32,33 +31,37 @@ def top_contributions(features: list[str], values: F64, shap: F64, base: float, 
     }
 
 
-def explain_row(row: dict[str, Any], features: list[str], top: int) -> dict[str, Any]:
-    """Both stages' explanation from one row of the contributions file."""
-    values = np.array([np.nan if row[f"value:{f}"] is None else row[f"value:{f}"] for f in features], dtype=float)
+def explanation(
+    gene: str,
+    cell: str,
+    model_id: str,
+    prediction: dict[str, Any],
+    features: list[str],
+    values: F64,
+    shap: Mapping[Stage, F64],
+    base: Mapping[Stage, float],
+    top: int,
+) -> dict[str, Any]:
+    """The explanation of one gene in the shape of ``GET /explain/{gene}`` (CLI and service alike)."""
     return {
-        stage: top_contributions(
-            features,
-            values,
-            np.array([row[contrib_column(stage, f)] for f in features], dtype=float),
-            row[contrib_column(stage, "__base__")],
-            top,
-        )
-        for stage in STAGES
+        "gene": gene,
+        "cell_line": cell,
+        "model_id": model_id,
+        "gex_predicted": float(prediction["gex_predicted"]),
+        "p_expressed": float(prediction["p_expressed"]),
+        "rank_predicted": float(prediction["rank_predicted"]),
+        "stages": {stage: top_contributions(features, values, shap[stage], base[stage], top) for stage in STAGES},
     }
 
 
 def explain_gene(store: Store, where: CellPredictions, gene: str, features: list[str], top: int = 20) -> dict[str, Any]:
-    """The explanation of one gene of a (model, cell), in the shape of ``GET /explain/{gene}``."""
+    """The explanation of one gene of a (model, cell), read from the stored contributions."""
     contrib = pl.scan_parquet(store.home / where.contrib_path).filter(pl.col("gene_name") == gene).collect()
     if contrib.height == 0:
         raise NotFoundError(f"gene {gene!r} is not among cell line {where.cell}'s genes")
     pred = pl.scan_parquet(store.home / where.path).filter(pl.col("gene_name") == gene).collect()
-    return {
-        "gene": gene,
-        "cell_line": where.cell,
-        "model_id": where.model_id,
-        "gex_predicted": float(pred["gex_predicted"][0]),
-        "p_expressed": float(pred["p_expressed"][0]),
-        "rank_predicted": float(pred["rank_predicted"][0]),
-        "stages": explain_row(contrib.row(0, named=True), features, top),
-    }
+    row = contrib.row(0, named=True)
+    values = np.array([np.nan if row[value_column(f)] is None else row[value_column(f)] for f in features], dtype=float)
+    shap = {st: np.array([row[contrib_column(st, f)] for f in features], dtype=float) for st in STAGES}
+    base = {st: float(row[contrib_column(st, BASE)]) for st in STAGES}
+    return explanation(gene, where.cell, where.model_id, pred.row(0, named=True), features, values, shap, base, top)

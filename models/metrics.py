@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import rankdata
 
-F64 = npt.NDArray[np.float64]
+from store.types import F64
 
 
 def pearson(x: F64, y: F64) -> float:

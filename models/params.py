@@ -11,16 +11,21 @@ Stage = Literal["classifier", "regressor"]
 STAGES: tuple[Stage, ...] = ("classifier", "regressor")
 
 
-@dataclass(frozen=True)
-class Profile:
-    """How much validation a training does and how its boosters grow.
+Validation = Literal["split", "loco"]
 
-    ``quick`` trains one booster per setup and stage on the course's train split and stops early on its val
-    split; ``full`` runs leave-one-chromosome-out over train + val with an inner chromosome fold choosing each
-    outer fold's round count, then refits each stacked setup on every training chromosome.
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """How much validation a training does and how its boosters grow (built by keyword only).
+
+    ``validation="split"`` (the ``quick`` profile) trains one booster per setup and stage on the course's train
+    split and stops early on its val split; ``"loco"`` (``full``) runs leave-one-chromosome-out over train + val
+    with an inner chromosome fold choosing each outer fold's round count, then refits each stacked setup on every
+    training chromosome.
     """
 
-    name: Literal["quick", "full"]
+    name: str
+    validation: Validation
     learning_rate: float
     max_rounds: int
     early_stopping: int
@@ -34,14 +39,49 @@ class Profile:
     select_top: int  # features kept per ranking (mean |SHAP|, stability) before the union
     inner_groups: int  # chromosome groups of the inner fold (full profile)
 
+    @property
+    def on_val_split(self) -> bool:
+        """Whether validation uses the course's val split (else leave-one-chromosome-out over train + val)."""
+        return self.validation == "split"
+
     def to_dict(self) -> dict[str, Any]:
         """The profile as plain JSON-able values."""
         return asdict(self)
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", 0.08, 600, 40, 15, 5, 40, 0.5, 0.8, 1.0, 63, 50, 4),
-    "full": Profile("full", 0.05, 1500, 60, 15, 5, 40, 0.5, 0.8, 1.0, 63, 60, 4),
+    "quick": Profile(
+        name="quick",
+        validation="split",
+        learning_rate=0.08,
+        max_rounds=600,
+        early_stopping=40,
+        num_leaves=15,
+        max_depth=5,
+        min_data_in_leaf=40,
+        feature_fraction=0.5,
+        bagging_fraction=0.8,
+        lambda_l2=1.0,
+        max_bin=63,
+        select_top=50,
+        inner_groups=4,
+    ),
+    "full": Profile(
+        name="full",
+        validation="loco",
+        learning_rate=0.05,
+        max_rounds=1500,
+        early_stopping=60,
+        num_leaves=15,
+        max_depth=5,
+        min_data_in_leaf=40,
+        feature_fraction=0.5,
+        bagging_fraction=0.8,
+        lambda_l2=1.0,
+        max_bin=63,
+        select_top=60,
+        inner_groups=4,
+    ),
 }
 
 

@@ -12,12 +12,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import numpy.typing as npt
 from matplotlib.figure import Figure
 
 from models.folds import chrom_sort_key
+from store.types import F64
 
-F64 = npt.NDArray[np.float64]
 COLORS = {"within": "#1f77b4", "pooled": "#2ca02c", "cross": "#ff7f0e", "stack": "#000000"}
 
 

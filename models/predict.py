@@ -18,9 +18,9 @@ from models.stacking import MaskRule, stack
 from store.catalog import Store
 from store.cells import cell_info
 from store.registry import commit_predictions, find_predictions
+from store.types import F64
 
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 PREDICTION_COLUMNS = ("gene_name", "gex_predicted", "p_expressed", "rank_predicted")
 
 
@@ -64,19 +64,27 @@ def predict_matrix(model: LoadedModel, X: F32, *, explain: bool = True) -> Predi
     return predict_with(boosters, rule, model.record.threshold, X, explain=explain)
 
 
+BASE = "__base__"  # the "feature" whose contribution column holds a stage's base value
+
+
 def contrib_column(stage: str, feature: str) -> str:
-    """Column name of a stage's SHAP value of a feature in the contributions file."""
+    """Column name of a stage's SHAP value of a feature (or of its base value, ``BASE``) in the contributions file."""
     return f"{stage}:{feature}"
+
+
+def value_column(feature: str) -> str:
+    """Column name of a feature's value in the contributions file."""
+    return f"value:{feature}"
 
 
 def _contrib_frame(genes: npt.NDArray[np.str_], features: list[str], X: F32, pred: Predicted) -> pl.DataFrame:
     cols: dict[str, npt.NDArray[np.generic]] = {"gene_name": genes}
     for j, f in enumerate(features):
-        cols[f"value:{f}"] = X[:, j]
+        cols[value_column(f)] = X[:, j]
     for stage, c in pred.contrib.items():
         for j, f in enumerate(features):
             cols[contrib_column(stage, f)] = c[:, j].astype(np.float32)
-        cols[contrib_column(stage, "__base__")] = c[:, -1].astype(np.float32)
+        cols[contrib_column(stage, BASE)] = c[:, -1].astype(np.float32)
     return pl.DataFrame(cols)
 
 

@@ -99,7 +99,7 @@ def render_report(store: Store, model: LoadedModel) -> str:
     rec = model.record
     m = rec.metrics
     ch = m["chosen"]
-    where = "the course's val split (chr14, chr19)" if rec.profile == "quick" else "leave-one-chromosome-out"
+    where = "the course's val split (chr14, chr19)" if rec.validated_on_val_split else "leave-one-chromosome-out"
     summary_cols = [
         "setup",
         "kind",

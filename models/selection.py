@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 from scipy.stats import rankdata
 
-F64 = npt.NDArray[np.float64]
+from store.types import F64
 
 
 def mean_abs_shap(contrib: F64) -> F64:

@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from models.metrics import nanmean, spearman
+from store.types import F64
 
-F64 = npt.NDArray[np.float64]
 MaskRule = Literal["mean", "union", "intersection"]
 MASK_RULES: tuple[MaskRule, ...] = ("mean", "union", "intersection")
 DEFAULT_RULE: MaskRule = "mean"

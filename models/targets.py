@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import rankdata
 
-F64 = npt.NDArray[np.float64]
+from store.types import F64
 
 
 def rank_target(gex: F64) -> F64:

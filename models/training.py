@@ -27,11 +27,10 @@ from models.selection import Selection, mean_abs_shap, select_features
 from models.stacking import MaskRule, sweep
 from models.targets import expressed_target, rank_target
 from models.validation import validation_tables
+from store.types import F64, ProgressFn
 
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
-ProgressFn = Callable[[str, float], None]
 MAX_DIRECTIONS = 12
 SELECTION_SAMPLE = 20_000
 
@@ -96,7 +95,7 @@ class _Targets:
         return self.expressed if stage == "classifier" else self.rank
 
 
-class _Trainer:
+class TrainingRun:
     """Holds the cells, targets and counters of one training run."""
 
     def __init__(self, cells: list[CellData], profile: Profile, seed: int, threads: int, progress: ProgressFn | None):
@@ -152,7 +151,7 @@ def _masks(cells: dict[str, CellData], fn: Callable[[CellData], Mask]) -> dict[s
     return {name: fn(c) for name, c in cells.items()}
 
 
-def _select(tr: _Trainer, names: list[str], rng: np.random.Generator) -> Selection:
+def _select(tr: TrainingRun, names: list[str], rng: np.random.Generator) -> Selection:
     """SHAP importances per direction and stage on the val split, then :func:`select_features`."""
     cells = list(tr.cells)
     directions = selection_directions(cells, rng)
@@ -221,11 +220,11 @@ def run_unit(
     return rounds_of(b), preds, (b.model_to_string() if unit.keep_booster else None), fitted
 
 
-UnitRunner = Callable[[list[Unit], "_Trainer"], list[tuple[int, dict[str, F64], str | None, int]]]
-PooledFitter = Callable[[Stage, dict[str, Mask], int, "_Trainer"], lgb.Booster]
+UnitRunner = Callable[[list[Unit], "TrainingRun"], list[tuple[int, dict[str, F64], str | None, int]]]
+PooledFitter = Callable[[Stage, dict[str, Mask], int, "TrainingRun"], lgb.Booster]
 
 
-def local_units(units: list[Unit], tr: _Trainer) -> list[tuple[int, dict[str, F64], str | None, int]]:
+def local_units(units: list[Unit], tr: TrainingRun) -> list[tuple[int, dict[str, F64], str | None, int]]:
     """Run validation units one after another in this process."""
     X = {c: tr.X(c, np.ones(cd.genes.size, bool)) for c, cd in tr.cells.items()}
     out = []
@@ -240,10 +239,10 @@ def local_units(units: list[Unit], tr: _Trainer) -> list[tuple[int, dict[str, F6
 
 
 def _validate(
-    tr: _Trainer, setups: list[Setup], unit_runner: UnitRunner = local_units
+    tr: TrainingRun, setups: list[Setup], unit_runner: UnitRunner = local_units
 ) -> tuple[dict[tuple[str, str], tuple[F64, F64]], dict[str, Mask], dict[tuple[str, Stage], list[int]]]:
     """Out-of-fold P(expressed) and rank of every setup on every cell, and the rounds each fold kept."""
-    quick = tr.profile.name == "quick"
+    quick = tr.profile.on_val_split
     evaluated = _masks(tr.cells, (lambda c: c.split == "val") if quick else (lambda c: np.ones(c.genes.size, bool)))
     oof = {
         (s.name, c): (np.full(cd.genes.size, np.nan), np.full(cd.genes.size, np.nan))
@@ -301,12 +300,12 @@ def train_ensemble(
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     rng = np.random.default_rng(seed)
-    tr = _Trainer(cells, profile, seed, threads, progress)
+    tr = TrainingRun(cells, profile, seed, threads, progress)
     cell_names = [c.name for c in cells]
     setups = plan_setups(cell_names)
     n_dir_sources = len({a for a, _ in selection_directions(cell_names, np.random.default_rng(seed))})
-    n_folds = 1 if profile.name == "quick" else len(np.unique(np.concatenate([c.chrom for c in cells])))
-    per_fold = 1 if profile.name == "quick" else 2
+    n_folds = 1 if profile.on_val_split else len(np.unique(np.concatenate([c.chrom for c in cells])))
+    per_fold = 1 if profile.on_val_split else 2
     tr.planned = (0 if features else 2 * n_dir_sources) + len(setups) * 2 * (n_folds * per_fold + (n_folds > 1))
 
     tr.names = names
@@ -341,7 +340,7 @@ def train_ensemble(
 
     t0 = time.perf_counter()
     final: dict[str, dict[Stage, lgb.Booster]] = {s.name: {} for s in setups}
-    quick = profile.name == "quick"
+    quick = profile.on_val_split
     rows_final = _masks(tr.cells, (lambda c: c.split == "train") if quick else (lambda c: np.ones(c.genes.size, bool)))
     for s in setups:
         for stage in STAGES:

@@ -16,8 +16,7 @@ from models.dataset import CellData
 from models.folds import chrom_sort_key
 from models.metrics import nanmean, pearson, roc_auc, spearman
 from models.stacking import SweepResult, stack
-
-F64 = npt.NDArray[np.float64]
+from store.types import F64
 
 
 def _scores(p: F64, r: F64, gex: F64, masked_pred: F64) -> dict[str, float]:

@@ -65,6 +65,12 @@ class ModelRecord:
     job_id: str | None = None  # the service job that trained it (None from the CLI)
     reused: bool = False  # not stored: set when a training found this identical model already registered
 
+    @property
+    def validated_on_val_split(self) -> bool:
+        """Whether the model was validated on the course's val split (else leave-one-chromosome-out)."""
+        validation = (self.params or {}).get("profile", {}).get("validation")
+        return validation == "split" if validation else self.profile == "quick"  # models saved before the field
+
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> ModelRecord:
         """Build from a ``SELECT`` of :data:`MODEL_COLUMNS`."""

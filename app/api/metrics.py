@@ -11,28 +11,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access = logging.getLogger("epigex.access")
-ROUTE_PREFIXES = (
-    "/cell-lines",
-    "/jobs",
-    "/models",
-    "/predict",
-    "/explain",
-    "/submission",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/bench",
-    "/docs",
-    "/openapi.json",
-)
 
 
-def route_label(path: str) -> str:
-    """A bounded label for a path: its resource prefix, or ``other``."""
-    for p in ROUTE_PREFIXES:
-        if path == p or path.startswith(p + "/") or path.startswith(p + "?"):
-            return p
-    return "other"
+def route_label(scope: Scope) -> str:
+    """A bounded label for a request: the matched route's path template (``/predict/{cell_line}``), or ``other``."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "other"
 
 
 class Metrics:
@@ -76,7 +61,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             dt = time.perf_counter() - t0
-            route = route_label(scope["path"])
+            route = route_label(scope)
             self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
             self.metrics.latency.labels(route).observe(dt)
             if access.isEnabledFor(logging.INFO):

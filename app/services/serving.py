@@ -12,17 +12,19 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from models.explain import top_contributions
+from models.explain import explanation
 from models.params import STAGES
 from models.persist import LoadedModel, load_model
-from models.predict import PREDICTION_COLUMNS, contrib_column, ensure_predictions, read_predictions
+from models.predict import BASE, PREDICTION_COLUMNS, contrib_column, ensure_predictions, read_predictions, value_column
 from store.catalog import Store
 from store.cells import cell_info
 from store.errors import NotFoundError
@@ -142,8 +144,8 @@ class Serving:
             contrib = pl.read_parquet(self.store.home / where.contrib_path)
             feats = model.record.features
 
-            def matrix(prefix: str) -> npt.NDArray[np.float64]:
-                return contrib.select([f"{prefix}{f}" for f in feats]).to_numpy().astype(np.float64)
+            def matrix(column: Callable[[str], str]) -> npt.NDArray[np.float64]:
+                return contrib.select([column(f) for f in feats]).to_numpy().astype(np.float64)
 
             ps = PredictionSet(
                 model.id,
@@ -152,9 +154,9 @@ class Serving:
                 frame,
                 {g: i for i, g in enumerate(frame["gene_name"].to_list())},
                 feats,
-                matrix("value:"),
-                {st: matrix(f"{st}:") for st in STAGES},
-                {st: contrib[contrib_column(st, "__base__")].to_numpy().astype(np.float64) for st in STAGES},
+                matrix(value_column),
+                {st: matrix(partial(contrib_column, st)) for st in STAGES},
+                {st: contrib[contrib_column(st, BASE)].to_numpy().astype(np.float64) for st in STAGES},
             )
             table = frame.select(PREDICTION_COLUMNS)
             ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
@@ -177,19 +179,10 @@ class Serving:
         i = ps.rows.get(gene)
         if i is None:
             raise NotFoundError(f"gene {gene!r} is not among cell line {ps.cell}'s genes")
+        shap = {st: ps.shap[st][i] for st in STAGES}
+        base = {st: float(ps.base[st][i]) for st in STAGES}
         row = ps.frame.row(i, named=True)
-        return {
-            "gene": gene,
-            "cell_line": ps.cell,
-            "model_id": ps.model_id,
-            "gex_predicted": float(row["gex_predicted"]),
-            "p_expressed": float(row["p_expressed"]),
-            "rank_predicted": float(row["rank_predicted"]),
-            "stages": {
-                stage: top_contributions(ps.features, ps.values[i], ps.shap[stage][i], ps.base[stage][i], top)
-                for stage in STAGES
-            },
-        }
+        return explanation(gene, ps.cell, ps.model_id, row, ps.features, ps.values[i], shap, base, top)
 
     def forget_cell(self, cell: str) -> None:
         """Drop everything cached about a cell (after this process re-ingested or deleted it)."""

@@ -14,6 +14,7 @@ from app.services.cells import feature_set_for_uploads, submit_cell, upload_fiel
 from app.services.inventory import cell_detail, cell_lines
 from app.services.uploads import receive_upload
 from ingest.featureset import ASSAYS
+from ingest.layout import CELL_NAME
 from store.cells import delete_cell
 from store.errors import ConflictError
 
@@ -36,7 +37,7 @@ UPLOAD_SCHEMA: dict[str, Any] = {
                     ),
                     "required": ["name", *[f"{a}_{k}" for a in ASSAYS for k in ("bigwig", "bed")]],
                     "properties": {
-                        "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+                        "name": {"type": "string", "pattern": CELL_NAME.pattern},
                         "replace": {"type": "boolean", "default": False},
                         **{f"{a}_bigwig": _FILE for a in ASSAYS},
                         **{f"{a}_bed": _FILE for a in ASSAYS},

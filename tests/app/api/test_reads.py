@@ -19,7 +19,7 @@ def test_health_ready_metrics_openapi(client: TestClient) -> None:
     assert ready.json()["model_id"]
     client.get("/predict/X3?genes=CAPN9")
     text = client.get("/metrics").text
-    assert 'epigex_requests_total{method="GET",route="/predict",status="200"}' in text
+    assert 'epigex_requests_total{method="GET",route="/predict/{cell_line}",status="200"}' in text
     assert 'epigex_jobs{state="running"}' in text
     spec = client.get("/openapi.json").json()
     for path in ("/cell-lines", "/jobs/{job_id}", "/models", "/predict/{cell_line}", "/explain/{gene}"):

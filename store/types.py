@@ -1,0 +1,16 @@
+"""Type aliases every layer shares: NumPy arrays of the kinds the code passes around, and progress callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+ProgressFn = Callable[[str, float], None]
+"""A progress report: ``(label of the task, fraction of it done in 0..1)``."""
+FractionFn = Callable[[float], None]
+"""A progress report of a single task: the fraction of it done."""
