@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from scipy.special import ndtr, ndtri
-from scipy.stats import rankdata
 
 from store.types import F64
 
@@ -32,6 +31,8 @@ class DemoGenes:
 
 
 def _uniform(x: F64) -> F64:
+    from scipy.stats import rankdata  # scipy.stats is slow to import; only demo-data needs it
+
     return (rankdata(x, method="average") - 0.5) / x.size
 
 
@@ -88,6 +89,8 @@ def activity(gex: F64, rng: np.random.Generator, rho: float = RHO_CHROMATIN) -> 
     silent chromatin equals the share of zeros in ``gex``; active genes get 0.35..1 by latent rank.
     """
     n = gex.size
+    from scipy.stats import rankdata  # see above
+
     u = (rankdata(gex + rng.random(n) * 1e-9 * (gex == 0), method="ordinal") - 0.5) / n
     latent = _blend(u, rho, rng)
     z0 = float((gex == 0).mean())

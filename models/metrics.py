@@ -6,9 +6,25 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
 
 from store.types import F64
+
+
+def average_ranks(x: npt.ArrayLike) -> F64:
+    """1-based ranks, ties sharing their mean rank (``scipy.stats.rankdata(x, "average")``; NaN anywhere → all NaN).
+
+    Here rather than scipy's: importing ``scipy.stats`` costs about a second at every start of the CLI.
+    """
+    a = np.asarray(x, dtype=np.float64).ravel()
+    if a.size and bool(np.isnan(a).any()):
+        return np.full(a.size, np.nan)
+    order = np.argsort(a, kind="mergesort")
+    sorted_a = a[order]
+    edges = np.flatnonzero(np.concatenate(([True], sorted_a[1:] != sorted_a[:-1], [True])))
+    starts, ends = edges[:-1], edges[1:]
+    ranks = np.empty(a.size)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
 
 
 def pearson(x: F64, y: F64) -> float:
@@ -26,7 +42,7 @@ def spearman(x: F64, y: F64) -> float:
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.size < 3:
         return math.nan
-    return pearson(rankdata(x), rankdata(y))
+    return pearson(average_ranks(x), average_ranks(y))
 
 
 def roc_auc(score: F64, label: npt.ArrayLike) -> float:
@@ -35,7 +51,7 @@ def roc_auc(score: F64, label: npt.ArrayLike) -> float:
     n_pos, n_neg = int(lab.sum()), int((~lab).sum())
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    r = rankdata(np.asarray(score, dtype=np.float64))
+    r = average_ranks(score)
     return float((r[lab].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 

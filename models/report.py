@@ -10,7 +10,6 @@ import numpy as np
 
 from models.dataset import load_cell
 from models.persist import LoadedModel
-from models.plots import bars_figure, per_chrom_figure, shap_summary_figure, threshold_figure
 from models.predict import predict_matrix
 from store.ablations import latest_ablation
 from store.catalog import Store
@@ -48,6 +47,8 @@ def _img(uri: str, alt: str) -> str:
 
 def _shap_section(store: Store, model: LoadedModel) -> str:
     """SHAP summary per stage on a seeded sample of the training cells' val-split genes."""
+    from models import plots  # matplotlib loads only when a report is drawn (most of a second)
+
     rec = model.record
     xs = []
     for c in rec.cells:
@@ -61,11 +62,13 @@ def _shap_section(store: Store, model: LoadedModel) -> str:
     for stage, contrib in pred.contrib.items():
         unit = "log-odds" if stage == "classifier" else "rank"
         title = f"{stage}: SHAP on {X.shape[0]:,} val-split genes ({unit}, mean over stacked setups)"
-        out.append(_img(shap_summary_figure(contrib[:, :-1], X.astype(np.float64), rec.features, title), title))
+        out.append(_img(plots.shap_summary_figure(contrib[:, :-1], X.astype(np.float64), rec.features, title), title))
     return "".join(out)
 
 
 def _ablation_section(ablation: dict[str, Any] | None) -> str:
+    from models import plots
+
     if not ablation:
         return "<p class='muted'>No ablation run yet (<code>epigex ablate DATA_DIR</code>).</p>"
     parts = [f"<p class='muted'>Ablation {html.escape(ablation['id'])} on cells {', '.join(ablation['cells'])}.</p>"]
@@ -75,7 +78,7 @@ def _ablation_section(ablation: dict[str, Any] | None) -> str:
         parts.append(html_table(rows, ["variant", "features", "spearman_masked", "spearman_unmasked"], ("variant",)))
         parts.append(
             _img(
-                bars_figure([r["variant"] for r in rows], [r["spearman_masked"] for r in rows], group["title"]),
+                plots.bars_figure([r["variant"] for r in rows], [r["spearman_masked"] for r in rows], group["title"]),
                 group["title"],
             )
         )
@@ -96,6 +99,8 @@ def write_report(store: Store, model: LoadedModel, path: Path | None = None) -> 
 
 def render_report(store: Store, model: LoadedModel) -> str:
     """The report page of ``model`` as one HTML string (images embedded as data URIs)."""
+    from models import plots  # matplotlib loads only when a report is drawn (most of a second)
+
     rec = model.record
     m = rec.metrics
     ch = m["chosen"]
@@ -127,13 +132,13 @@ def render_report(store: Store, model: LoadedModel) -> str:
         "masked prediction with log1p(gex); AUC is stage 1's.</p>",
         html_table(m["summary"], summary_cols, ("setup", "kind", "cell")),
         "<h2>Spearman per held-out chromosome</h2>",
-        *[_img(per_chrom_figure(m["per_chrom"], c), f"per chromosome {c}") for c in rec.cells],
+        *[_img(plots.per_chrom_figure(m["per_chrom"], c), f"per chromosome {c}") for c in rec.cells],
         "<h2>Threshold curve and mask rules</h2>",
-        _img(threshold_figure(m["threshold_curve"], ch), "threshold curve"),
+        _img(plots.threshold_figure(m["threshold_curve"], ch), "threshold curve"),
         html_table(m["mask_rules"], ["rule", "best_threshold", "spearman"], ("rule",)),
         "<h2>Within-cell vs cross-cell transfer</h2>",
         _img(
-            bars_figure(
+            plots.bars_figure(
                 [r["kind"] for r in m["transfer"]],
                 [r["spearman_masked"] for r in m["transfer"]],
                 "mean masked Spearman by kind of setup",

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import rankdata
 
+from models.metrics import average_ranks
 from store.types import F64
 
 
@@ -39,7 +39,7 @@ def _rank_columns(X: F64) -> F64:
         col = X[:, j]
         ok = np.isfinite(col)
         r = np.full(col.size, np.nan)
-        r[ok] = rankdata(col[ok])
+        r[ok] = average_ranks(col[ok])
         out[:, j] = np.where(ok, r, np.nanmedian(r) if ok.any() else 0.0)
     return out
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
 
+from models.metrics import average_ranks
 from store.types import F64
 
 
@@ -14,7 +14,7 @@ def rank_target(gex: F64) -> F64:
     gex = np.asarray(gex, dtype=np.float64)
     if gex.size == 0:
         return np.empty(0)
-    return np.asarray(rankdata(gex, method="average"), dtype=np.float64) / gex.size
+    return average_ranks(gex) / gex.size
 
 
 def expressed_target(gex: F64) -> npt.NDArray[np.int8]:

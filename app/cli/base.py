@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from app.settings import get_settings
+from store.catalog import Store
 from store.errors import EpigexError
-
-if TYPE_CHECKING:
-    from store.catalog import Store
 
 app = typer.Typer(
     add_completion=False,
@@ -29,8 +28,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _print_version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             v = version("epigex")
         except PackageNotFoundError:  # run from a source tree that was never installed
@@ -67,8 +64,12 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def split_names(names: str | None) -> list[str] | None:
+    """``"X1, X2"`` → ``["X1", "X2"]``; None or empty → None (all)."""
+    out = [n.strip() for n in names.split(",") if n.strip()] if names else []
+    return out or None
+
+
 def open_store() -> Store:
     """The store at ``$EPIGEX_HOME`` (settings)."""
-    from store.catalog import Store
-
     return Store(get_settings().home)

@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from app.cli import model_commands  # noqa: F401  (registers the model commands)
-from app.cli.base import app, console, friendly, open_store
-from app.cli.render import qc_table
+from app.cli.base import app, console, friendly, open_store, split_names
+from app.cli.progress import single_bar, task_bars
+from app.cli.render import qc_table, score_table, timing_line, validation_table
+from app.services.demo import build_demo_store, finish_demo
+from app.services.ingesting import ingest_folder
 from app.settings import get_settings
+from demo.dataset import write_demo
+from ingest.catalogue import catalogue
+from ingest.catalogue import markdown as to_markdown
+from ingest.featureset import ASSAYS, default_feature_set
+from store.catalog import Store
 
 
 @app.command("demo-data")
@@ -25,8 +34,6 @@ def demo_data(
     ] = 0,
 ) -> None:
     """Write the demo dataset in the course layout; X3's hidden truth goes to OUT.truth/."""
-    from demo.dataset import write_demo
-
     with console.status("simulating tracks…") as status:
         manifest = write_demo(
             out,
@@ -58,31 +65,15 @@ def ingest(
     ] = None,
 ) -> None:
     """Read tracks and gene tables into the store; prints a per-cell QC summary."""
-    from app.cli.progress import task_bars
-    from ingest.executors import DaskRunner, LocalRunner, TrackRunner
-    from ingest.pipeline import ingest_dataset
-
     t0 = time.perf_counter()
     store = open_store()
-    names = [c.strip() for c in cells.split(",")] if cells else None
     address = dask or get_settings().dask_scheduler
-    runner: TrackRunner = DaskRunner(address) if address else LocalRunner(get_settings().threads)
     if address:
         console.print(f"track jobs run on the Dask cluster at {address}")
-    try:
-        with task_bars(console) as bar:
-            outcomes = ingest_dataset(
-                store,
-                data_dir,
-                names,
-                force_build=force_build,
-                progress=bar,
-                runner=runner,
-                limits=get_settings().read_limits(),
-            )
-    finally:
-        if isinstance(runner, DaskRunner):
-            runner.close()
+    with task_bars(console) as bar:
+        outcomes = ingest_folder(
+            store, get_settings(), data_dir, split_names(cells), force_build=force_build, progress=bar, dask=dask
+        )
     console.print(qc_table(outcomes))
     console.print(f"ingested {len(outcomes)} cell line(s) into {store.home} in {time.perf_counter() - t0:.1f} s")
 
@@ -93,16 +84,10 @@ def features(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/FEATURES.md.")] = False,
 ) -> None:
     """The feature catalogue of the default feature set: name, family, window, formula."""
-    from ingest.catalogue import catalogue
-    from ingest.catalogue import markdown as to_markdown
-    from ingest.featureset import default_feature_set
-
     fs = default_feature_set()
     if markdown:
         sys.stdout.write(to_markdown(fs))
         return
-    from rich.table import Table
-
     table = Table(title=f"feature set {fs.id}")
     for col in ("name", "family", "window", "formula"):
         table.add_column(col)
@@ -120,31 +105,30 @@ def demo(
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed of the demo data and the training.")] = 0,
 ) -> None:
     """The main job on a fresh machine: demo data, ingest, train (quick), predict X3, ZIP, report, X3's score."""
-    from app.cli.progress import single_bar, task_bars
-    from app.cli.render import score_table, timing_line, validation_table
-    from app.services.demo import finish_demo
-    from demo.dataset import write_demo
-    from ingest.pipeline import ingest_dataset
-    from models.pipeline import train_from_store
-    from store.catalog import Store
-
     t0 = time.perf_counter()
-    threads = get_settings().threads
+    settings = get_settings()
+    threads = settings.threads
     data = out / "data"
     truth = data.with_name(data.name + ".truth")
-    settings = get_settings()
-    home = settings.home if "home" in settings.model_fields_set else out / "store"
-    if not (data / "CAGE-train").is_dir():
-        with console.status("simulating the demo dataset…") as status:
-            write_demo(data, seed=seed, workers=threads, progress=lambda m: status.update(m))
+    store = Store(settings.home if "home" in settings.model_fields_set else out / "store")
+    with single_bar(console, "demo") as bar:
+        tracks: dict[str, float] = {}
+
+        def ingesting(label: str, fraction: float) -> None:
+            tracks[label] = fraction
+            bar(f"ingesting {label}", 0.5 * sum(tracks.values()) / max(len(tracks), 2 * len(ASSAYS) * 3))
+
+        outcomes, record = build_demo_store(
+            store,
+            settings,
+            data,
+            seed=seed,
+            status=lambda message: bar(message, 0.0),
+            ingest_progress=ingesting,
+            train_progress=lambda label, fraction: bar(f"training (quick): {label}", 0.5 + 0.5 * fraction),
+        )
     console.print(f"demo data: {data} (hidden truth: {truth})")
-    store = Store(home)
-    with task_bars(console) as bar:
-        outcomes = ingest_dataset(store, data, threads=threads, progress=bar, limits=get_settings().read_limits())
     console.print(qc_table(outcomes))
-    with single_bar(console, "training (quick)") as tbar:
-        _, record = train_from_store(store, None, "quick", seed=seed, threads=threads, progress=tbar)
-    assert record is not None
     console.print(validation_table(record))
     console.print(timing_line(record))
     with console.status("predicting X3, writing the ZIP and the report, training the baselines…"):

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
+from rich.table import Table
 
-from app.cli.base import app, console, err_console, friendly, open_store
+from app.cli.base import app, console, err_console, friendly, open_store, split_names
+from app.cli.progress import single_bar
+from app.cli.render import ablation_tables, explanation_tables, timing_line, validation_table
+from app.services import reading
+from app.services.ablate import run_ablation
+from app.services.training import train as train_model
 from app.settings import get_settings
+from models.submission import zip_name
+from store.errors import InputError
+from store.registry import activate_model, active_model_id, list_models
 
 MODEL_HELP = "Model id, a unique prefix of one, or latest (default: the active model)."
-
-
-def _cells(cells: str | None) -> list[str] | None:
-    return [c.strip() for c in cells.split(",") if c.strip()] if cells else None
 
 
 @app.command()
@@ -39,23 +46,12 @@ def train(
     ] = None,
 ) -> None:
     """Train the stacked two-stage ensemble; the new model becomes the active one."""
-    from app.cli.progress import single_bar
-    from app.cli.render import timing_line, validation_table
-    from models.pipeline import train_from_store
-
     store = open_store()
     t0 = time.perf_counter()
     with single_bar(console, f"training ({profile})") as bar:
-        _, record = train_from_store(
-            store,
-            _cells(cells),
-            profile,
-            seed=seed,
-            threads=get_settings().threads,
-            progress=bar,
-            dask=dask or get_settings().dask_scheduler,
+        record = train_model(
+            store, get_settings(), cells=split_names(cells), profile=profile, seed=seed, progress=bar, dask=dask
         )
-    assert record is not None
     console.print(validation_table(record))
     console.print(timing_line(record))
     if record.reused:
@@ -81,10 +77,6 @@ def models_list(ctx: typer.Context) -> None:
     """List the models, newest first; the active one is starred. Ids may be given whole, as a prefix, or latest."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
-
-    from store.registry import active_model_id, list_models
-
     store = open_store()
     active = active_model_id(store)
     table = Table(title=f"models in {store.home}")
@@ -113,8 +105,6 @@ def models_activate(
     model_id: Annotated[str, typer.Argument(metavar="MODEL_ID", help="Model id: whole, a unique prefix, or latest.")],
 ) -> None:
     """Make a model the active one (the one predict, submission, explain and the service use)."""
-    from store.registry import activate_model
-
     record = activate_model(open_store(), model_id)
     console.print(f"model {record.id} is now active")
 
@@ -129,14 +119,8 @@ def predict(
     ] = None,
 ) -> None:
     """Predictions as TSV: gene_name, gex_predicted, p_expressed, rank_predicted (computed once, then stored)."""
-    from models.persist import load_model
-    from models.predict import PREDICTION_COLUMNS, ensure_predictions, read_predictions
-
-    store = open_store()
-    where = ensure_predictions(store, cell, load_model(store, model))
-    text = (
-        read_predictions(store, where).select(PREDICTION_COLUMNS).write_csv(separator="\t")
-    )  # full precision, as the API
+    where, frame = reading.predictions(open_store(), cell, model)
+    text = reading.table_text(frame, "tsv")  # full precision, byte for byte what the service answers
     if output is None:
         sys.stdout.write(text)
     else:
@@ -152,15 +136,10 @@ def submission(
     model: Annotated[str | None, typer.Option(metavar="MODEL_ID", help=MODEL_HELP)] = None,
 ) -> None:
     """Write the course submission ZIP (gex_predicted.csv over the cell's test genes, in their order)."""
-    from models.persist import load_model
-    from models.predict import ensure_predictions, read_predictions
-    from models.submission import submission_zip, zip_name
-
-    zip_name(output.name)  # validates Last_First
-    store = open_store()
-    where = ensure_predictions(store, cell, load_model(store, model))
-    output.write_bytes(submission_zip(read_predictions(store, where)))
-    console.print(f"wrote {output} (model {where.model_id}, cell line {cell})")
+    zip_name(output.name)  # validates Last_First before any work
+    model_id, data = reading.submission(open_store(), cell, model)
+    output.write_bytes(data)
+    console.print(f"wrote {output} (model {model_id}, cell line {cell})")
 
 
 @app.command()
@@ -172,15 +151,7 @@ def explain(
     top: Annotated[int, typer.Option(metavar="N", help="Contributions to show per stage.")] = 10,
 ) -> None:
     """SHAP contributions of both stages for one gene (raw-score units: log-odds, rank)."""
-    from app.cli.render import explanation_tables
-    from models.explain import explain_gene
-    from models.persist import load_model
-    from models.predict import ensure_predictions
-
-    store = open_store()
-    loaded = load_model(store, model)
-    where = ensure_predictions(store, cell_line, loaded)
-    console.print(explanation_tables(explain_gene(store, where, gene, loaded.record.features, top)))
+    console.print(explanation_tables(reading.explain(open_store(), gene, cell_line, model, top)))
 
 
 @app.command()
@@ -190,13 +161,8 @@ def report(
     output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE", help="HTML file.")] = None,
 ) -> None:
     """Write the model's HTML report (default: $EPIGEX_HOME/reports/<model>.html)."""
-    from models.persist import load_model
-    from models.report import write_report
-
-    store = open_store()
-    loaded = load_model(store, model_id)
     with console.status("rendering the report…"):
-        path = write_report(store, loaded, output)
+        path = reading.report(open_store(), model_id, output)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -215,11 +181,6 @@ def ablate(
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed of the trainings.")] = 0,
 ) -> None:
     """Ablations: bigWig vs BED vs both, and the TSS window (one-sided vs symmetric, 50-5000 bp)."""
-    from app.cli.progress import single_bar
-    from app.cli.render import ablation_tables
-    from app.services.ablate import run_ablation
-    from store.errors import InputError
-
     try:
         size_list = tuple(int(s) for s in sizes.split(","))
     except ValueError:
@@ -227,7 +188,13 @@ def ablate(
     store = open_store()
     with single_bar(console, "ablations") as bar:
         result = run_ablation(
-            store, data_dir, _cells(cells) or [], sizes=size_list, seed=seed, threads=get_settings().threads, step=bar
+            store,
+            data_dir,
+            split_names(cells) or [],
+            sizes=size_list,
+            seed=seed,
+            threads=get_settings().threads,
+            step=bar,
         )
     console.print(ablation_tables(result))
     console.print(f"ablation {result['id']} recorded ({result['seconds']} s); `epigex report` shows it with plots")
@@ -246,11 +213,7 @@ def serve(
     On a loopback address writes are open unless EPIGEX_API_TOKEN is set; on any other address they need the
     token, and without one the service runs read-only (EPIGEX_ALLOW_OPEN_WRITES=1 opens them on purpose).
     """
-    import logging
-
-    import uvicorn
-
-    from app.api.app import create_app
+    from app.api.app import create_app  # the web stack loads only for this command
     from app.api.guard import describe, write_mode
     from app.api.protocol import guarded_protocol
 

@@ -8,12 +8,18 @@ same run, on the same genes: (1) the rank of promoter H3K4me3 + DNase signal (th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from app.services.ingesting import ingest_folder
+from app.services.training import train
+from app.settings import Settings
+from demo.dataset import write_demo
+from ingest.committer import IngestOutcome
 from ingest.featureset import ASSAYS
 from models.dataset import load_cell
 from models.metrics import spearman
@@ -26,9 +32,34 @@ from models.submission import submission_zip
 from store.catalog import Store
 from store.cells import feature_names
 from store.errors import InputError
+from store.registry import ModelRecord
+from store.types import ProgressFn
 
 PROMOTER_MEANS = tuple(f"{a}_bw_prom1k_mean" for a in ASSAYS)
 SUBMISSION_NAME = "Demo_Epigex_Project1.zip"
+
+
+def build_demo_store(
+    store: Store,
+    settings: Settings,
+    data: Path,
+    *,
+    cells: list[str] | None = None,
+    seed: int = 0,
+    status: Callable[[str], None] | None = None,
+    ingest_progress: ProgressFn | None = None,
+    train_progress: ProgressFn | None = None,
+) -> tuple[list[IngestOutcome], ModelRecord]:
+    """The demo's first half (the CLI's ``epigex demo`` and the service's first-start seeding alike).
+
+    Simulate the dataset into ``data`` unless it is there, ingest ``cells`` (default: all), train a ``quick``
+    model on the labelled ones; it becomes the active model.
+    """
+    if not (data / "CAGE-train").is_dir():
+        write_demo(data, seed=seed, workers=settings.threads, progress=status)
+    outcomes = ingest_folder(store, settings, data, cells, progress=ingest_progress)
+    record = train(store, settings, cells=None, profile="quick", seed=seed, progress=train_progress)
+    return outcomes, record
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.services.demo import build_demo_store
 from app.services.jobs import JobRunner, Report
 from app.services.serving import Serving
 from app.settings import Settings
@@ -18,18 +19,16 @@ def maybe_seed(settings: Settings, store: Store, runner: JobRunner, serving: Ser
     data = settings.demo_dir or store.home / "demo" / "data"
 
     def work(report: Report) -> dict[str, Any]:
-        from demo.dataset import write_demo
-        from ingest.pipeline import ingest_dataset
-        from models.pipeline import train_from_store
-
-        if not (data / "CAGE-train").is_dir():
-            report(0.0, "generating the demo dataset")
-            write_demo(data, seed=0, workers=settings.threads)
-        report(0.3, "ingesting the demo dataset")
-        ingest_dataset(store, data, ["X1", "X2"], threads=settings.threads)
-        report(0.6, "training a quick model")
-        _, record = train_from_store(store, None, "quick", threads=settings.threads)
-        assert record is not None
+        report(0.0, "preparing the demo dataset")
+        _, record = build_demo_store(
+            store,
+            settings,
+            data,
+            cells=["X1", "X2"],
+            status=lambda message: report(0.05, message),
+            ingest_progress=lambda label, f: report(0.3, f"ingesting {label}"),
+            train_progress=lambda label, f: report(0.6 + 0.4 * f, f"training: {label}"),
+        )
         serving.forget_active()
         return {"model_id": record.id, "demo_data": str(data)}
 

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from app.services.reading import table_text
 from models.explain import explanation
 from models.params import STAGES
 from models.persist import LoadedModel, load_model
@@ -51,7 +52,7 @@ def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
     if fmt == "json":
         payload = {"cell_line": ps.cell, "model_id": ps.model_id, "predictions": frame.to_dicts()}
         return json.dumps(payload, separators=(",", ":")).encode()
-    return frame.write_csv(separator="," if fmt == "csv" else "\t").encode()
+    return table_text(frame, fmt).encode()
 
 
 class Serving:

@@ -7,9 +7,12 @@ from typing import Any
 from app.services.inventory import cell_lines
 from app.services.jobs import JobRow, JobRunner, Report
 from app.services.serving import Serving
+from app.settings import Settings
 from models.pipeline import train_from_store
 from store.catalog import Store
 from store.errors import ConflictError, InputError, NotFoundError
+from store.registry import ModelRecord
+from store.types import ProgressFn
 
 
 def check_training_cells(store: Store, cells: list[str] | None) -> None:
@@ -32,6 +35,33 @@ def check_training_cells(store: Store, cells: list[str] | None) -> None:
         raise ConflictError(f"cell line(s) {', '.join(unlabelled)} have no labels; train on labelled cells only")
 
 
+def train(
+    store: Store,
+    settings: Settings,
+    *,
+    cells: list[str] | None,
+    profile: str,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+    dask: str | None = None,
+    job_id: str | None = None,
+) -> ModelRecord:
+    """Train, register and activate a model (an identical one already registered is reused and activated)."""
+    check_training_cells(store, cells)
+    _, record = train_from_store(
+        store,
+        cells,
+        profile,
+        seed=seed,
+        threads=settings.threads,
+        progress=progress,
+        dask=dask or settings.dask_scheduler,
+        job_id=job_id,
+    )
+    assert record is not None  # registered
+    return record
+
+
 def submit_training(
     store: Store,
     runner: JobRunner,
@@ -40,22 +70,21 @@ def submit_training(
     cells: list[str] | None,
     profile: str,
     seed: int,
-    threads: int,
+    settings: Settings,
 ) -> JobRow:
     """Check the request and queue a training job; the new model becomes the active one."""
     check_training_cells(store, cells)
 
     def work(report: Report) -> dict[str, Any]:
-        _, record = train_from_store(
+        record = train(
             store,
-            cells,
-            profile,
+            settings,
+            cells=cells,
+            profile=profile,
             seed=seed,
-            threads=threads,
             progress=lambda label, f: report(f, f"training: {label}"),
             job_id=report.job_id,
         )
-        assert record is not None
         serving.forget_active()
         stack = {r["cell"]: r["spearman_masked"] for r in record.metrics["summary"] if r["kind"] == "stack"}
         return {"model_id": record.id, "metrics": {"stack_spearman_masked": stack, **record.metrics["chosen"]}}

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.stats import pearsonr, spearmanr
 
 from models.metrics import pearson, roc_auc, spearman
@@ -45,3 +47,14 @@ def test_auc_by_hand() -> None:
     assert roc_auc(np.array([0.9, 0.4, 0.5, 0.1]), np.array([1, 1, 0, 0])) == pytest.approx(0.75)
     assert roc_auc(np.array([0.5, 0.5]), np.array([1, 0])) == pytest.approx(0.5)
     assert math.isnan(roc_auc(np.array([0.1, 0.2]), np.array([1, 1])))
+
+
+@given(
+    st.lists(st.integers(min_value=-5, max_value=5) | st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=60)
+)
+def test_average_ranks_equal_scipys(values: list[float]) -> None:
+    from scipy.stats import rankdata
+
+    from models.metrics import average_ranks
+
+    np.testing.assert_array_equal(average_ranks(values), rankdata(values, method="average"))

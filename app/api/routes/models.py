@@ -28,7 +28,7 @@ def train_model(
 ) -> Accepted:
     """Train the stacked ensemble as a background job; the new model becomes the active one."""
     job = submit_training(
-        store, runner, serving, cells=body.cells, profile=body.profile, seed=body.seed, threads=settings.threads
+        store, runner, serving, cells=body.cells, profile=body.profile, seed=body.seed, settings=settings
     )
     return Accepted(job_id=job.id, status_url=f"/jobs/{job.id}")
 

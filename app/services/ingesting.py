@@ -1,0 +1,49 @@
+"""Ingest as a service action, for the CLI and the service alike: the track runner chosen once from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from app.settings import Settings
+from ingest.committer import IngestOutcome
+from ingest.executors import DaskRunner, LocalRunner, TrackRunner
+from ingest.pipeline import ingest_dataset
+from store.catalog import Store
+from store.types import ProgressFn
+
+
+@contextmanager
+def track_runner(settings: Settings, dask: str | None = None) -> Iterator[TrackRunner]:
+    """Where track jobs run: the Dask cluster at ``dask`` (or ``EPIGEX_DASK_SCHEDULER``), else local threads."""
+    address = dask or settings.dask_scheduler
+    runner: TrackRunner = DaskRunner(address) if address else LocalRunner(settings.threads)
+    try:
+        yield runner
+    finally:
+        if isinstance(runner, DaskRunner):
+            runner.close()
+
+
+def ingest_folder(
+    store: Store,
+    settings: Settings,
+    data_dir: Path,
+    cells: list[str] | None = None,
+    *,
+    force_build: bool = False,
+    progress: ProgressFn | None = None,
+    dask: str | None = None,
+) -> list[IngestOutcome]:
+    """Ingest every (or the named) cell of a course-layout folder, within the settings' read budget."""
+    with track_runner(settings, dask) as runner:
+        return ingest_dataset(
+            store,
+            data_dir,
+            cells,
+            force_build=force_build,
+            progress=progress,
+            runner=runner,
+            limits=settings.read_limits(),
+        )

@@ -1,0 +1,49 @@
+"""Reads as service actions for the command line: predictions, the submission ZIP, explanations, the report.
+
+The service answers the same reads from its in-memory cache (:mod:`app.services.serving`); both format tables
+with :func:`table_text` and build explanations with :func:`models.explain.explanation`, so that the CLI and the
+API give byte-identical predictions, ZIPs and explanations for the same store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from models.explain import explain_gene
+from models.persist import load_model
+from models.predict import PREDICTION_COLUMNS, CellPredictions, ensure_predictions, read_predictions
+from models.report import write_report
+from models.submission import submission_zip
+from store.catalog import Store
+
+
+def table_text(frame: pl.DataFrame, fmt: str) -> str:
+    """Prediction rows as CSV or TSV text, every number at full precision (one rule for the CLI and the API)."""
+    return frame.select(PREDICTION_COLUMNS).write_csv(separator="," if fmt == "csv" else "\t")
+
+
+def predictions(store: Store, cell: str, model: str | None = None) -> tuple[CellPredictions, pl.DataFrame]:
+    """A cell line's predictions by ``model`` (id, prefix, ``latest``; default the active one), computed once."""
+    where = ensure_predictions(store, cell, load_model(store, model))
+    return where, read_predictions(store, where)
+
+
+def submission(store: Store, cell: str, model: str | None = None) -> tuple[str, bytes]:
+    """The model's id and the course submission ZIP over the cell line's test genes."""
+    where, frame = predictions(store, cell, model)
+    return where.model_id, submission_zip(frame)
+
+
+def explain(store: Store, gene: str, cell: str, model: str | None = None, top: int = 20) -> dict[str, Any]:
+    """SHAP contributions of both stages for one gene, in the shape of ``GET /explain/{gene}``."""
+    loaded = load_model(store, model)
+    where = ensure_predictions(store, cell, loaded)
+    return explain_gene(store, where, gene, loaded.record.features, top)
+
+
+def report(store: Store, model: str | None = None, path: Path | None = None) -> Path:
+    """Write the model's HTML report (default ``<store>/reports/<model>.html``)."""
+    return write_report(store, load_model(store, model), path)
