@@ -36,6 +36,7 @@ COPY ingest ./ingest
 COPY store ./store
 COPY models ./models
 COPY demo ./demo
+COPY epigex ./epigex
 RUN set -eux; \
     if [ -f /tmp/pip/pip.conf ]; then export PIP_CONFIG_FILE=/tmp/pip/pip.conf; fi; \
     if [ -f /tmp/pip/ca.crt ]; then export PIP_CERT=/tmp/pip/ca.crt; fi; \

@@ -29,7 +29,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy app ingest store models demo
+	$(BIN)/mypy epigex
 
 pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q

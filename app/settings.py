@@ -8,9 +8,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.runtime import default_threads
-from ingest.limits import ReadLimits
-from store.catalog import default_home
+from epigex.app.runtime import default_threads
+from epigex.ingest.limits import ReadLimits
+from epigex.store.catalog import default_home
 
 
 class Settings(BaseSettings):

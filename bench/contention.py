@@ -47,7 +47,7 @@ def competitors(n: int) -> Iterator[None]:
 def timed_cli(args: list[str], env: dict[str, str]) -> float:
     """Wall seconds of one ``epigex`` command (it must succeed)."""
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "app.cli.main", *args], env=env, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "epigex.app.cli.main", *args], env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"epigex {' '.join(args)} failed:\n{r.stderr[-3000:]}")
     return time.perf_counter() - t0
@@ -105,7 +105,7 @@ def reads_during_training(store: Path, tmp: Path, env: dict[str, str], requests:
 def prepare(data: Path, tmp: Path, env: dict[str, str]) -> Path:
     """The demo data (made if missing) ingested into a store of its own."""
     if not (data / "CAGE-train").is_dir():
-        from demo.dataset import write_demo
+        from epigex.demo.dataset import write_demo
 
         write_demo(data, seed=0)
     store = tmp / "store"

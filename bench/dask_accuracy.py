@@ -22,20 +22,20 @@ def main() -> None:
     """Run both paths for both profiles and print a table."""
     from distributed import Client, LocalCluster
 
-    from app.services.demo import read_truth, truth_spearman
-    from ingest.pipeline import ingest_dataset
-    from models.persist import load_model
-    from models.pipeline import train_from_store
-    from models.predict import ensure_predictions, read_predictions
-    from store.catalog import Store
-    from store.registry import ModelRecord
+    from epigex.app.services.demo import read_truth, truth_spearman
+    from epigex.ingest.pipeline import ingest_dataset
+    from epigex.models.persist import load_model
+    from epigex.models.pipeline import train_from_store
+    from epigex.models.predict import ensure_predictions, read_predictions
+    from epigex.store.catalog import Store
+    from epigex.store.registry import ModelRecord
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("epigex-demo/data"))
     ap.add_argument("--profiles", default="quick,full")
     args = ap.parse_args()
     if not (args.data / "CAGE-train").is_dir():
-        from demo.dataset import write_demo
+        from epigex.demo.dataset import write_demo
 
         write_demo(args.data, seed=0)
     truth = read_truth(args.data.with_name(args.data.name + ".truth") / "X3_test_y.tsv")

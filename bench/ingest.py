@@ -27,12 +27,12 @@ import numpy as np
 import polars as pl
 import pyBigWig
 
-from ingest.bigwig import BigWigReader
-from ingest.featureset import default_feature_set
-from ingest.genes import gene_coords, read_info
-from ingest.tracks import bigwig_features
-from ingest.windows import window_bounds
-from store.genome import HG38_SIZES
+from epigex.ingest.bigwig import BigWigReader
+from epigex.ingest.featureset import default_feature_set
+from epigex.ingest.genes import gene_coords, read_info
+from epigex.ingest.tracks import bigwig_features
+from epigex.ingest.windows import window_bounds
+from epigex.store.genome import HG38_SIZES
 
 
 def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, float, Any]:
@@ -128,7 +128,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9, help="alternating rounds of (a) and (c); best of each")
     args = ap.parse_args()
     if not (args.data / "CAGE-train").is_dir():
-        from demo.dataset import write_demo
+        from epigex.demo.dataset import write_demo
 
         write_demo(args.data, seed=0)
     bw = args.data / f"{args.assay}-bigwig" / f"{args.cell}.bw"

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pyBigWig
 
-from store.genome import HG38_SIZES
+from epigex.store.genome import HG38_SIZES
 
 CHILD = """
 import resource, sys, time
 from pathlib import Path
-from demo.dataset import course_file
-from ingest.featureset import default_feature_set
-from ingest.genes import read_info
-from ingest.tracks import bigwig_features
+from epigex.demo.dataset import course_file
+from epigex.ingest.featureset import default_feature_set
+from epigex.ingest.genes import read_info
+from epigex.ingest.tracks import bigwig_features
 genes = read_info(course_file("CAGE-train/X3_test_info.tsv"))
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter()

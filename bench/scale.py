@@ -22,8 +22,8 @@ from typing import Any
 
 
 def _warm() -> None:
-    import ingest.assemble
-    import ingest.trackjobs  # noqa: F401
+    import epigex.ingest.assemble
+    import epigex.ingest.trackjobs  # noqa: F401
 
 
 def _cpu() -> float:
@@ -52,9 +52,9 @@ def main() -> None:
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ"), "POLARS_MAX_THREADS": "1"}
     dask.config.set({"distributed.nanny.pre-spawn-environ": environ})
 
-    from ingest.executors import DaskRunner, LocalRunner
-    from ingest.pipeline import ingest_dataset
-    from store.catalog import Store
+    from epigex.ingest.executors import DaskRunner, LocalRunner
+    from epigex.ingest.pipeline import ingest_dataset
+    from epigex.store.catalog import Store
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("epigex-demo/data-8"))
@@ -67,7 +67,7 @@ def main() -> None:
         not (args.data / "CAGE-train" / "C8_train_info.tsv").exists()
         and not (args.data / "CAGE-train" / "C8_test_info.tsv").exists()
     ):
-        from demo.dataset import write_demo
+        from epigex.demo.dataset import write_demo
 
         write_demo(args.data, seed=0, n_cells=8, workers=2)
     cells_all = [f"C{i}" for i in range(1, 9)]
@@ -107,8 +107,8 @@ def main() -> None:
             flush=True,
         )
     if args.train:
-        from models.pipeline import train_from_store
-        from store.cells import labelled_cells
+        from epigex.models.pipeline import train_from_store
+        from epigex.store.cells import labelled_cells
 
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(Path(tmp) / "h")

@@ -140,7 +140,7 @@ def _busy(url: str, port: int, data: Path, cell: str, gene: str, requests: int) 
     out = {"idle": asyncio.run(_mixed(url, paths, 32, lambda n: n >= requests))}
     from contextlib import ExitStack
 
-    from ingest.featureset import ASSAYS
+    from epigex.ingest.featureset import ASSAYS
 
     auth = {"Authorization": f"Bearer {BENCH_TOKEN}"}
     with ExitStack() as stack:
@@ -194,9 +194,9 @@ def _free_port() -> int:
 
 
 def _prepare(home: Path, data: Path) -> None:
-    from ingest.pipeline import ingest_dataset
-    from models.pipeline import train_from_store
-    from store.catalog import Store
+    from epigex.ingest.pipeline import ingest_dataset
+    from epigex.models.pipeline import train_from_store
+    from epigex.store.catalog import Store
 
     store = Store(home)
     ingest_dataset(store, data)
@@ -218,7 +218,7 @@ def main() -> None:
         home = args.home
         if home is None:
             if not (args.data / "CAGE-train").is_dir():
-                from demo.dataset import write_demo
+                from epigex.demo.dataset import write_demo
 
                 write_demo(args.data, seed=0)
             home = Path(tmp) / "home"
@@ -231,7 +231,7 @@ def main() -> None:
             "EPIGEX_LOG_LEVEL": "WARNING",
             "EPIGEX_API_TOKEN": BENCH_TOKEN,
         }
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--port", str(port)], env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "epigex.app.cli.main", "serve", "--port", str(port)], env=env)
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(300):

@@ -19,12 +19,12 @@ from typing import Any
 
 import polars as pl
 
-from app.services.demo import PROMOTER_MEANS, baseline_scores, read_truth, truth_spearman
-from ingest.pipeline import ingest_dataset
-from models.persist import load_model
-from models.pipeline import train_from_store
-from models.predict import ensure_predictions, read_predictions
-from store.catalog import Store
+from epigex.app.services.demo import PROMOTER_MEANS, baseline_scores, read_truth, truth_spearman
+from epigex.ingest.pipeline import ingest_dataset
+from epigex.models.persist import load_model
+from epigex.models.pipeline import train_from_store
+from epigex.models.predict import ensure_predictions, read_predictions
+from epigex.store.catalog import Store
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
     if not (args.data / "CAGE-train").is_dir():
-        from demo.dataset import write_demo
+        from epigex.demo.dataset import write_demo
 
         write_demo(args.data, seed=0, workers=args.threads)
     truth = read_truth(args.data.with_name(args.data.name + ".truth") / "X3_test_y.tsv")

@@ -16,10 +16,10 @@ import numpy.typing as npt
 import polars as pl
 import pyBigWig
 
-from demo.expression import activity, invent_expression
-from demo.signal import GeneArrays, call_peaks, simulate_track
-from store.errors import InputError
-from store.genome import HG38_SIZES
+from epigex.demo.expression import activity, invent_expression
+from epigex.demo.signal import GeneArrays, call_peaks, simulate_track
+from epigex.store.errors import InputError
+from epigex.store.genome import HG38_SIZES
 
 ASSAYS = ("DNase", "H3K27ac", "H3K4me1", "H3K4me3", "H3K27me3", "H3K36me3", "H3K9me3")
 CALIBRATED = ("DNase", "H3K27ac", "H3K4me1", "H3K4me3")

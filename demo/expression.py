@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr, ndtri
 
-from store.types import F64
+from epigex.store.types import F64
 
 RHO_CHROMATIN = 0.90  # rank-space correlation between a gene's expression and its chromatin activity
 RHO_CELLS = 0.80  # rank-space correlation between an invented cell and its source

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from store.genome import HG38_SIZES
-from store.types import F64, I64
+from epigex.store.genome import HG38_SIZES
+from epigex.store.types import F64, I64
 
 BIN = 100
 HALF = 3000

@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ingest.catalogue import catalogue
-from ingest.derived import derived_features, geometry_features
-from ingest.featureset import FeatureSetDef
-from ingest.genes import gene_coords
-from ingest.layout import CellFiles
-from ingest.trackjobs import TrackJob, run_track
-from ingest.tracks import TrackResult
-from store.cells import CellIngest, TrackRow, write_feature_table
+from epigex.ingest.catalogue import catalogue
+from epigex.ingest.derived import derived_features, geometry_features
+from epigex.ingest.featureset import FeatureSetDef
+from epigex.ingest.genes import gene_coords
+from epigex.ingest.layout import CellFiles
+from epigex.ingest.trackjobs import TrackJob, run_track
+from epigex.ingest.tracks import TrackResult
+from epigex.store.cells import CellIngest, TrackRow, write_feature_table
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 import numpy.typing as npt
 
-from store.errors import FileTypeError, InputError
+from epigex.store.errors import FileTypeError, InputError
 
 BIGWIG_MAGIC = 0x888FFC26
 BIGBED_MAGIC = 0x8789F2EB

@@ -30,10 +30,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from ingest.limits import DEFAULT_LIMITS, ReadLimits
-from ingest.textfile import read_text_lines
-from store.errors import InputError, at_line
-from store.genome import HG38_SIZES, naming_style, normalize_chrom
+from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from epigex.ingest.textfile import read_text_lines
+from epigex.store.errors import InputError, at_line
+from epigex.store.genome import HG38_SIZES, naming_style, normalize_chrom
 
 NARROWPEAK_COLUMNS = 10
 _RGB = r"^\d{1,3}(,\d{1,3},\d{1,3})?$"

@@ -27,10 +27,10 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from ingest.bbi import BbiFile, Chrom, read_chrom_tree, read_header, read_index
-from ingest.bbi import sniff_kind as sniff_kind
-from ingest.limits import BYTES_PER_INTERVAL, DEFAULT_LIMITS, ReadLimits, too_big
-from store.errors import InputError
+from epigex.ingest.bbi import BbiFile, Chrom, read_chrom_tree, read_header, read_index
+from epigex.ingest.bbi import sniff_kind as sniff_kind
+from epigex.ingest.limits import BYTES_PER_INTERVAL, DEFAULT_LIMITS, ReadLimits, too_big
+from epigex.store.errors import InputError
 
 SECTION_HEADER = 24
 MAX_ITEMS = 0xFFFF

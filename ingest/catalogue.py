@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.derived import DERIVED, GEOMETRY
-from ingest.featureset import FeatureSetDef
-from ingest.peak_stats import NEAREST_STATS, PEAK_STATS
-from ingest.signal_stats import SIGNAL_STATS
-from ingest.tracks import bed_column, bigwig_column
+from epigex.ingest.derived import DERIVED, GEOMETRY
+from epigex.ingest.featureset import FeatureSetDef
+from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS
+from epigex.ingest.signal_stats import SIGNAL_STATS
+from epigex.ingest.tracks import bed_column, bigwig_column
 
 SIGNAL_FORMULAS = {
     "mean": "mean of z over covered bases, z = (log1p(max(v,0)) - μ_track) / σ_track",

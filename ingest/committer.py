@@ -8,9 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.assemble import CellPlan
-from store.catalog import Store
-from store.cells import CellIngest, commit_cells
+from epigex.ingest.assemble import CellPlan
+from epigex.store.catalog import Store
+from epigex.store.cells import CellIngest, commit_cells
 
 
 @dataclass

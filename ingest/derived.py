@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.featureset import ASSAYS, FeatureSetDef
-from ingest.tracks import bed_column, bigwig_column
-from ingest.windows import GeneCoords
-from store.types import F64
+from epigex.ingest.featureset import ASSAYS, FeatureSetDef
+from epigex.ingest.tracks import bed_column, bigwig_column
+from epigex.ingest.windows import GeneCoords
+from epigex.store.types import F64
 
 Fn = Callable[[list[F64]], F64]
 

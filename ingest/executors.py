@@ -17,14 +17,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
-from ingest.assemble import CellPlan, assemble_cell, assemble_serialised, run_planned_tracks
-from ingest.featureset import FeatureSetDef
-from ingest.hashing import sha256_file
-from ingest.trackjobs import run_track
-from ingest.tracks import TrackResult
-from store.cells import CellIngest
-from store.errors import EpigexError
-from store.types import ProgressFn
+from epigex.ingest.assemble import CellPlan, assemble_cell, assemble_serialised, run_planned_tracks
+from epigex.ingest.featureset import FeatureSetDef
+from epigex.ingest.hashing import sha256_file
+from epigex.ingest.trackjobs import run_track
+from epigex.ingest.tracks import TrackResult
+from epigex.store.cells import CellIngest
+from epigex.store.errors import EpigexError
+from epigex.store.types import ProgressFn
 
 
 class TrackRunner(Protocol):

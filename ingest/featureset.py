@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from store.errors import InputError
+from epigex.store.errors import InputError
 
 ASSAYS = ("DNase", "H3K27ac", "H3K4me1", "H3K4me3", "H3K27me3", "H3K36me3", "H3K9me3")
 WindowKind = Literal["tss_onesided", "tss_symmetric", "body", "upstream", "downstream"]

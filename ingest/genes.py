@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ingest.limits import DEFAULT_LIMITS, ReadLimits
-from ingest.textfile import read_text_lines
-from ingest.windows import GeneCoords
-from store.errors import InputError, at_line
-from store.genome import normalize_chrom
+from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from epigex.ingest.textfile import read_text_lines
+from epigex.ingest.windows import GeneCoords
+from epigex.store.errors import InputError, at_line
+from epigex.store.genome import normalize_chrom
 
 INFO_COLUMNS = ("gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_end", "strand")
 COORD_COLUMNS = ("gene_start", "gene_end", "TSS_start", "TSS_end")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from store.errors import ResourceLimitError
+from epigex.store.errors import ResourceLimitError
 
 MIB = 1024 * 1024
 

@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 from ncls import NCLS
 
-from ingest.signal_stats import PrefixIntegral
-from store.types import F64, I64
+from epigex.ingest.signal_stats import PrefixIntegral
+from epigex.store.types import F64, I64
 
 PEAK_STATS = ("has_peak", "n_peaks", "density", "cov", "max_signal", "max_q")
 NEAREST_STATS = ("nearest_dist", "nearest_width")

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.assemble import CellPlan
-from ingest.committer import BatchCommitter, IngestOutcome, commit_planned
-from ingest.executors import LocalRunner, TrackRunner
-from ingest.featureset import FeatureSetDef, default_feature_set
-from ingest.genes import read_info, read_labels
-from ingest.layout import CellFiles, discover
-from ingest.limits import DEFAULT_LIMITS, ReadLimits
-from ingest.trackjobs import TrackJob
-from store.catalog import Store
-from store.cells import CellIngest, cell_gene_count, is_current
-from store.errors import InputError
-from store.types import ProgressFn
+from epigex.ingest.assemble import CellPlan
+from epigex.ingest.committer import BatchCommitter, IngestOutcome, commit_planned
+from epigex.ingest.executors import LocalRunner, TrackRunner
+from epigex.ingest.featureset import FeatureSetDef, default_feature_set
+from epigex.ingest.genes import read_info, read_labels
+from epigex.ingest.layout import CellFiles, discover
+from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from epigex.ingest.trackjobs import TrackJob
+from epigex.store.catalog import Store
+from epigex.store.cells import CellIngest, cell_gene_count, is_current
+from epigex.store.errors import InputError
+from epigex.store.types import ProgressFn
 
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2, "reference": 3}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from store.types import F64, I64
+from epigex.store.types import F64, I64
 
 ENTROPY_BINS = 10
 SIGNAL_STATS = ("mean", "std", "min", "max", "cov", "slope", "entropy")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from ingest.bbi import sniff_kind
-from ingest.limits import MIB, ReadLimits
-from store.errors import FileTypeError, InputError, ResourceLimitError
+from epigex.ingest.bbi import sniff_kind
+from epigex.ingest.limits import MIB, ReadLimits
+from epigex.store.errors import FileTypeError, InputError, ResourceLimitError
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"

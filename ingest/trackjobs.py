@@ -8,9 +8,9 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.featureset import FeatureSetDef
-from ingest.limits import DEFAULT_LIMITS, ReadLimits
-from ingest.tracks import TrackResult, bed_features, bigwig_features
+from epigex.ingest.featureset import FeatureSetDef
+from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from epigex.ingest.tracks import TrackResult, bed_features, bigwig_features
 
 
 @dataclass(frozen=True)

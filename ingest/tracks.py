@@ -10,17 +10,17 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from ingest.bed import read_peaks
-from ingest.bigwig import BigWigReader
-from ingest.featureset import FeatureSetDef
-from ingest.genes import gene_coords
-from ingest.limits import DEFAULT_LIMITS, ReadLimits
-from ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
-from ingest.signal_stats import SIGNAL_STATS, TrackSums, track_sums, window_stats
-from ingest.windows import window_bounds
-from store.errors import InputError
-from store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
-from store.types import F64, FractionFn
+from epigex.ingest.bed import read_peaks
+from epigex.ingest.bigwig import BigWigReader
+from epigex.ingest.featureset import FeatureSetDef
+from epigex.ingest.genes import gene_coords
+from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
+from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums, track_sums, window_stats
+from epigex.ingest.windows import window_bounds
+from epigex.store.errors import InputError
+from epigex.store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
+from epigex.store.types import F64, FractionFn
 
 
 @dataclass

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.bed import read_peaks
-from ingest.bigwig import BigWigReader
-from ingest.limits import DEFAULT_LIMITS, ReadLimits
-from ingest.tracks import check_build
+from epigex.ingest.bed import read_peaks
+from epigex.ingest.bigwig import BigWigReader
+from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from epigex.ingest.tracks import check_build
 
 
 def check_track(

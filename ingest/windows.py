@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ingest.featureset import WindowSpec
-from store.types import I64
+from epigex.ingest.featureset import WindowSpec
+from epigex.store.types import I64
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
-from models.params import Stage
-from store.types import F64
+from epigex.models.params import Stage
+from epigex.store.types import F64
 
 F32 = npt.NDArray[np.float32]
 

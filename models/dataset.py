@@ -8,10 +8,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from store.catalog import Store
-from store.cells import cell_feature_sets, cell_genes, cell_info, cell_labels, feature_names, feature_table
-from store.errors import ConflictError, InputError
-from store.types import F64
+from epigex.store.catalog import Store
+from epigex.store.cells import cell_feature_sets, cell_genes, cell_info, cell_labels, feature_names, feature_table
+from epigex.store.errors import ConflictError, InputError
+from epigex.store.types import F64
 
 F32 = npt.NDArray[np.float32]
 TRAIN_SPLITS = ("train", "val")

@@ -19,12 +19,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from models.params import Stage, lgb_params
-from models.training import PooledFitter, TrainingRun, Unit, UnitRunner, run_unit
-from store.catalog import Store
-from store.cells import feature_table_path
-from store.errors import EpigexError
-from store.types import F64
+from epigex.models.params import Stage, lgb_params
+from epigex.models.training import PooledFitter, TrainingRun, Unit, UnitRunner, run_unit
+from epigex.store.catalog import Store
+from epigex.store.cells import feature_table_path
+from epigex.store.errors import EpigexError
+from epigex.store.types import F64
 
 
 def connect(address: str) -> Any:

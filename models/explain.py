@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from models.params import STAGES, Stage
-from models.predict import BASE, CellPredictions, contrib_column, value_column
-from store.catalog import Store
-from store.errors import NotFoundError
-from store.types import F64
+from epigex.models.params import STAGES, Stage
+from epigex.models.predict import BASE, CellPredictions, contrib_column, value_column
+from epigex.store.catalog import Store
+from epigex.store.errors import NotFoundError
+from epigex.store.types import F64
 
 
 def top_contributions(features: list[str], values: F64, shap: F64, base: float, top: int) -> dict[str, Any]:

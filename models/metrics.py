@@ -7,7 +7,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from store.types import F64
+from epigex.store.types import F64
 
 
 def average_ranks(x: npt.ArrayLike) -> F64:

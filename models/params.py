@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from store.errors import InputError
+from epigex.store.errors import InputError
 
 Stage = Literal["classifier", "regressor"]
 STAGES: tuple[Stage, ...] = ("classifier", "regressor")

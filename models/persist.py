@@ -11,12 +11,12 @@ from typing import Any
 
 import lightgbm as lgb
 
-from models.boosters import rounds_of
-from models.params import STAGES, Stage, lgb_params
-from models.training import TrainedModel
-from store.catalog import Store
-from store.errors import ConflictError, EpigexError
-from store.registry import (
+from epigex.models.boosters import rounds_of
+from epigex.models.params import STAGES, Stage, lgb_params
+from epigex.models.training import TrainedModel
+from epigex.store.catalog import Store
+from epigex.store.errors import ConflictError, EpigexError
+from epigex.store.registry import (
     Artifact,
     ModelRecord,
     activate_model,

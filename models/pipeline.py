@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.dataset import load_training_cell, shared_feature_set
-from models.params import get_profile
-from models.persist import save_model
-from models.training import ProgressFn, TrainedModel, train_ensemble
-from store.catalog import Store
-from store.cells import feature_names, labelled_cells
-from store.errors import InputError
-from store.registry import ModelRecord
+from epigex.models.dataset import load_training_cell, shared_feature_set
+from epigex.models.params import get_profile
+from epigex.models.persist import save_model
+from epigex.models.training import ProgressFn, TrainedModel, train_ensemble
+from epigex.store.catalog import Store
+from epigex.store.cells import feature_names, labelled_cells
+from epigex.store.errors import InputError
+from epigex.store.registry import ModelRecord
 
 
 def train_from_store(
@@ -47,7 +47,7 @@ def train_from_store(
     client: Any = None
     own = False
     if dask is not None:
-        from models.distributed import connect, dask_pooled, dask_units
+        from epigex.models.distributed import connect, dask_pooled, dask_units
 
         own = isinstance(dask, str)
         client = connect(dask) if own else dask

@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from models.folds import chrom_sort_key
-from store.types import F64
+from epigex.models.folds import chrom_sort_key
+from epigex.store.types import F64
 
 COLORS = {"within": "#1f77b4", "pooled": "#2ca02c", "cross": "#ff7f0e", "stack": "#000000"}
 

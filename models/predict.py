@@ -10,15 +10,15 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow.parquet as pq
 
-from models.boosters import contributions, predict_stage
-from models.dataset import load_cell
-from models.params import STAGES, Stage
-from models.persist import LoadedModel, load_model
-from models.stacking import MaskRule, stack
-from store.catalog import Store
-from store.cells import cell_info
-from store.registry import commit_predictions, find_predictions
-from store.types import F64
+from epigex.models.boosters import contributions, predict_stage
+from epigex.models.dataset import load_cell
+from epigex.models.params import STAGES, Stage
+from epigex.models.persist import LoadedModel, load_model
+from epigex.models.stacking import MaskRule, stack
+from epigex.store.catalog import Store
+from epigex.store.cells import cell_info
+from epigex.store.registry import commit_predictions, find_predictions
+from epigex.store.types import F64
 
 F32 = npt.NDArray[np.float32]
 PREDICTION_COLUMNS = ("gene_name", "gex_predicted", "p_expressed", "rank_predicted")

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from models.dataset import load_cell
-from models.persist import LoadedModel
-from models.predict import predict_matrix
-from store.ablations import latest_ablation
-from store.catalog import Store
+from epigex.models.dataset import load_cell
+from epigex.models.persist import LoadedModel
+from epigex.models.predict import predict_matrix
+from epigex.store.ablations import latest_ablation
+from epigex.store.catalog import Store
 
 SHAP_SAMPLE = 2000
 CSS = """
@@ -47,7 +47,7 @@ def _img(uri: str, alt: str) -> str:
 
 def _shap_section(store: Store, model: LoadedModel) -> str:
     """SHAP summary per stage on a seeded sample of the training cells' val-split genes."""
-    from models import plots  # matplotlib loads only when a report is drawn (most of a second)
+    from epigex.models import plots  # matplotlib loads only when a report is drawn (most of a second)
 
     rec = model.record
     xs = []
@@ -67,7 +67,7 @@ def _shap_section(store: Store, model: LoadedModel) -> str:
 
 
 def _ablation_section(ablation: dict[str, Any] | None) -> str:
-    from models import plots
+    from epigex.models import plots
 
     if not ablation:
         return "<p class='muted'>No ablation run yet (<code>epigex ablate DATA_DIR</code>).</p>"
@@ -99,7 +99,7 @@ def write_report(store: Store, model: LoadedModel, path: Path | None = None) -> 
 
 def render_report(store: Store, model: LoadedModel) -> str:
     """The report page of ``model`` as one HTML string (images embedded as data URIs)."""
-    from models import plots  # matplotlib loads only when a report is drawn (most of a second)
+    from epigex.models import plots  # matplotlib loads only when a report is drawn (most of a second)
 
     rec = model.record
     m = rec.metrics

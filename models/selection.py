@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.metrics import average_ranks
-from store.types import F64
+from epigex.models.metrics import average_ranks
+from epigex.store.types import F64
 
 
 def mean_abs_shap(contrib: F64) -> F64:

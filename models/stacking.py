@@ -11,8 +11,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from models.metrics import nanmean, spearman
-from store.types import F64
+from epigex.models.metrics import nanmean, spearman
+from epigex.store.types import F64
 
 MaskRule = Literal["mean", "union", "intersection"]
 MASK_RULES: tuple[MaskRule, ...] = ("mean", "union", "intersection")

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import polars as pl
 
-from store.errors import ConflictError, InputError
+from epigex.store.errors import ConflictError, InputError
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z'-]*_[A-Za-z][A-Za-z'-]*$")
 INNER_NAME = "gex_predicted.csv"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from models.metrics import average_ranks
-from store.types import F64
+from epigex.models.metrics import average_ranks
+from epigex.store.types import F64
 
 
 def rank_target(gex: F64) -> F64:

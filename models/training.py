@@ -19,15 +19,15 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
-from models.boosters import contributions, fit_booster, predict_stage, rounds_of
-from models.dataset import CellData
-from models.folds import OuterFold, in_chroms, outer_folds
-from models.params import STAGES, Profile, Stage, lgb_params
-from models.selection import Selection, mean_abs_shap, select_features
-from models.stacking import MaskRule, sweep
-from models.targets import expressed_target, rank_target
-from models.validation import validation_tables
-from store.types import F64, ProgressFn
+from epigex.models.boosters import contributions, fit_booster, predict_stage, rounds_of
+from epigex.models.dataset import CellData
+from epigex.models.folds import OuterFold, in_chroms, outer_folds
+from epigex.models.params import STAGES, Profile, Stage, lgb_params
+from epigex.models.selection import Selection, mean_abs_shap, select_features
+from epigex.models.stacking import MaskRule, sweep
+from epigex.models.targets import expressed_target, rank_target
+from epigex.models.validation import validation_tables
+from epigex.store.types import F64, ProgressFn
 
 F32 = npt.NDArray[np.float32]
 Mask = npt.NDArray[np.bool_]

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from models.dataset import CellData
-from models.folds import chrom_sort_key
-from models.metrics import nanmean, pearson, roc_auc, spearman
-from models.stacking import SweepResult, stack
-from store.types import F64
+from epigex.models.dataset import CellData
+from epigex.models.folds import chrom_sort_key
+from epigex.models.metrics import nanmean, pearson, roc_auc, spearman
+from epigex.models.stacking import SweepResult, stack
+from epigex.store.types import F64
 
 
 def _scores(p: F64, r: F64, gex: F64, masked_pred: F64) -> dict[str, float]:

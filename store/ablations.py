@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from store.catalog import Store
+from epigex.store.catalog import Store
 
 
 def record_ablation(store: Store, ablation_id: str, cells: list[str], results: list[dict[str, Any]]) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from store.errors import EpigexError
+from epigex.store.errors import EpigexError
 
 SCHEMA_VERSION = 1
 

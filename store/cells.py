@@ -12,8 +12,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.catalog import Store
-from store.errors import EpigexError, NotFoundError
+from epigex.store.catalog import Store
+from epigex.store.errors import EpigexError, NotFoundError
 
 
 @dataclass

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import IO
 
-from store.catalog import Store
+from epigex.store.catalog import Store
 
 SERVERS_DIR = "servers"
 

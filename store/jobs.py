@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from store.catalog import Store
-from store.errors import NotFoundError
+from epigex.store.catalog import Store
+from epigex.store.errors import NotFoundError
 
 JOB_COLUMNS = (
     "id",

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from store.catalog import Store
-from store.errors import ConflictError, InputError, NotFoundError
+from epigex.store.catalog import Store
+from epigex.store.errors import ConflictError, InputError, NotFoundError
 
 JSON_FIELDS = ("cells", "setups", "lineage", "params", "features", "selection", "metrics", "timings")
 SET_ACTIVE = "INSERT INTO meta VALUES ('active_model', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"

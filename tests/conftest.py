@@ -43,7 +43,7 @@ def realfiles() -> Path:
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo dataset (seed 0), generated once per session."""
-    from demo.dataset import write_demo
+    from epigex.demo.dataset import write_demo
 
     out = tmp_path_factory.mktemp("demo") / "data"
     write_demo(out, seed=0, workers=2)
@@ -53,8 +53,8 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_store(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with the whole demo dataset ingested (read-only for tests: copy it before writing)."""
-    from ingest.pipeline import ingest_dataset
-    from store.catalog import Store
+    from epigex.ingest.pipeline import ingest_dataset
+    from epigex.store.catalog import Store
 
     home = tmp_path_factory.mktemp("store") / "home"
     ingest_dataset(Store(home), demo_dir)
@@ -77,8 +77,8 @@ def rng() -> np.random.Generator:
 @pytest.fixture(scope="session")
 def trained_store(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo store with a quick model trained on X1 + X2 (read-only for tests: copy to write)."""
-    from models.pipeline import train_from_store
-    from store.catalog import Store
+    from epigex.models.pipeline import train_from_store
+    from epigex.store.catalog import Store
 
     home = tmp_path_factory.mktemp("trained") / "home"
     shutil.copytree(demo_store, home)

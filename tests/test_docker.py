@@ -115,7 +115,7 @@ def _upload_x3(url: str, demo_dir: Path) -> None:
     _wait(url, "/healthz", 120)
     ready = _wait(url, "/readyz", 600).json()  # first start: demo data, ingest, quick model
     assert ready["model_id"]
-    from ingest.featureset import ASSAYS
+    from epigex.ingest.featureset import ASSAYS
 
     files = {f"{a}_bigwig": demo_dir / f"{a}-bigwig" / "X3.bw" for a in ASSAYS}
     files |= {f"{a}_bed": demo_dir / f"{a}-bed" / "X3.bed" for a in ASSAYS}

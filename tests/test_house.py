@@ -63,7 +63,45 @@ def test_layers_import_downwards(layer: str) -> None:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
             for name in names:
-                top = name.split(".")[0]
+                parts = name.split(".")
+                if parts[0] in LAYERS:
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name} (import epigex.{name})")
+                    continue
+                top = parts[1] if parts[0] == "epigex" and len(parts) > 1 else ""
                 if top in LAYERS and top != layer and top not in ALLOWED[layer]:
                     wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
     assert wrong == []
+
+
+def test_installs_only_the_epigex_package(tmp_path: Path) -> None:
+    """A wheel of the project holds ``epigex`` and its metadata, nothing else at the top level."""
+    import subprocess
+    import sys
+    import zipfile
+
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    (wheel,) = tmp_path.glob("epigex-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        tops = {n.split("/")[0] for n in zf.namelist()}
+        names = zf.namelist()
+    assert tops == {"epigex", next(t for t in tops if t.endswith(".dist-info"))}
+    for module in ("epigex/api.py", "epigex/store/catalog.py", "epigex/app/cli/main.py", "epigex/py.typed"):
+        assert module in names
+    assert any(n.startswith("epigex/demo/data/ml4g/") for n in names)

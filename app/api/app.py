@@ -9,18 +9,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.docs import install_docs
-from app.api.errors import install_error_handlers
-from app.api.guard import HttpGuard, describe, write_mode
-from app.api.metrics import Metrics, MetricsMiddleware
-from app.api.routes import bench, cell_lines, health, jobs, models, predict
-from app.services.jobs import JobRunner
-from app.services.seed import maybe_seed
-from app.services.serving import Serving
-from app.settings import Settings, get_settings
-from store.catalog import Store
-from store.instances import Instance, live_instances, stale_upload_folders
-from store.jobs import settle_interrupted
+from epigex.app.api.docs import install_docs
+from epigex.app.api.errors import install_error_handlers
+from epigex.app.api.guard import HttpGuard, describe, write_mode
+from epigex.app.api.metrics import Metrics, MetricsMiddleware
+from epigex.app.api.routes import bench, cell_lines, health, jobs, models, predict
+from epigex.app.services.jobs import JobRunner
+from epigex.app.services.seed import maybe_seed
+from epigex.app.services.serving import Serving
+from epigex.app.settings import Settings, get_settings
+from epigex.store.catalog import Store
+from epigex.store.instances import Instance, live_instances, stale_upload_folders
+from epigex.store.jobs import settle_interrupted
 
 log = logging.getLogger("epigex.api")
 

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.api.guard import token_ok
-from app.services.jobs import JobRunner
-from app.services.serving import Serving
-from app.settings import Settings
-from store.catalog import Store
-from store.errors import AuthError
+from epigex.app.api.guard import token_ok
+from epigex.app.services.jobs import JobRunner
+from epigex.app.services.serving import Serving
+from epigex.app.settings import Settings
+from epigex.store.catalog import Store
+from epigex.store.errors import AuthError
 
 
 def _store(request: Request) -> Store:

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from store.errors import AuthError, BusyError, EpigexError
+from epigex.store.errors import AuthError, BusyError, EpigexError
 
 log = logging.getLogger("epigex.api")
 

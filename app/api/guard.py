@@ -23,8 +23,8 @@ from typing import Literal
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.settings import Settings
-from store.errors import EpigexError
+from epigex.app.settings import Settings
+from epigex.store.errors import EpigexError
 
 WriteMode = Literal["token", "open", "read-only"]
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

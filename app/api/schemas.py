@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from ingest.layout import CELL_NAME
+from epigex.ingest.layout import CELL_NAME
 
 CELL_NAME_PATTERN = CELL_NAME.pattern
 

@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from app.settings import get_settings
-from store.catalog import Store
-from store.errors import EpigexError
+from epigex.app.settings import get_settings
+from epigex.store.catalog import Store
+from epigex.store.errors import EpigexError
 
 app = typer.Typer(
     add_completion=False,

@@ -10,18 +10,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli import model_commands  # noqa: F401  (registers the model commands)
-from app.cli.base import app, console, friendly, open_store, split_names
-from app.cli.progress import single_bar, task_bars
-from app.cli.render import qc_table, score_table, timing_line, validation_table
-from app.services.demo import build_demo_store, finish_demo
-from app.services.ingesting import ingest_folder
-from app.settings import get_settings
-from demo.dataset import write_demo
-from ingest.catalogue import catalogue
-from ingest.catalogue import markdown as to_markdown
-from ingest.featureset import ASSAYS, default_feature_set
-from store.catalog import Store
+from epigex.app.cli import model_commands  # noqa: F401  (registers the model commands)
+from epigex.app.cli.base import app, console, friendly, open_store, split_names
+from epigex.app.cli.progress import single_bar, task_bars
+from epigex.app.cli.render import qc_table, score_table, timing_line, validation_table
+from epigex.app.services.demo import build_demo_store, finish_demo
+from epigex.app.services.ingesting import ingest_folder
+from epigex.app.settings import get_settings
+from epigex.demo.dataset import write_demo
+from epigex.ingest.catalogue import catalogue
+from epigex.ingest.catalogue import markdown as to_markdown
+from epigex.ingest.featureset import ASSAYS, default_feature_set
+from epigex.store.catalog import Store
 
 
 @app.command("demo-data")

@@ -12,16 +12,16 @@ import typer
 import uvicorn
 from rich.table import Table
 
-from app.cli.base import app, console, err_console, friendly, open_store, split_names
-from app.cli.progress import single_bar
-from app.cli.render import ablation_tables, explanation_tables, timing_line, validation_table
-from app.services import reading
-from app.services.ablate import run_ablation
-from app.services.training import train as train_model
-from app.settings import get_settings
-from models.submission import zip_name
-from store.errors import InputError
-from store.registry import activate_model, active_model_id, list_models
+from epigex.app.cli.base import app, console, err_console, friendly, open_store, split_names
+from epigex.app.cli.progress import single_bar
+from epigex.app.cli.render import ablation_tables, explanation_tables, timing_line, validation_table
+from epigex.app.services import reading
+from epigex.app.services.ablate import run_ablation
+from epigex.app.services.training import train as train_model
+from epigex.app.settings import get_settings
+from epigex.models.submission import zip_name
+from epigex.store.errors import InputError
+from epigex.store.registry import activate_model, active_model_id, list_models
 
 MODEL_HELP = "Model id, a unique prefix of one, or latest (default: the active model)."
 
@@ -213,9 +213,9 @@ def serve(
     On a loopback address writes are open unless EPIGEX_API_TOKEN is set; on any other address they need the
     token, and without one the service runs read-only (EPIGEX_ALLOW_OPEN_WRITES=1 opens them on purpose).
     """
-    from app.api.app import create_app  # the web stack loads only for this command
-    from app.api.guard import describe, write_mode
-    from app.api.protocol import guarded_protocol
+    from epigex.app.api.app import create_app  # the web stack loads only for this command
+    from epigex.app.api.guard import describe, write_mode
+    from epigex.app.api.protocol import guarded_protocol
 
     settings = get_settings().model_copy(update={"bind_host": host})
     mode = write_mode(settings)  # an example token stops here, before anything listens

@@ -9,9 +9,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ingest.committer import IngestOutcome
-from ingest.featureset import ASSAYS
-from store.registry import ModelRecord
+from epigex.ingest.committer import IngestOutcome
+from epigex.ingest.featureset import ASSAYS
+from epigex.store.registry import ModelRecord
 
 
 def qc_table(outcomes: Sequence[IngestOutcome]) -> Group:

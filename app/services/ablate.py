@@ -24,16 +24,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ingest.featureset import FeatureSetDef, WindowKind, WindowSpec, default_feature_set
-from ingest.layout import CellFiles, discover
-from ingest.pipeline import compute_cell
-from models.dataset import TRAIN_SPLITS, CellData
-from models.params import get_profile
-from models.training import train_ensemble
-from store.ablations import record_ablation
-from store.catalog import Store
-from store.cells import CellIngest
-from store.errors import InputError
+from epigex.ingest.featureset import FeatureSetDef, WindowKind, WindowSpec, default_feature_set
+from epigex.ingest.layout import CellFiles, discover
+from epigex.ingest.pipeline import compute_cell
+from epigex.models.dataset import TRAIN_SPLITS, CellData
+from epigex.models.params import get_profile
+from epigex.models.training import train_ensemble
+from epigex.store.ablations import record_ablation
+from epigex.store.catalog import Store
+from epigex.store.cells import CellIngest
+from epigex.store.errors import InputError
 
 DEFAULT_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
 StepFn = Callable[[str, float], None]

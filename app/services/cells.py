@@ -14,21 +14,21 @@ from typing import Any
 
 import polars as pl
 
-from app.services.jobs import JobRow, JobRunner, Report
-from app.services.uploads import Upload
-from ingest.bigwig import sniff_kind
-from ingest.executors import DaskRunner
-from ingest.featureset import FeatureSetDef, default_feature_set
-from ingest.genes import read_info, read_labels
-from ingest.hashing import sha256_file
-from ingest.layout import CellFiles, check_cell_name
-from ingest.limits import DEFAULT_LIMITS, ReadLimits
-from ingest.pipeline import ingest_cell, input_digest, input_roles
-from ingest.validate import check_track
-from store.catalog import Store
-from store.cells import cell_digest, feature_set_definition, reference_genes
-from store.errors import ConflictError, EpigexError, FileTypeError, InputError
-from store.registry import active_model_id, get_model
+from epigex.app.services.jobs import JobRow, JobRunner, Report
+from epigex.app.services.uploads import Upload
+from epigex.ingest.bigwig import sniff_kind
+from epigex.ingest.executors import DaskRunner
+from epigex.ingest.featureset import FeatureSetDef, default_feature_set
+from epigex.ingest.genes import read_info, read_labels
+from epigex.ingest.hashing import sha256_file
+from epigex.ingest.layout import CellFiles, check_cell_name
+from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from epigex.ingest.pipeline import ingest_cell, input_digest, input_roles
+from epigex.ingest.validate import check_track
+from epigex.store.catalog import Store
+from epigex.store.cells import cell_digest, feature_set_definition, reference_genes
+from epigex.store.errors import ConflictError, EpigexError, FileTypeError, InputError
+from epigex.store.registry import active_model_id, get_model
 
 VAL_CHROMS = ("chr14", "chr19")  # the course's validation chromosomes, for labelled uploads
 INFO_HEADER = ("gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_end", "strand")

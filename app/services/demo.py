@@ -15,25 +15,25 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from app.services.ingesting import ingest_folder
-from app.services.training import train
-from app.settings import Settings
-from demo.dataset import write_demo
-from ingest.committer import IngestOutcome
-from ingest.featureset import ASSAYS
-from models.dataset import load_cell
-from models.metrics import spearman
-from models.persist import load_model
-from models.pipeline import train_from_store
-from models.predict import ensure_predictions, predict_with, read_predictions
-from models.report import write_report
-from models.stacking import MaskRule
-from models.submission import submission_zip
-from store.catalog import Store
-from store.cells import feature_names
-from store.errors import InputError
-from store.registry import ModelRecord
-from store.types import ProgressFn
+from epigex.app.services.ingesting import ingest_folder
+from epigex.app.services.training import train
+from epigex.app.settings import Settings
+from epigex.demo.dataset import write_demo
+from epigex.ingest.committer import IngestOutcome
+from epigex.ingest.featureset import ASSAYS
+from epigex.models.dataset import load_cell
+from epigex.models.metrics import spearman
+from epigex.models.persist import load_model
+from epigex.models.pipeline import train_from_store
+from epigex.models.predict import ensure_predictions, predict_with, read_predictions
+from epigex.models.report import write_report
+from epigex.models.stacking import MaskRule
+from epigex.models.submission import submission_zip
+from epigex.store.catalog import Store
+from epigex.store.cells import feature_names
+from epigex.store.errors import InputError
+from epigex.store.registry import ModelRecord
+from epigex.store.types import ProgressFn
 
 PROMOTER_MEANS = tuple(f"{a}_bw_prom1k_mean" for a in ASSAYS)
 SUBMISSION_NAME = "Demo_Epigex_Project1.zip"

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from app.settings import Settings
-from ingest.committer import IngestOutcome
-from ingest.executors import DaskRunner, LocalRunner, TrackRunner
-from ingest.pipeline import ingest_dataset
-from store.catalog import Store
-from store.types import ProgressFn
+from epigex.app.settings import Settings
+from epigex.ingest.committer import IngestOutcome
+from epigex.ingest.executors import DaskRunner, LocalRunner, TrackRunner
+from epigex.ingest.pipeline import ingest_dataset
+from epigex.store.catalog import Store
+from epigex.store.types import ProgressFn
 
 
 @contextmanager

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.catalog import Store
-from store.cells import cell_feature_sets, cell_info, cell_tracks, list_cells, predicted_by
-from store.registry import ModelRecord, active_model_id, get_model, list_models
+from epigex.store.catalog import Store
+from epigex.store.cells import cell_feature_sets, cell_info, cell_tracks, list_cells, predicted_by
+from epigex.store.registry import ModelRecord, active_model_id, get_model, list_models
 
 
 def cell_lines(store: Store) -> list[dict[str, Any]]:

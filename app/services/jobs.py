@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from store.catalog import Store
-from store.errors import BusyError, ConflictError, EpigexError, ResourceLimitError
-from store.jobs import STATES, JobRow, get_job, job_counts, save_job, save_progress
+from epigex.store.catalog import Store
+from epigex.store.errors import BusyError, ConflictError, EpigexError, ResourceLimitError
+from epigex.store.jobs import STATES, JobRow, get_job, job_counts, save_job, save_progress
 
 log = logging.getLogger("epigex.jobs")
 PROGRESS_SAVE_EVERY_S = 2.0

@@ -12,12 +12,12 @@ from typing import Any
 
 import polars as pl
 
-from models.explain import explain_gene
-from models.persist import load_model
-from models.predict import PREDICTION_COLUMNS, CellPredictions, ensure_predictions, read_predictions
-from models.report import write_report
-from models.submission import submission_zip
-from store.catalog import Store
+from epigex.models.explain import explain_gene
+from epigex.models.persist import load_model
+from epigex.models.predict import PREDICTION_COLUMNS, CellPredictions, ensure_predictions, read_predictions
+from epigex.models.report import write_report
+from epigex.models.submission import submission_zip
+from epigex.store.catalog import Store
 
 
 def table_text(frame: pl.DataFrame, fmt: str) -> str:

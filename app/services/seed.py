@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services.demo import build_demo_store
-from app.services.jobs import JobRunner, Report
-from app.services.serving import Serving
-from app.settings import Settings
-from store.catalog import Store
-from store.cells import has_cells
+from epigex.app.services.demo import build_demo_store
+from epigex.app.services.jobs import JobRunner, Report
+from epigex.app.services.serving import Serving
+from epigex.app.settings import Settings
+from epigex.store.catalog import Store
+from epigex.store.cells import has_cells
 
 
 def maybe_seed(settings: Settings, store: Store, runner: JobRunner, serving: Serving) -> None:

@@ -21,15 +21,22 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from app.services.reading import table_text
-from models.explain import explanation
-from models.params import STAGES
-from models.persist import LoadedModel, load_model
-from models.predict import BASE, PREDICTION_COLUMNS, contrib_column, ensure_predictions, read_predictions, value_column
-from store.catalog import Store
-from store.cells import cell_info
-from store.errors import NotFoundError
-from store.registry import active_model_id
+from epigex.app.services.reading import table_text
+from epigex.models.explain import explanation
+from epigex.models.params import STAGES
+from epigex.models.persist import LoadedModel, load_model
+from epigex.models.predict import (
+    BASE,
+    PREDICTION_COLUMNS,
+    contrib_column,
+    ensure_predictions,
+    read_predictions,
+    value_column,
+)
+from epigex.store.catalog import Store
+from epigex.store.cells import cell_info
+from epigex.store.errors import NotFoundError
+from epigex.store.registry import active_model_id
 
 
 @dataclass

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services.inventory import cell_lines
-from app.services.jobs import JobRow, JobRunner, Report
-from app.services.serving import Serving
-from app.settings import Settings
-from models.pipeline import train_from_store
-from store.catalog import Store
-from store.errors import ConflictError, InputError, NotFoundError
-from store.registry import ModelRecord
-from store.types import ProgressFn
+from epigex.app.services.inventory import cell_lines
+from epigex.app.services.jobs import JobRow, JobRunner, Report
+from epigex.app.services.serving import Serving
+from epigex.app.settings import Settings
+from epigex.models.pipeline import train_from_store
+from epigex.store.catalog import Store
+from epigex.store.errors import ConflictError, InputError, NotFoundError
+from epigex.store.registry import ModelRecord
+from epigex.store.types import ProgressFn
 
 
 def check_training_cells(store: Store, cells: list[str] | None) -> None:

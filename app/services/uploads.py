@@ -24,7 +24,7 @@ from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from store.errors import EpigexError, RequestTimeoutError, TooLargeError
+from epigex.store.errors import EpigexError, RequestTimeoutError, TooLargeError
 
 FIELD_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 MAX_TEXT_FIELD = 64 * 1024

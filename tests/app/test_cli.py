@@ -13,7 +13,7 @@ import pytest
 def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "EPIGEX_HOME": str(home), "COLUMNS": "120"}
     return subprocess.run(
-        [sys.executable, "-m", "app.cli.main", *args], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "epigex.app.cli.main", *args], env=env, capture_output=True, text=True, timeout=300
     )
 
 
@@ -135,7 +135,7 @@ def test_demo_runs_end_to_end(demo_dir: Path, tmp_path: Path) -> None:
 
 
 def test_hostile_track_is_one_line_and_exit_2(tmp_path: Path, demo_dir: Path) -> None:
-    from ingest.featureset import ASSAYS
+    from epigex.ingest.featureset import ASSAYS
     from tests.app.api.test_writes import hostile_bigwig
 
     data = tmp_path / "d"

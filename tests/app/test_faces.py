@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.services import reading
-from store.catalog import Store
+from epigex.app.services import reading
+from epigex.store.catalog import Store
 from tests.app.api.conftest import make_client
 from tests.app.test_cli import run
 

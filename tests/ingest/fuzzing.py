@@ -114,7 +114,7 @@ def seed_files(folder: Path) -> dict[str, tuple[str, Path]]:
         p = folder / name
         p.write_bytes(data)
         out[name] = ("bed", p)
-    from demo.dataset import course_file
+    from epigex.demo.dataset import course_file
 
     info = course_file("CAGE-train/X1_val_info.tsv").read_bytes().split(b"\n")
     for name, data in (("genes_info.tsv", b"\n".join(info[:60]) + b"\n"),):
@@ -290,10 +290,10 @@ def _genes() -> object:
 
 
 def _bigwig_epigex(path: str) -> dict[str, list[list[float]]]:
-    from ingest.bigwig import BigWigReader
-    from ingest.featureset import default_feature_set
-    from ingest.limits import ReadLimits
-    from ingest.tracks import bigwig_features
+    from epigex.ingest.bigwig import BigWigReader
+    from epigex.ingest.featureset import default_feature_set
+    from epigex.ingest.limits import ReadLimits
+    from epigex.ingest.tracks import bigwig_features
 
     limits = ReadLimits(max_memory_mb=FUZZ_MEMORY_MB, max_seconds=20)
     out: dict[str, list[list[float]]] = {}
@@ -333,10 +333,10 @@ def _bigwig_pybigwig(path: str) -> dict[str, list[list[float]]]:
 
 
 def _bed_epigex(path: str) -> dict[str, list[list[float]]]:
-    from ingest.bed import read_peaks
-    from ingest.featureset import default_feature_set
-    from ingest.limits import ReadLimits
-    from ingest.tracks import bed_features
+    from epigex.ingest.bed import read_peaks
+    from epigex.ingest.featureset import default_feature_set
+    from epigex.ingest.limits import ReadLimits
+    from epigex.ingest.tracks import bed_features
 
     limits = ReadLimits(max_memory_mb=FUZZ_MEMORY_MB, max_seconds=20)
     p = read_peaks(Path(path), check_build=False, limits=limits)
@@ -356,7 +356,7 @@ def _bed_epigex(path: str) -> dict[str, list[list[float]]]:
 
 
 def _info_epigex(path: str) -> dict[str, list[list[object]]]:
-    from ingest.genes import read_info
+    from epigex.ingest.genes import read_info
 
     df = read_info(Path(path))
     ok = (
@@ -375,7 +375,7 @@ def _info_epigex(path: str) -> dict[str, list[list[object]]]:
 
 def read_one(job: Job, reader: str, cache: dict[str, object]) -> str:
     """The outcome class of reading ``job`` with ``reader`` (``epigex`` or ``pybigwig``)."""
-    from store.errors import EpigexError
+    from epigex.store.errors import EpigexError
 
     fn = {
         "bigwig": _bigwig_epigex if reader == "epigex" else _bigwig_pybigwig,
@@ -406,7 +406,7 @@ def worker(reader: str) -> None:
 
     import pyBigWig  # noqa: F401
 
-    import ingest.tracks  # noqa: F401 - import everything before the limit
+    import epigex.ingest.tracks  # noqa: F401 - import everything before the limit
 
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
     cache: dict[str, object] = {}

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.bed import read_peaks
-from store.errors import FileTypeError, InputError
+from epigex.ingest.bed import read_peaks
+from epigex.store.errors import FileTypeError, InputError
 
 
 def test_narrowpeak_with_bed_extension_and_missing_pvalue(realfiles: Path) -> None:

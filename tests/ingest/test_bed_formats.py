@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.bed import read_peaks
-from ingest.limits import ReadLimits
-from store.errors import FileTypeError, InputError, ResourceLimitError
+from epigex.ingest.bed import read_peaks
+from epigex.ingest.limits import ReadLimits
+from epigex.store.errors import FileTypeError, InputError, ResourceLimitError
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "p.bed") -> Path:

@@ -8,8 +8,8 @@ import numpy as np
 import pyBigWig
 import pytest
 
-from ingest.bigwig import BigWigReader
-from store.errors import FileTypeError, InputError
+from epigex.ingest.bigwig import BigWigReader
+from epigex.store.errors import FileTypeError, InputError
 from tests.conftest import write_bigwig
 
 REAL_BIGWIGS = [

@@ -10,10 +10,10 @@ import polars as pl
 import pyBigWig
 import pytest
 
-from ingest.bigwig import BigWigReader
-from ingest.featureset import default_feature_set
-from ingest.tracks import bigwig_features
-from store.genome import HG38_SIZES
+from epigex.ingest.bigwig import BigWigReader
+from epigex.ingest.featureset import default_feature_set
+from epigex.ingest.tracks import bigwig_features
+from epigex.store.genome import HG38_SIZES
 
 pybigtools = pytest.importorskip("pybigtools")
 

@@ -11,11 +11,11 @@ import polars as pl
 import pyBigWig
 import pytest
 
-from ingest.bigwig import MAX_SECTION_BYTES, BigWigReader
-from ingest.featureset import default_feature_set
-from ingest.limits import ReadLimits
-from ingest.tracks import bigwig_features
-from store.errors import InputError, ResourceLimitError
+from epigex.ingest.bigwig import MAX_SECTION_BYTES, BigWigReader
+from epigex.ingest.featureset import default_feature_set
+from epigex.ingest.limits import ReadLimits
+from epigex.ingest.tracks import bigwig_features
+from epigex.store.errors import InputError, ResourceLimitError
 from tests.ingest.bbi_build import Section, build_bigwig, encode_section, patch
 
 CHROMS = [("chr1", 1000), ("chr2", 500)]

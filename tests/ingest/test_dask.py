@@ -12,13 +12,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ingest.executors import DaskRunner
-from ingest.featureset import default_feature_set
-from ingest.hashing import sha256_file
-from ingest.layout import discover
-from ingest.pipeline import ingest_dataset, plan_cell
-from store.catalog import Store
-from store.errors import EpigexError
+from epigex.ingest.executors import DaskRunner
+from epigex.ingest.featureset import default_feature_set
+from epigex.ingest.hashing import sha256_file
+from epigex.ingest.layout import discover
+from epigex.ingest.pipeline import ingest_dataset, plan_cell
+from epigex.store.catalog import Store
+from epigex.store.errors import EpigexError
 
 pytestmark = pytest.mark.slow
 

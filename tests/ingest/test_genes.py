@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from demo.dataset import course_file
-from ingest.genes import read_info, read_labels
-from store.errors import InputError
+from epigex.demo.dataset import course_file
+from epigex.ingest.genes import read_info, read_labels
+from epigex.store.errors import InputError
 
 HEADER = "gene_name\tchr\tgene_start\tgene_end\tTSS_start\tTSS_end\tstrand\n"
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.peak_stats import merge_intervals, nearest_peak, window_peak_stats
+from epigex.ingest.peak_stats import merge_intervals, nearest_peak, window_peak_stats
 
 
 def a(*xs: int) -> np.ndarray:

@@ -13,11 +13,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from ingest.featureset import default_feature_set
-from ingest.pipeline import ingest_dataset
-from store.catalog import Store
-from store.cells import cell_genes, feature_table
-from store.errors import InputError
+from epigex.ingest.featureset import default_feature_set
+from epigex.ingest.pipeline import ingest_dataset
+from epigex.store.catalog import Store
+from epigex.store.cells import cell_genes, feature_table
+from epigex.store.errors import InputError
 
 pytestmark = pytest.mark.slow
 TABLES = (
@@ -111,7 +111,7 @@ def test_killed_ingest_leaves_store_as_it_was(demo_dir: Path, store_copy: Path, 
     before = snapshot(store_copy)
     env = {**os.environ, "EPIGEX_HOME": str(store_copy)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli.main", "ingest", str(data), "--cells", "X3"],
+        [sys.executable, "-m", "epigex.app.cli.main", "ingest", str(data), "--cells", "X3"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

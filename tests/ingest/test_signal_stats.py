@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.signal_stats import ENTROPY_BINS, track_sums, window_stats
+from epigex.ingest.signal_stats import ENTROPY_BINS, track_sums, window_stats
 
 
 def arr(*xs: int) -> np.ndarray:

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.featureset import default_feature_set
-from ingest.genes import read_info
-from ingest.tracks import bed_features, bigwig_features
-from store.errors import FileTypeError, InputError
-from store.genome import HG38_SIZES
+from epigex.ingest.featureset import default_feature_set
+from epigex.ingest.genes import read_info
+from epigex.ingest.tracks import bed_features, bigwig_features
+from epigex.store.errors import FileTypeError, InputError
+from epigex.store.genome import HG38_SIZES
 from tests.conftest import write_bigwig, write_info
 
 E = math.e

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.app import create_app
-from app.settings import Settings
-from models.metrics import spearman
-from models.persist import load_model
-from models.pipeline import train_from_store
-from models.predict import ensure_predictions, read_predictions
-from store.catalog import Store
+from epigex.app.api.app import create_app
+from epigex.app.settings import Settings
+from epigex.models.metrics import spearman
+from epigex.models.persist import load_model
+from epigex.models.pipeline import train_from_store
+from epigex.models.predict import ensure_predictions, read_predictions
+from epigex.store.catalog import Store
 
 pytestmark = pytest.mark.slow
 

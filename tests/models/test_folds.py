@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.folds import balanced_groups, chrom_sort_key, outer_folds
+from epigex.models.folds import balanced_groups, chrom_sort_key, outer_folds
 
 
 def test_chrom_order() -> None:

@@ -10,15 +10,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.explain import explain_gene
-from models.persist import load_model, save_model
-from models.pipeline import train_from_store
-from models.predict import ensure_predictions, predict_matrix, predict_with, read_predictions
-from models.stacking import expressed_mask
-from models.submission import submission_csv, submission_zip, zip_name
-from store.catalog import Store
-from store.errors import ConflictError, EpigexError, InputError, NotFoundError
-from store.registry import activate_model, active_model_id, get_model, list_models
+from epigex.models.explain import explain_gene
+from epigex.models.persist import load_model, save_model
+from epigex.models.pipeline import train_from_store
+from epigex.models.predict import ensure_predictions, predict_matrix, predict_with, read_predictions
+from epigex.models.stacking import expressed_mask
+from epigex.models.submission import submission_csv, submission_zip, zip_name
+from epigex.store.catalog import Store
+from epigex.store.errors import ConflictError, EpigexError, InputError, NotFoundError
+from epigex.store.registry import activate_model, active_model_id, get_model, list_models
 
 SAMPLE = Path(__file__).resolve().parents[2] / "demo" / "data" / "ml4g" / "sample_gex_predicted.csv"
 PROMOTER = [f"{a}_bw_prom1k_mean" for a in ("DNase", "H3K4me3", "H3K27ac", "H3K36me3")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.selection import mean_abs_shap, select_features
+from epigex.models.selection import mean_abs_shap, select_features
 
 
 def test_mean_abs_shap_normalises_and_drops_base() -> None:

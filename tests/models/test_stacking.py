@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.stacking import expressed_mask, stack, sweep
+from epigex.models.stacking import expressed_mask, stack, sweep
 
 
 def test_mask_rules_by_hand() -> None:

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import pearsonr, spearmanr
 
-from models.metrics import pearson, roc_auc, spearman
-from models.targets import expressed_target, rank_target
+from epigex.models.metrics import pearson, roc_auc, spearman
+from epigex.models.targets import expressed_target, rank_target
 
 
 def test_rank_target_averages_ties() -> None:
@@ -55,6 +55,6 @@ def test_auc_by_hand() -> None:
 def test_average_ranks_equal_scipys(values: list[float]) -> None:
     from scipy.stats import rankdata
 
-    from models.metrics import average_ranks
+    from epigex.models.metrics import average_ranks
 
     np.testing.assert_array_equal(average_ranks(values), rankdata(values, method="average"))

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import models.training as training
-from models.dataset import CellData
-from models.params import get_profile
-from models.predict import predict_with
-from models.training import plan_setups, selection_directions, train_ensemble
+import epigex.models.training as training
+from epigex.models.dataset import CellData
+from epigex.models.params import get_profile
+from epigex.models.predict import predict_with
+from epigex.models.training import plan_setups, selection_directions, train_ensemble
 
 CHROMS = [f"chr{i}" for i in range(1, 7)]
 NAMES = ["chrom_id", "signal", "signal_noisy", "noise"]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from store.catalog import Store
+from epigex.store.catalog import Store
 
 
 def test_orphans_and_temporaries_are_removed_on_open(tmp_path: Path) -> None:

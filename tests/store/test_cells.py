@@ -8,8 +8,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from store.catalog import Store
-from store.cells import CellIngest, TrackRow, commit_cell, commit_cells, feature_table
+from epigex.store.catalog import Store
+from epigex.store.cells import CellIngest, TrackRow, commit_cell, commit_cells, feature_table
 
 
 def tiny_cell(name: str, genes: list[str]) -> CellIngest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
+from epigex.store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
 
 
 @pytest.mark.parametrize(

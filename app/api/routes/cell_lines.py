@@ -8,15 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
-from app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, TrackOut, error_responses
-from app.services.cells import feature_set_for_uploads, submit_cell, upload_fields
-from app.services.inventory import cell_detail, cell_lines
-from app.services.uploads import receive_upload
-from ingest.featureset import ASSAYS
-from ingest.layout import CELL_NAME
-from store.cells import delete_cell
-from store.errors import ConflictError
+from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
+from epigex.app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, TrackOut, error_responses
+from epigex.app.services.cells import feature_set_for_uploads, submit_cell, upload_fields
+from epigex.app.services.inventory import cell_detail, cell_lines
+from epigex.app.services.uploads import receive_upload
+from epigex.ingest.featureset import ASSAYS
+from epigex.ingest.layout import CELL_NAME
+from epigex.store.cells import delete_cell
+from epigex.store.errors import ConflictError
 
 router = APIRouter(tags=["cell lines"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.api.deps import RunnerDep, ServingDep
-from app.api.schemas import HealthOut
-from store.errors import EpigexError
+from epigex.app.api.deps import RunnerDep, ServingDep
+from epigex.app.api.schemas import HealthOut
+from epigex.store.errors import EpigexError
 
 router = APIRouter(tags=["health"])
 

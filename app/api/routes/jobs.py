@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import RunnerDep, SettingsDep
-from app.api.schemas import JobOut, error_responses
-from store.jobs import JobRow
+from epigex.app.api.deps import RunnerDep, SettingsDep
+from epigex.app.api.schemas import JobOut, error_responses
+from epigex.store.jobs import JobRow
 
 router = APIRouter(tags=["jobs"])
 

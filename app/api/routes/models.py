@@ -6,13 +6,13 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
-from app.api.schemas import Accepted, ModelDetail, ModelOut, TrainIn, error_responses
-from app.services.inventory import model_detail, models
-from app.services.training import submit_training
-from models.persist import load_model
-from models.report import write_report
-from store.registry import activate_model
+from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
+from epigex.app.api.schemas import Accepted, ModelDetail, ModelOut, TrainIn, error_responses
+from epigex.app.services.inventory import model_detail, models
+from epigex.app.services.training import submit_training
+from epigex.models.persist import load_model
+from epigex.models.report import write_report
+from epigex.store.registry import activate_model
 
 router = APIRouter(tags=["models"])
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import ServingDep
-from app.api.schemas import ExplanationOut, PredictionsOut, error_responses
-from app.services.serving import PredictionSet, Serving
-from models.submission import NAME_RE, submission_zip, zip_name
+from epigex.app.api.deps import ServingDep
+from epigex.app.api.schemas import ExplanationOut, PredictionsOut, error_responses
+from epigex.app.services.serving import PredictionSet, Serving
+from epigex.models.submission import NAME_RE, submission_zip, zip_name
 
 router = APIRouter(tags=["predictions"])
 MEDIA = {

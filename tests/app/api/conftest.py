@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.app import create_app
-from app.settings import Settings
-from ingest.featureset import ASSAYS
+from epigex.app.api.app import create_app
+from epigex.app.settings import Settings
+from epigex.ingest.featureset import ASSAYS
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

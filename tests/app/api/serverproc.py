@@ -45,7 +45,7 @@ def launch(
     full_env = {k: v for k, v in merged.items() if v is not None}
     fh = open(log, "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli.main", "serve", "--host", host, "--port", str(port)],
+        [sys.executable, "-m", "epigex.app.cli.main", "serve", "--host", host, "--port", str(port)],
         env=full_env,
         stdout=fh,
         stderr=fh,

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from store.catalog import Store
-from store.jobs import JobRow, get_job, save_job
+from epigex.store.catalog import Store
+from epigex.store.jobs import JobRow, get_job, save_job
 from tests.app.api.conftest import AUTH, TOKEN, cell_files, wait_job
 from tests.app.api.serverproc import launch, running_server
 
@@ -207,7 +207,7 @@ def test_cli_refuses_the_example_token(tmp_path: Path) -> None:
 
     env = {**os.environ, "EPIGEX_HOME": str(tmp_path / "h"), "EPIGEX_API_TOKEN": "change-me"}
     r = subprocess.run(
-        [sys.executable, "-m", "app.cli.main", "serve", "--port", "1"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "epigex.app.cli.main", "serve", "--port", "1"], env=env, capture_output=True, text=True
     )
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1

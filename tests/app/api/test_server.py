@@ -33,7 +33,7 @@ def server(trained_copy: Path, tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "EPIGEX_HOME": str(trained_copy), "EPIGEX_API_TOKEN": TOKEN, "EPIGEX_LOG_LEVEL": "WARNING"}
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli.main", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "epigex.app.cli.main", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{port}"
     try:

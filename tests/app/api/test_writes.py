@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from store.catalog import Store
-from store.jobs import JobRow, get_job, save_job
+from epigex.store.catalog import Store
+from epigex.store.jobs import JobRow, get_job, save_job
 from tests.app.api.conftest import AUTH, cell_files, make_client, post_cell, wait_job
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from app.services.ablate import kinds_note, run_ablation, window_name, window_note
-from models.persist import load_model
-from models.report import render_report
-from store.ablations import latest_ablation
-from store.catalog import Store
-from store.errors import InputError
+from epigex.app.services.ablate import kinds_note, run_ablation, window_name, window_note
+from epigex.models.persist import load_model
+from epigex.models.report import render_report
+from epigex.store.ablations import latest_ablation
+from epigex.store.catalog import Store
+from epigex.store.errors import InputError
 
 
 def test_notes_by_hand() -> None:

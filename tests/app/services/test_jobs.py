@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from app.services.jobs import JobRunner, Report
-from store.catalog import Store
-from store.errors import BusyError, ConflictError, InputError
-from store.instances import Instance, live_instances
-from store.jobs import JobRow, get_job, job_counts, save_job, settle_interrupted
+from epigex.app.services.jobs import JobRunner, Report
+from epigex.store.catalog import Store
+from epigex.store.errors import BusyError, ConflictError, InputError
+from epigex.store.instances import Instance, live_instances
+from epigex.store.jobs import JobRow, get_job, job_counts, save_job, settle_interrupted
 
 
 def wait(runner: JobRunner, job_id: str) -> Any:
@@ -103,7 +103,7 @@ def test_restart_fails_a_dead_servers_jobs_keeping_their_progress(tmp_path: Path
 
 
 def test_progress_is_saved_while_a_job_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.services.jobs as jobs
+    import epigex.app.services.jobs as jobs
 
     monkeypatch.setattr(jobs, "PROGRESS_SAVE_EVERY_S", 0.0)
     store = Store(tmp_path)

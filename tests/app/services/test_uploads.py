@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.services.uploads import receive_upload, safe_client_name
-from store.errors import EpigexError, TooLargeError
+from epigex.app.services.uploads import receive_upload, safe_client_name
+from epigex.store.errors import EpigexError, TooLargeError
 
 BOUNDARY = "xYzBoundary"
 

@@ -1,0 +1,110 @@
+"""epigex as a Python library: open a store, ingest, train, and get predictions and explanations as polars frames.
+
+Every function takes ``store``: a :class:`~epigex.store.catalog.Store`, a path to one, or None for
+``$EPIGEX_HOME`` (default ``~/.local/share/epigex``). Settings (threads, read budgets) come from the ``EPIGEX_*``
+environment as for the CLI. Frames are polars; ``.to_pandas()`` gives pandas. Errors are
+:class:`~epigex.store.errors.EpigexError` with a message that says what to fix.
+
+Example (after ``make demo``)::
+
+    import epigex
+
+    store = epigex.open_store("epigex-demo/store")
+    model = epigex.train(store=store, profile="quick")        # the id; reused when nothing changed
+    epigex.validation(model, store=store)                     # Spearman per setup and cell
+    x3 = epigex.predict("X3", store=store)                    # gene_name, gex_predicted, p_expressed, …
+    epigex.explain("CAPN9", "X3", store=store, top=5)         # stage, feature, value, shap
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from epigex.app.services import reading
+from epigex.app.services.ingesting import ingest_folder
+from epigex.app.services.training import train as train_service
+from epigex.app.settings import Settings
+from epigex.store.catalog import Store
+from epigex.store.registry import active_model_id, get_model
+from epigex.store.registry import list_models as registry_models
+
+StoreLike = Store | str | Path | None
+
+
+def open_store(home: StoreLike = None) -> Store:
+    """The store at ``home`` (a path, or ``$EPIGEX_HOME`` when None); made if it does not exist yet."""
+    if isinstance(home, Store):
+        return home
+    return Store(Path(home).expanduser() if home is not None else Settings().home)
+
+
+def ingest(
+    data_dir: str | Path, *, store: StoreLike = None, cells: list[str] | None = None, force_build: bool = False
+) -> pl.DataFrame:
+    """Ingest a course-layout folder (every cell, or ``cells``); one row per cell: status, genes, seconds."""
+    s = open_store(store)
+    outcomes = ingest_folder(s, Settings(), Path(data_dir), cells, force_build=force_build)
+    return pl.DataFrame(
+        {
+            "cell_line": [o.cell for o in outcomes],
+            "status": [o.status for o in outcomes],
+            "genes": [o.genes for o in outcomes],
+            "seconds": [round(o.seconds, 2) for o in outcomes],
+        }
+    )
+
+
+def train(*, store: StoreLike = None, cells: list[str] | None = None, profile: str = "quick", seed: int = 0) -> str:
+    """Train the stacked ensemble on ``cells`` (default: every labelled cell); return the new active model's id."""
+    return train_service(open_store(store), Settings(), cells=cells, profile=profile, seed=seed).id
+
+
+def list_models(*, store: StoreLike = None) -> pl.DataFrame:
+    """Every model, newest first: id, created_at, profile, cells, features, active."""
+    s = open_store(store)
+    active = active_model_id(s)
+    rows = registry_models(s)
+    return pl.DataFrame(
+        {
+            "id": [r.id for r in rows],
+            "created_at": [r.created_at for r in rows],
+            "profile": [r.profile for r in rows],
+            "cells": [r.cells for r in rows],
+            "features": [len(r.features) for r in rows],
+            "active": [r.id == active for r in rows],
+        }
+    )
+
+
+def validation(model: str | None = None, *, store: StoreLike = None) -> pl.DataFrame:
+    """A model's out-of-fold validation per setup and cell (default: the active model)."""
+    return pl.DataFrame(get_model(open_store(store), model).metrics["summary"])
+
+
+def predict(cell: str, *, store: StoreLike = None, model: str | None = None) -> pl.DataFrame:
+    """A cell line's predictions: ``gene_name, gex_predicted, p_expressed, rank_predicted`` (computed once)."""
+    _, frame = reading.predictions(open_store(store), cell, model)
+    return frame.select("gene_name", "gex_predicted", "p_expressed", "rank_predicted")
+
+
+def explain(gene: str, cell: str, *, store: StoreLike = None, model: str | None = None, top: int = 20) -> pl.DataFrame:
+    """SHAP contributions of one gene: ``stage, feature, value, shap, base_value`` (log-odds for the classifier,
+    rank for the regressor), largest first per stage."""
+    e = reading.explain(open_store(store), gene, cell, model, top)
+    rows = [
+        {"stage": stage, **c, "base_value": part["base_value"]}
+        for stage, part in e["stages"].items()
+        for c in part["contributions"]
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "stage": pl.String,
+            "feature": pl.String,
+            "value": pl.Float64,
+            "shap": pl.Float64,
+            "base_value": pl.Float64,
+        },
+    )
