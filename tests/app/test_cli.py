@@ -96,7 +96,7 @@ def test_model_commands_end_to_end(trained_copy: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_model_command_errors_are_one_line(trained_copy: Path, store_copy: Path, tmp_path: Path) -> None:
     cases = [
-        (["train", "--cells", "X3", "--profile", "quick"], trained_copy, "has no labels"),
+        (["train", "--cells", "X3", "--profile", "quick"], trained_copy, "X3 have no labels"),
         (["train", "--profile", "slow"], trained_copy, "unknown profile"),
         (["predict", "NOPE"], trained_copy, "unknown cell line 'NOPE'"),
         (["explain", "NOT_A_GENE", "--cell-line", "X3"], trained_copy, "'NOT_A_GENE' is not among"),
