@@ -26,6 +26,7 @@ Checks and their verdicts (each with a reason a biologist can act on):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,6 +48,19 @@ def worst(verdicts: list[Verdict]) -> Verdict:
     return max(verdicts, key=lambda v: ORDER[v], default="pass")
 
 
+def _nanmean(x: F64, axis: int | None = None) -> Any:
+    """``np.nanmean`` that gives NaN for an all-NaN slice without a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(x, axis=axis)
+
+
+def _nanstd(x: F64, axis: int | None = None) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanstd(x, axis=axis)
+
+
 def _col(table: pl.DataFrame, name: str) -> F64:
     return table[name].cast(pl.Float64).fill_null(np.nan).to_numpy() if name in table.columns else np.array([np.nan])
 
@@ -56,8 +70,8 @@ def signature(table: pl.DataFrame, assay: str, kind: str) -> F64:
     parts: list[float] = []
     if kind == "bigwig":
         means = [_col(table, f"{assay}_bw_{w}_mean") for w in BW_WINDOWS]
-        parts += [float(np.nanmean(m)) if np.isfinite(m).any() else np.nan for m in means]
-        parts += [float(np.nanstd(m)) if np.isfinite(m).any() else np.nan for m in means]
+        parts += [float(_nanmean(m)) for m in means]
+        parts += [float(_nanstd(m)) for m in means]
         prom, body = means[1], means[3]
         ok = np.isfinite(prom) & np.isfinite(body)
         parts.append(
@@ -66,8 +80,8 @@ def signature(table: pl.DataFrame, assay: str, kind: str) -> F64:
             else np.nan
         )
     else:
-        parts += [float(np.nanmean(_col(table, f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS]
-        parts += [float(np.nanmean(_col(table, f"{assay}_bed_{w}_cov"))) for w in BW_WINDOWS]
+        parts += [float(_nanmean(_col(table, f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS]
+        parts += [float(_nanmean(_col(table, f"{assay}_bed_{w}_cov"))) for w in BW_WINDOWS]
         width = _col(table, f"{assay}_bed_nearest_width")
         parts.append(float(np.log1p(np.nanmedian(width))) if np.isfinite(width).any() else np.nan)
     return np.asarray(parts, dtype=np.float64)
@@ -77,7 +91,7 @@ def structure(sig: F64, kind: str) -> float:
     """How much a signature says the track varies over genes (bigWig: mean spread; BED: share of genes with peaks)."""
     n = len(BW_WINDOWS)
     part = sig[n : 2 * n] if kind == "bigwig" else sig[:n]
-    return float(np.nanmean(part)) if np.isfinite(part).any() else 0.0
+    return float(_nanmean(part)) if np.isfinite(part).any() else 0.0
 
 
 @dataclass
@@ -90,12 +104,12 @@ class References:
 
     def centroid(self, assay: str, kind: str, exclude: int | None = None) -> F64:
         rows = [s for i, s in enumerate(self.sigs[(assay, kind)]) if i != exclude]
-        return np.nanmean(np.stack(rows), axis=0) if rows else np.full_like(self.sigs[(assay, kind)][0], np.nan)
+        return _nanmean(np.stack(rows), axis=0) if rows else np.full_like(self.sigs[(assay, kind)][0], np.nan)
 
     def scale(self, kind: str) -> F64:
         """Per component, the spread of the assays' reference centroids (floored so no component dominates)."""
         cents = np.stack([self.centroid(a, k) for a, k in self.sigs if k == kind])
-        sd = np.nanstd(cents, axis=0)
+        sd = _nanstd(cents, axis=0)
         floor = np.nanmedian(sd[sd > 0]) * 0.1 if np.any(sd > 0) else 1.0
         return np.where(np.isfinite(sd) & (sd > floor), sd, floor)
 
@@ -164,6 +178,17 @@ def track_verdicts(
     margins = {k: identity_margin(ref, k) for k in {k for _, k in tracks}}
     rows: list[dict[str, Any]] = []
     for assay, kind in tracks:
+        if (assay, kind) not in ref.sigs:
+            rows.append(
+                {
+                    "assay": assay,
+                    "kind": kind,
+                    "verdict": "warn",
+                    "looks_like": assay,
+                    "reasons": ["no training cell has this track to compare it with"],
+                }
+            )
+            continue
         sig = signature(table, assay, kind)
         d = distances(sig, ref, kind)
         looks = min(d, key=lambda a: d[a])
@@ -178,7 +203,7 @@ def track_verdicts(
         elif looks != assay:
             checks.append("warn")
             reasons.append(f"its profile is about as close to {looks} as to {assay}")
-        own = np.mean([structure(s, kind) for s in ref.sigs[(assay, kind)]])
+        own = float(np.mean([structure(s, kind) for s in ref.sigs[(assay, kind)]]))
         ratio = structure(sig, kind) / own if own > 0 else 1.0
         if ratio < SIGNAL_FAIL:
             checks.append("fail")
@@ -233,7 +258,7 @@ def track_verdicts(
             bad = "warn"
         if bad:
             for kind in ("bigwig", "bed"):
-                r = by_key[(assay, kind)]
+                r = by_key[(assay, kind)]  # both tracks of the assay
                 r["verdict"] = worst([r["verdict"], bad])
                 r["reasons"].append(
                     f"the bigWig and the peaks disagree (AUC {auc:.2f}; training cells {ref_auc:.2f}): "

@@ -296,13 +296,21 @@ def oof_samples(
         P = np.column_stack([oof[(s, c)][0][rows] for s in stacked])
         R = np.column_stack([oof[(s, c)][1][rows] for s in stacked])
         st = stack(P, R, chosen.rule, chosen.threshold)
-        out.append(OOFSample(c, "in-cell", st.p_expressed, st.gex_predicted, cd.gex[rows], cd.chrom[rows]))
+        ok = np.isfinite(st.p_expressed) & np.isfinite(st.gex_predicted)
+        out.append(
+            OOFSample(c, "in-cell", st.p_expressed[ok], st.gex_predicted[ok], cd.gex[rows][ok], cd.chrom[rows][ok])
+        )
         for s in setups:
             if c in s.cells:
                 continue
             p, r = oof[(s.name, c)][0][rows], oof[(s.name, c)][1][rows]
             one = stack(p[:, None], r[:, None], chosen.rule, chosen.threshold)
-            out.append(OOFSample(c, "cross-cell", one.p_expressed, one.gex_predicted, cd.gex[rows], cd.chrom[rows]))
+            ok = np.isfinite(one.p_expressed) & np.isfinite(one.gex_predicted)
+            out.append(
+                OOFSample(
+                    c, "cross-cell", one.p_expressed[ok], one.gex_predicted[ok], cd.gex[rows][ok], cd.chrom[rows][ok]
+                )
+            )
     return out
 
 
