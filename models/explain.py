@@ -31,6 +31,10 @@ def top_contributions(features: list[str], values: F64, shap: F64, base: float, 
     }
 
 
+def _maybe(v: Any) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
 def explanation(
     gene: str,
     cell: str,
@@ -50,6 +54,8 @@ def explanation(
         "gex_predicted": float(prediction["gex_predicted"]),
         "p_expressed": float(prediction["p_expressed"]),
         "rank_predicted": float(prediction["rank_predicted"]),
+        "pct_lo": _maybe(prediction.get("pct_lo")),
+        "pct_hi": _maybe(prediction.get("pct_hi")),
         "stages": {stage: top_contributions(features, values, shap[stage], base[stage], top) for stage in STAGES},
     }
 

@@ -117,3 +117,19 @@ def shap_summary_figure(contrib: F64, values: F64, names: list[str], title: str,
     ax.set_xlabel("SHAP value (raw-score units); colour: feature value, low (blue) to high (red)")
     ax.set_title(title)
     return to_data_uri(fig)
+
+
+def reliability_figure(raw: Sequence[dict[str, Any]], calibrated: Sequence[dict[str, Any]]) -> str:
+    """Reliability curves of P(expressed) before and after calibration (observed frequency against prediction)."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfect")
+    for rows, label, style in ((raw, "raw stack mean", "--o"), (calibrated, "calibrated", "-o")):
+        ax.plot([r["p_mean"] for r in rows], [r["observed"] for r in rows], style, ms=4, label=label)
+    ax.set_xlabel("predicted P(expressed)")
+    ax.set_ylabel("observed share expressed")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title("calibration (out-of-fold)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return to_data_uri(fig)

@@ -15,13 +15,14 @@ from epigex.models.dataset import load_cell
 from epigex.models.params import STAGES, Stage
 from epigex.models.persist import LoadedModel, load_model
 from epigex.models.stacking import MaskRule, stack
+from epigex.models.uncertainty import Uncertainty, percentiles
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_info
 from epigex.store.registry import commit_predictions, find_predictions
 from epigex.store.types import F64
 
 F32 = npt.NDArray[np.float32]
-PREDICTION_COLUMNS = ("gene_name", "gex_predicted", "p_expressed", "rank_predicted")
+PREDICTION_COLUMNS = ("gene_name", "gex_predicted", "p_expressed", "rank_predicted", "pct_lo", "pct_hi")
 
 
 @dataclass
@@ -112,7 +113,7 @@ def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None
             "gene_name": data.genes,
             "split": data.split,
             "gex_predicted": pred.gex_predicted,
-            "p_expressed": pred.p_expressed,
+            **uncertain_columns(model, pred),
             "rank_predicted": pred.rank_predicted,
         }
     )
@@ -129,6 +130,29 @@ def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None
     return CellPredictions(model.id, cell, *paths)
 
 
+def uncertain_columns(model: LoadedModel, pred: Predicted) -> dict[str, F64]:
+    """Calibrated ``p_expressed`` (and the raw stack mean) and the 90 % percentile interval of every gene.
+
+    The percentiles are within the predicted genes of the cell. A model trained before the uncertainty existed
+    gives the raw probability and no interval (NaN).
+    """
+    fitted = model.record.metrics.get("uncertainty")
+    if fitted is None:
+        nan = np.full(pred.p_expressed.size, np.nan)
+        return {"p_expressed": pred.p_expressed, "p_expressed_raw": pred.p_expressed, "pct_lo": nan, "pct_hi": nan}
+    unc = Uncertainty.from_dict(fitted["model"])
+    lo, hi = unc.interval(percentiles(pred.gex_predicted))
+    return {
+        "p_expressed": unc.calibrate(pred.p_expressed),
+        "p_expressed_raw": pred.p_expressed,
+        "pct_lo": lo,
+        "pct_hi": hi,
+    }
+
+
 def read_predictions(store: Store, where: CellPredictions) -> pl.DataFrame:
-    """The stored predictions of a (model, cell): gene_name, split, gex_predicted, p_expressed, rank_predicted."""
-    return pl.read_parquet(store.home / where.path)
+    """The stored predictions of a (model, cell): gene_name, split, gex_predicted, p_expressed, rank_predicted,
+    pct_lo, pct_hi (the last two null in files written before intervals existed)."""
+    frame = pl.read_parquet(store.home / where.path)
+    missing = [c for c in ("pct_lo", "pct_hi") if c not in frame.columns]
+    return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in missing) if missing else frame

@@ -66,6 +66,26 @@ def _shap_section(store: Store, model: LoadedModel) -> str:
     return "".join(out)
 
 
+def _uncertainty_section(unc: dict[str, Any] | None) -> str:
+    from epigex.models import plots
+
+    if not unc:
+        return "<p class='muted'>This model was trained before per-gene uncertainty existed.</p>"
+    cross = unc.get("ece_calibrated_cross_fitted")
+    cross_txt = f"; cross-fitted (each cell calibrated on the others): {cross:.3f}" if cross is not None else ""
+    coverage = [r for r in unc["coverage"] if r["chrom"] == "all"] + [r for r in unc["coverage"] if r["chrom"] != "all"]
+    return "".join(
+        [
+            f"<p>Expected calibration error of P(expressed) (10 bins, {unc['n_calibration']:,} out-of-fold genes): "
+            f"raw {unc['ece_raw']:.3f}, calibrated {unc['ece_calibrated']:.3f}{cross_txt}. Intervals from "
+            f"{html.escape(unc['model']['residuals_from'])} residuals; their coverage below is cross-fitted (each "
+            "cell's intervals come from the other cells' residuals), target 90 %.</p>",
+            _img(plots.reliability_figure(unc["reliability_raw"], unc["reliability_calibrated"]), "calibration"),
+            html_table(coverage, ["cell", "chrom", "n", "coverage", "mean_width"], ("cell", "chrom")),
+        ]
+    )
+
+
 def _ablation_section(ablation: dict[str, Any] | None) -> str:
     from epigex.models import plots
 
@@ -136,6 +156,8 @@ def render_report(store: Store, model: LoadedModel) -> str:
         "<h2>Threshold curve and mask rules</h2>",
         _img(plots.threshold_figure(m["threshold_curve"], ch), "threshold curve"),
         html_table(m["mask_rules"], ["rule", "best_threshold", "spearman"], ("rule",)),
+        "<h2>Uncertainty: calibrated P(expressed) and 90 % percentile intervals</h2>",
+        _uncertainty_section(m.get("uncertainty")),
         "<h2>Within-cell vs cross-cell transfer</h2>",
         _img(
             plots.bars_figure(

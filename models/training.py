@@ -24,8 +24,9 @@ from epigex.models.dataset import CellData
 from epigex.models.folds import OuterFold, in_chroms, outer_folds
 from epigex.models.params import STAGES, Profile, Stage, lgb_params
 from epigex.models.selection import Selection, mean_abs_shap, select_features
-from epigex.models.stacking import MaskRule, sweep
+from epigex.models.stacking import MaskRule, SweepResult, stack, sweep
 from epigex.models.targets import expressed_target, rank_target
+from epigex.models.uncertainty import OOFSample, fit_uncertainty
 from epigex.models.validation import validation_tables
 from epigex.store.types import F64, ProgressFn
 
@@ -279,6 +280,40 @@ def _validate(
     return oof, evaluated, rounds
 
 
+def oof_samples(
+    tr: TrainingRun,
+    setups: list[Setup],
+    oof: dict[tuple[str, str], tuple[F64, F64]],
+    evaluated: dict[str, Mask],
+    chosen: SweepResult,
+) -> list[OOFSample]:
+    """Each cell's out-of-fold predictions: the stack's on its held-out genes, and each setup's that never saw it."""
+    out = []
+    stacked = [s.name for s in setups]
+    for c, cd in tr.cells.items():
+        rows = evaluated[c]
+        assert cd.gex is not None
+        P = np.column_stack([oof[(s, c)][0][rows] for s in stacked])
+        R = np.column_stack([oof[(s, c)][1][rows] for s in stacked])
+        st = stack(P, R, chosen.rule, chosen.threshold)
+        ok = np.isfinite(st.p_expressed) & np.isfinite(st.gex_predicted)
+        out.append(
+            OOFSample(c, "in-cell", st.p_expressed[ok], st.gex_predicted[ok], cd.gex[rows][ok], cd.chrom[rows][ok])
+        )
+        for s in setups:
+            if c in s.cells:
+                continue
+            p, r = oof[(s.name, c)][0][rows], oof[(s.name, c)][1][rows]
+            one = stack(p[:, None], r[:, None], chosen.rule, chosen.threshold)
+            ok = np.isfinite(one.p_expressed) & np.isfinite(one.gex_predicted)
+            out.append(
+                OOFSample(
+                    c, "cross-cell", one.p_expressed[ok], one.gex_predicted[ok], cd.gex[rows][ok], cd.chrom[rows][ok]
+                )
+            )
+    return out
+
+
 def train_ensemble(
     cells: list[CellData],
     names: list[str],
@@ -356,6 +391,10 @@ def train_ensemble(
 
     metrics = validation_tables(tr.cells, oof, evaluated, stacked, chosen)
     metrics["rounds"] = {f"{s}/{st}": v for (s, st), v in rounds.items()}
+    t0 = time.perf_counter()
+    unc, evidence = fit_uncertainty(oof_samples(tr, setups, oof, evaluated, chosen))
+    metrics["uncertainty"] = {"model": unc.to_dict(), **evidence}
+    timings["uncertainty"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
     return TrainedModel(
         profile=profile,

@@ -137,8 +137,10 @@ class PredictionRow(BaseModel):
 
     gene_name: str
     gex_predicted: float
-    p_expressed: float
+    p_expressed: float = Field(description="calibrated probability that the gene is expressed (gex > 0)")
     rank_predicted: float
+    pct_lo: float | None = Field(description="90 % interval of the gene's expression percentile in its cell: low")
+    pct_hi: float | None = Field(description="… and high (null for models trained before intervals existed)")
 
 
 class PredictionsOut(BaseModel):
@@ -146,6 +148,9 @@ class PredictionsOut(BaseModel):
 
     cell_line: str
     model_id: str
+    qc_verdict: Literal["pass", "warn", "fail"] | None = Field(
+        description="the cell's track QC verdict (GET /cell-lines/{name}/qc says why); also the X-Epigex-QC header"
+    )
     predictions: list[PredictionRow]
 
 
@@ -173,7 +178,32 @@ class ExplanationOut(BaseModel):
     gex_predicted: float
     p_expressed: float
     rank_predicted: float
+    pct_lo: float | None
+    pct_hi: float | None
     stages: dict[Literal["classifier", "regressor"], StageOut]
+
+
+class TrackQcOut(BaseModel):
+    """One track's QC verdict."""
+
+    assay: str
+    kind: Literal["bigwig", "bed"]
+    verdict: Literal["pass", "warn", "fail"]
+    looks_like: str
+    reasons: list[str]
+    distance: float | None = None
+    signal_vs_training: float | None = None
+
+
+class QcOut(BaseModel):
+    """A cell line's track QC and drift from the training cells."""
+
+    cell_line: str
+    verdict: Literal["pass", "warn", "fail"]
+    references: list[str]
+    tracks: list[TrackQcOut]
+    drift: dict[str, Any] | None
+    note: str | None = None
 
 
 class HealthOut(BaseModel):

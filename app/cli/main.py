@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -13,9 +14,10 @@ from rich.table import Table
 from epigex.app.cli import model_commands  # noqa: F401  (registers the model commands)
 from epigex.app.cli.base import app, console, friendly, open_store, split_names
 from epigex.app.cli.progress import single_bar, task_bars
-from epigex.app.cli.render import qc_table, score_table, timing_line, validation_table
+from epigex.app.cli.render import qc_table, qc_verdict_table, score_table, timing_line, validation_table
 from epigex.app.services.demo import build_demo_store, finish_demo
 from epigex.app.services.ingesting import ingest_folder
+from epigex.app.services.qc import cell_qc
 from epigex.app.settings import get_settings
 from epigex.demo.dataset import write_demo
 from epigex.ingest.catalogue import catalogue
@@ -75,7 +77,35 @@ def ingest(
             store, get_settings(), data_dir, split_names(cells), force_build=force_build, progress=bar, dask=dask
         )
     console.print(qc_table(outcomes))
+    for o in outcomes:
+        verdict = cell_qc(store, o.cell)
+        if verdict["references"]:
+            bad = [f"{t['assay']} {t['kind']}: {t['verdict']}" for t in verdict["tracks"] if t["verdict"] != "pass"]
+            console.print(
+                f"{o.cell}: track QC {verdict['verdict'].upper()}" + (f" ({'; '.join(bad)})" if bad else ""),
+                markup=False,
+                highlight=False,
+            )
     console.print(f"ingested {len(outcomes)} cell line(s) into {store.home} in {time.perf_counter() - t0:.1f} s")
+
+
+@app.command()
+@friendly
+def qc(
+    cell: Annotated[str, typer.Argument(metavar="CELL", help="Cell line to check.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The machine-readable form (as GET /cell-lines/NAME/qc).")
+    ] = False,
+    model: Annotated[
+        str | None, typer.Option(metavar="MODEL_ID", help="Model whose features the drift is over.")
+    ] = None,
+) -> None:
+    """Track QC verdicts (pass, warn, fail) of a cell line's tracks against the labelled cells, and its drift."""
+    result = cell_qc(open_store(), cell, model)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    console.print(qc_verdict_table(result))
 
 
 @app.command()

@@ -17,6 +17,7 @@ from epigex.app.cli.progress import single_bar
 from epigex.app.cli.render import ablation_tables, explanation_tables, timing_line, validation_table
 from epigex.app.services import reading
 from epigex.app.services.ablate import run_ablation
+from epigex.app.services.qc import cell_qc
 from epigex.app.services.training import train as train_model
 from epigex.app.settings import get_settings
 from epigex.models.submission import zip_name
@@ -119,7 +120,16 @@ def predict(
     ] = None,
 ) -> None:
     """Predictions as TSV: gene_name, gex_predicted, p_expressed, rank_predicted (computed once, then stored)."""
-    where, frame = reading.predictions(open_store(), cell, model)
+    store = open_store()
+    where, frame = reading.predictions(store, cell, model)
+    verdict = cell_qc(store, cell, where.model_id)["verdict"]
+    if verdict != "pass":
+        err_console.print(
+            f"warning: {cell}'s track QC says {verdict.upper()}: these predictions may not be trustworthy "
+            f"(epigex qc {cell})",
+            markup=False,
+            highlight=False,
+        )
     text = reading.table_text(frame, "tsv")  # full precision, byte for byte what the service answers
     if output is None:
         sys.stdout.write(text)

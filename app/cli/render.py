@@ -119,3 +119,35 @@ def ablation_tables(result: dict[str, Any]) -> Group:
             t.add_row(r["variant"], str(r["features"]), _f(r["spearman_masked"]), _f(r["spearman_unmasked"]))
         parts += [t, Text(group["note"])]
     return Group(*parts)
+
+
+VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def qc_verdict_table(qc: dict[str, Any]) -> Group:
+    """A cell's track QC: one row per track (verdict, looks like, reasons), then its drift."""
+    against = ", ".join(qc["references"]) or "nothing"
+    table = Table(title=f"track QC of {qc['cell_line']}: {qc['verdict'].upper()} (against {against})")
+    for col in ("assay", "kind", "verdict", "looks like", "reasons"):
+        table.add_column(col, no_wrap=col in ("assay", "kind", "verdict", "looks like"))
+    for t in qc["tracks"]:
+        table.add_row(
+            t["assay"],
+            t["kind"],
+            Text(t["verdict"], style=VERDICT_STYLE[t["verdict"]]),
+            t["looks_like"],
+            Text("; ".join(t["reasons"]) or "-"),
+        )
+    parts: list[Any] = [table]
+    d = qc.get("drift")
+    if d:
+        top = ", ".join(f"{f['feature']} ({f['ks']:.2f})" for f in d["top_features"][:5])
+        parts.append(
+            Text(
+                f"drift from the training cells: {d['score']} (training cells among themselves: "
+                f"{d['training_cells_baseline']}) → {d['verdict']}; most drifted: {top}"
+            )
+        )
+    if qc.get("note"):
+        parts.append(Text(qc["note"]))
+    return Group(*parts)

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from epigex.app.services.jobs import JobRow, JobRunner, Report
+from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import Upload
 from epigex.ingest.bigwig import sniff_kind
 from epigex.ingest.executors import DaskRunner
@@ -211,7 +212,16 @@ def submit_cell(
             upload.discard()
             if tracks is not None:
                 tracks.close()
-        return {"cell_line": name, "status": out.status, "genes": out.genes, "qc": json.loads(json.dumps(out.qc))}
+        report(0.97, "checking the tracks (QC)")
+        verdicts = cell_qc(store, name)
+        return {
+            "cell_line": name,
+            "status": out.status,
+            "genes": out.genes,
+            "qc": json.loads(json.dumps(out.qc)),
+            "verdict": verdicts["verdict"],
+            "track_qc": verdicts,
+        }
 
     try:
         return runner.submit("ingest", params, work, key=f"cell:{name}")

@@ -25,7 +25,7 @@ from epigex.models.dataset import load_cell
 from epigex.models.metrics import spearman
 from epigex.models.persist import load_model
 from epigex.models.pipeline import train_from_store
-from epigex.models.predict import ensure_predictions, predict_with, read_predictions
+from epigex.models.predict import PREDICTION_COLUMNS, ensure_predictions, predict_with, read_predictions
 from epigex.models.report import write_report
 from epigex.models.stacking import MaskRule
 from epigex.models.submission import submission_zip
@@ -112,7 +112,7 @@ def finish_demo(store: Store, out: Path, truth_file: Path, *, seed: int, threads
     where = ensure_predictions(store, cell, model)
     preds = read_predictions(store, where)
     pred_path = out / f"{cell}_predictions.tsv"
-    preds.select("gene_name", "gex_predicted", "p_expressed", "rank_predicted").write_csv(pred_path, separator="\t")
+    preds.select(PREDICTION_COLUMNS).write_csv(pred_path, separator="\t")
     zip_path = out / SUBMISSION_NAME
     zip_path.write_bytes(submission_zip(preds))
     t1 = time.perf_counter()

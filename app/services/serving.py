@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from epigex.app.services.qc import cell_qc
 from epigex.app.services.reading import table_text
 from epigex.models.explain import explanation
 from epigex.models.params import STAGES
@@ -35,7 +36,7 @@ from epigex.models.predict import (
 )
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_info
-from epigex.store.errors import NotFoundError
+from epigex.store.errors import EpigexError, NotFoundError
 from epigex.store.registry import active_model_id
 
 
@@ -53,11 +54,17 @@ class PredictionSet:
     shap: dict[str, npt.NDArray[np.float64]]  # stage -> genes × features
     base: dict[str, npt.NDArray[np.float64]]  # stage -> genes
     bodies: dict[str, bytes] = field(default_factory=dict)
+    qc_verdict: str | None = None  # the cell's track QC verdict against the training cells (None: not checked)
 
 
 def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
     if fmt == "json":
-        payload = {"cell_line": ps.cell, "model_id": ps.model_id, "predictions": frame.to_dicts()}
+        payload = {
+            "cell_line": ps.cell,
+            "model_id": ps.model_id,
+            "qc_verdict": ps.qc_verdict,
+            "predictions": frame.to_dicts(),
+        }
         return json.dumps(payload, separators=(",", ":")).encode()
     return table_text(frame, fmt).encode()
 
@@ -166,6 +173,10 @@ class Serving:
                 {st: matrix(partial(contrib_column, st)) for st in STAGES},
                 {st: contrib[contrib_column(st, BASE)].to_numpy().astype(np.float64) for st in STAGES},
             )
+            try:
+                ps.qc_verdict = cell_qc(self.store, cell, model.id)["verdict"]
+            except EpigexError:  # a cell QC cannot judge (features of another set): predictions are still served
+                ps.qc_verdict = None
             table = frame.select(PREDICTION_COLUMNS)
             ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
             with self._lock:

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
-from epigex.app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, TrackOut, error_responses
+from epigex.app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, QcOut, TrackOut, error_responses
 from epigex.app.services.cells import feature_set_for_uploads, submit_cell, upload_fields
 from epigex.app.services.inventory import cell_detail, cell_lines
+from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
 from epigex.ingest.layout import CELL_NAME
@@ -93,6 +94,12 @@ def get_cell_line(name: str, store: StoreDep, serving: ServingDep) -> CellLineDe
     d = cell_detail(store, name, serving.active_id())
     d["tracks"] = [TrackOut(**t) for t in d["tracks"]]
     return CellLineDetail(**d)
+
+
+@router.get("/cell-lines/{name}/qc", response_model=QcOut, responses=error_responses(404, 409))
+def get_cell_line_qc(name: str, store: StoreDep) -> QcOut:
+    """Track QC: per track a verdict (pass, warn, fail), the assay it looks like and why; the cell's drift."""
+    return QcOut(**cell_qc(store, name))
 
 
 @router.delete("/cell-lines/{name}", status_code=204, responses=error_responses(401, 403, 404, 409))

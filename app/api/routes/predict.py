@@ -51,13 +51,18 @@ async def predict(
     fmt: Annotated[Literal["json", "csv", "tsv"], Query(alias="format", description="response format")] = "json",
     model: Annotated[str | None, Query(description="model id (default: the active model)")] = None,
 ) -> Response:
-    """Predictions (gene_name, gex_predicted, p_expressed, rank_predicted) for a cell line's genes."""
+    """Predictions for a cell line's genes.
+
+    Per gene: gex_predicted, the calibrated p_expressed, rank_predicted, and pct_lo..pct_hi, a 90 % interval of
+    the gene's expression percentile within the cell.
+    """
     ps = await prediction_set(serving, cell_line, model)
     if genes:
         body = serving.genes_body(ps, [g.strip() for g in genes.split(",") if g.strip()], fmt)
     else:
         body = ps.bodies[fmt]
-    return Response(body, media_type=MEDIA[fmt])
+    headers = {"X-Epigex-QC": ps.qc_verdict} if ps.qc_verdict else None
+    return Response(body, media_type=MEDIA[fmt], headers=headers)
 
 
 @router.get("/explain/{gene}", response_model=ExplanationOut, responses=ERRORS)

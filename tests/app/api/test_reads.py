@@ -41,7 +41,7 @@ def test_predict_formats_and_subsets(client: TestClient) -> None:
     assert frame.columns == ["gene_name", "gex_predicted", "p_expressed", "rank_predicted"]
     assert frame.height == 1984
     tsv = client.get("/predict/X3", params={"format": "tsv", "genes": "CAPN9"}).text.splitlines()
-    assert tsv[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted"
+    assert tsv[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted\tpct_lo\tpct_hi"
     assert tsv[1].startswith("CAPN9\t")
     assert client.get("/predict/X3", params={"format": "xml"}).status_code == 422
 

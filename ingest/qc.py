@@ -1,0 +1,315 @@
+"""Track QC verdicts from feature tables: does a track look like its assay, does it carry signal, is the cell drifted.
+
+Pure computation, no I/O: the caller hands in the new cell's feature table and the labelled (reference) cells'.
+Every track is summarised by a *signature* computed from the per-gene features the store already holds — for a
+bigWig, the mean and the spread over genes of its log-z window means (TSS 100 bp, ±1 kb, ±5 kb, body, 5 kb up- and
+downstream) and the correlation of promoter with body signal; for a BED file, the share of genes with a peak in
+each window, the peak coverage of each window, and the typical nearest-peak width. Each assay's signature is
+learned from the reference cells; a track is compared with every assay's by a distance in units of how much the
+assays differ from each other (per signature component, the spread of the reference assays' values).
+
+Checks and their verdicts (each with a reason a biologist can act on):
+
+- **identity**: the assay whose signature is nearest (``looks_like``); a track nearer another assay than its
+  own — by more than the margin the reference cells themselves need (leave-one-cell-out) — fails; two tracks
+  that each look like the other are named as swapped.
+- **signal**: the spread of the track's signature components over genes against the reference cells' for the
+  same assay; below 30 % of it the track is background only (fail), below 60 % weak (warn).
+- **coverage**: the share of genes the track has no data for (warn above 10 %, fail above 50 %).
+- **agreement** of the bigWig and the BED of one assay: the AUC with which the bigWig's ±1 kb mean separates genes
+  with a ±1 kb peak from genes without; fail below 0.6 when the references reach 0.8, warn 0.15 below them.
+- **drift** (of the whole cell, over a model's selected features): per feature the two-sample Kolmogorov–Smirnov
+  distance between the cell's values and the reference cells' pooled; the cell's drift is their mean weighted by
+  the features' importance. The same statistic between the reference cells themselves (each against the others)
+  calibrates it: above 2× the largest reference value the cell warns, above 3× it fails.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from epigex.store.types import F64
+
+Verdict = Literal["pass", "warn", "fail"]
+ORDER: dict[Verdict, int] = {"pass": 0, "warn": 1, "fail": 2}
+BW_WINDOWS = ("tss", "prom1k", "prom5k", "body", "up5k", "down5k")
+SIGNAL_FAIL, SIGNAL_WARN = 0.30, 0.60
+COVERAGE_WARN, COVERAGE_FAIL = 0.10, 0.50
+DRIFT_WARN, DRIFT_FAIL = 2.0, 3.0
+
+
+def worst(verdicts: list[Verdict]) -> Verdict:
+    """The most severe of ``verdicts`` (pass when none)."""
+    return max(verdicts, key=lambda v: ORDER[v], default="pass")
+
+
+def _nanmean(x: F64, axis: int | None = None) -> Any:
+    """``np.nanmean`` that gives NaN for an all-NaN slice without a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(x, axis=axis)
+
+
+def _nanstd(x: F64, axis: int | None = None) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanstd(x, axis=axis)
+
+
+def _col(table: pl.DataFrame, name: str) -> F64:
+    return table[name].cast(pl.Float64).fill_null(np.nan).to_numpy() if name in table.columns else np.array([np.nan])
+
+
+def signature(table: pl.DataFrame, assay: str, kind: str) -> F64:
+    """A track's signature from a cell's feature table (NaN components where a feature is absent)."""
+    parts: list[float] = []
+    if kind == "bigwig":
+        means = [_col(table, f"{assay}_bw_{w}_mean") for w in BW_WINDOWS]
+        parts += [float(_nanmean(m)) for m in means]
+        parts += [float(_nanstd(m)) for m in means]
+        prom, body = means[1], means[3]
+        ok = np.isfinite(prom) & np.isfinite(body)
+        parts.append(
+            float(np.corrcoef(prom[ok], body[ok])[0, 1])
+            if ok.sum() > 10 and prom[ok].std() > 0 and body[ok].std() > 0
+            else np.nan
+        )
+    else:
+        parts += [float(_nanmean(_col(table, f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS]
+        parts += [float(_nanmean(_col(table, f"{assay}_bed_{w}_cov"))) for w in BW_WINDOWS]
+        width = _col(table, f"{assay}_bed_nearest_width")
+        parts.append(float(np.log1p(np.nanmedian(width))) if np.isfinite(width).any() else np.nan)
+    return np.asarray(parts, dtype=np.float64)
+
+
+def structure(sig: F64, kind: str) -> float:
+    """How much a signature says the track varies over genes (bigWig: mean spread; BED: share of genes with peaks)."""
+    n = len(BW_WINDOWS)
+    part = sig[n : 2 * n] if kind == "bigwig" else sig[:n]
+    return float(_nanmean(part)) if np.isfinite(part).any() else 0.0
+
+
+@dataclass
+class References:
+    """The reference cells' signatures: ``sigs[(assay, kind)]`` is one signature per reference cell."""
+
+    cells: list[str]
+    sigs: dict[tuple[str, str], list[F64]] = field(default_factory=dict)
+    auc: dict[str, list[float]] = field(default_factory=dict)
+
+    def centroid(self, assay: str, kind: str, exclude: int | None = None) -> F64:
+        rows = [s for i, s in enumerate(self.sigs[(assay, kind)]) if i != exclude]
+        return _nanmean(np.stack(rows), axis=0) if rows else np.full_like(self.sigs[(assay, kind)][0], np.nan)
+
+    def scale(self, kind: str) -> F64:
+        """Per component, the spread of the assays' reference centroids (floored so no component dominates)."""
+        cents = np.stack([self.centroid(a, k) for a, k in self.sigs if k == kind])
+        sd = _nanstd(cents, axis=0)
+        floor = np.nanmedian(sd[sd > 0]) * 0.1 if np.any(sd > 0) else 1.0
+        return np.where(np.isfinite(sd) & (sd > floor), sd, floor)
+
+
+def references(tables: dict[str, pl.DataFrame], tracks: list[tuple[str, str]]) -> References:
+    """Signatures (and bigWig/BED agreement) of every reference cell's tracks."""
+    ref = References(sorted(tables))
+    for assay, kind in tracks:
+        ref.sigs[(assay, kind)] = [signature(tables[c], assay, kind) for c in ref.cells]
+    for assay in {a for a, _ in tracks}:
+        ref.auc[assay] = [agreement_auc(tables[c], assay) for c in ref.cells]
+    return ref
+
+
+def distances(sig: F64, ref: References, kind: str, exclude: int | None = None) -> dict[str, float]:
+    """Scaled distance from a signature to every assay's reference centroid of the same kind."""
+    scale = ref.scale(kind)
+    out = {}
+    for assay, k in ref.sigs:
+        if k != kind:
+            continue
+        d = (sig - ref.centroid(assay, kind, exclude)) / scale
+        ok = np.isfinite(d)
+        out[assay] = float(np.sqrt(np.mean(d[ok] ** 2))) if ok.any() else np.inf
+    return out
+
+
+def identity_margin(ref: References, kind: str) -> float:
+    """The smallest relative margin by which reference tracks are nearer their own assay, leave-one-cell-out."""
+    if len(ref.cells) < 2:
+        return 0.25
+    margins = []
+    for i in range(len(ref.cells)):
+        for (assay, k), sigs in ref.sigs.items():
+            if k != kind:
+                continue
+            d = distances(sigs[i], ref, kind, exclude=i)
+            others = [v for a, v in d.items() if a != assay]
+            if others and np.isfinite(d[assay]):
+                margins.append((min(others) - d[assay]) / max(d[assay], 1e-9))
+    return float(max(0.1, min(0.5, np.min(margins) / 2))) if margins else 0.25
+
+
+def agreement_auc(table: pl.DataFrame, assay: str) -> float:
+    """AUC of the bigWig's ±1 kb mean separating genes with a ±1 kb peak from genes without (NaN if one class)."""
+    score = _col(table, f"{assay}_bw_prom1k_mean")
+    peak = _col(table, f"{assay}_bed_prom1k_has_peak")
+    ok = np.isfinite(score) & np.isfinite(peak)
+    s, y = score[ok], peak[ok] > 0
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(s.size)
+    ranks[order] = np.arange(1, s.size + 1)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def track_verdicts(
+    table: pl.DataFrame,
+    tracks: list[tuple[str, str]],
+    ref: References,
+    no_data_share: dict[tuple[str, str], float],
+) -> list[dict[str, Any]]:
+    """One verdict per (assay, kind) track of a cell, with ``looks_like`` and reasons; swaps named on both sides."""
+    margins = {k: identity_margin(ref, k) for k in {k for _, k in tracks}}
+    rows: list[dict[str, Any]] = []
+    for assay, kind in tracks:
+        if (assay, kind) not in ref.sigs:
+            rows.append(
+                {
+                    "assay": assay,
+                    "kind": kind,
+                    "verdict": "warn",
+                    "looks_like": assay,
+                    "reasons": ["no training cell has this track to compare it with"],
+                }
+            )
+            continue
+        sig = signature(table, assay, kind)
+        d = distances(sig, ref, kind)
+        looks = min(d, key=lambda a: d[a])
+        reasons: list[str] = []
+        checks: list[Verdict] = []
+        rel = (d[assay] - d[looks]) / max(d[looks], 1e-9)
+        if looks != assay and rel > margins[kind]:
+            checks.append("fail")
+            reasons.append(
+                f"its profile around genes looks like {looks}, not {assay} (distance {d[looks]:.2f} vs {d[assay]:.2f})"
+            )
+        elif looks != assay:
+            checks.append("warn")
+            reasons.append(f"its profile is about as close to {looks} as to {assay}")
+        own = float(np.mean([structure(s, kind) for s in ref.sigs[(assay, kind)]]))
+        ratio = structure(sig, kind) / own if own > 0 else 1.0
+        if ratio < SIGNAL_FAIL:
+            checks.append("fail")
+            reasons.append(
+                f"almost no signal structure ({100 * ratio:.0f} % of the training cells'): "
+                "background only, a failed ChIP?"
+            )
+        elif ratio < SIGNAL_WARN:
+            checks.append("warn")
+            reasons.append(f"weak signal ({100 * ratio:.0f} % of the training cells' structure)")
+        share = no_data_share.get((assay, kind), 0.0)
+        if share > COVERAGE_FAIL:
+            checks.append("fail")
+            reasons.append(f"no data for {100 * share:.0f} % of the genes")
+        elif share > COVERAGE_WARN:
+            checks.append("warn")
+            reasons.append(f"no data for {100 * share:.0f} % of the genes")
+        rows.append(
+            {
+                "assay": assay,
+                "kind": kind,
+                "verdict": worst(checks),
+                "looks_like": looks,
+                "distance": round(d[assay], 3),
+                "signal_vs_training": round(ratio, 3),
+                "reasons": reasons,
+            }
+        )
+    by_key = {(r["assay"], r["kind"]): r for r in rows}
+    for r in rows:
+        other = by_key.get((r["looks_like"], r["kind"]))
+        if (
+            other is not None
+            and r["verdict"] == "fail"
+            and other["looks_like"] == r["assay"]
+            and r["assay"] != other["assay"]
+        ):
+            a, b = sorted((r["assay"], other["assay"]))
+            note = f"{a} and {b} look swapped ({r['kind']})"
+            if note not in r["reasons"]:
+                r["reasons"].insert(0, note)
+    for assay in {a for a, k in tracks if k == "bigwig"} & {a for a, k in tracks if k == "bed"}:
+        auc = agreement_auc(table, assay)
+        refs = [x for x in ref.auc.get(assay, []) if np.isfinite(x)]
+        if not refs or not np.isfinite(auc):
+            continue
+        ref_auc = float(np.mean(refs))
+        bad: Verdict | None = None
+        if auc < 0.6 <= ref_auc - 0.2:
+            bad = "fail"
+        elif auc < ref_auc - 0.15:
+            bad = "warn"
+        if bad:
+            for kind in ("bigwig", "bed"):
+                r = by_key[(assay, kind)]  # both tracks of the assay
+                r["verdict"] = worst([r["verdict"], bad])
+                r["reasons"].append(
+                    f"the bigWig and the peaks disagree (AUC {auc:.2f}; training cells {ref_auc:.2f}): "
+                    "are they the same assay?"
+                )
+    return rows
+
+
+def ks_distance(a: F64, b: F64) -> float:
+    """The two-sample Kolmogorov–Smirnov distance between the finite values of ``a`` and ``b`` (NaN if one is empty)."""
+    a, b = np.sort(a[np.isfinite(a)]), np.sort(b[np.isfinite(b)])
+    if a.size == 0 or b.size == 0:
+        return float("nan")
+    grid = np.concatenate([a, b])
+    fa = np.searchsorted(a, grid, side="right") / a.size
+    fb = np.searchsorted(b, grid, side="right") / b.size
+    return float(np.max(np.abs(fa - fb)))
+
+
+def drift(
+    table: pl.DataFrame, references_tables: dict[str, pl.DataFrame], features: list[str], weights: list[float]
+) -> dict[str, Any]:
+    """The cell's drift from the reference cells over ``features`` (see the module's note), with a verdict."""
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum() if w.sum() > 0 else np.full(len(features), 1.0 / max(1, len(features)))
+    pooled = {f: np.concatenate([_col(t, f) for t in references_tables.values()]) for f in features}
+    per = np.array([ks_distance(_col(table, f), pooled[f]) for f in features])
+    ok = np.isfinite(per)
+    score = float(np.sum(per[ok] * w[ok]) / max(w[ok].sum(), 1e-12)) if ok.any() else float("nan")
+    baseline = []
+    names = sorted(references_tables)
+    for c in names if len(names) > 1 else []:
+        rest = [references_tables[o] for o in names if o != c]
+        d = np.array(
+            [ks_distance(_col(references_tables[c], f), np.concatenate([_col(t, f) for t in rest])) for f in features]
+        )
+        m = np.isfinite(d)
+        baseline.append(float(np.sum(d[m] * w[m]) / max(w[m].sum(), 1e-12)) if m.any() else float("nan"))
+    base = max([b for b in baseline if np.isfinite(b)], default=float("nan"))
+    verdict: Verdict = "pass"
+    if np.isfinite(score) and np.isfinite(base) and base > 0:
+        if score > DRIFT_FAIL * base:
+            verdict = "fail"
+        elif score > DRIFT_WARN * base:
+            verdict = "warn"
+    top = np.argsort(-np.nan_to_num(per, nan=-1))[:10]
+    return {
+        "statistic": "importance-weighted mean two-sample Kolmogorov-Smirnov distance to the training cells",
+        "score": round(score, 4) if np.isfinite(score) else None,
+        "training_cells_baseline": round(base, 4) if np.isfinite(base) else None,
+        "verdict": verdict,
+        "thresholds": {"warn": f"> {DRIFT_WARN:g} × baseline", "fail": f"> {DRIFT_FAIL:g} × baseline"},
+        "top_features": [{"feature": features[i], "ks": round(float(per[i]), 4)} for i in top if np.isfinite(per[i])],
+    }
