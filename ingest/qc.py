@@ -2,22 +2,29 @@
 
 Pure computation, no I/O: the caller hands in the new cell's feature table and the labelled (reference) cells'.
 Every track is summarised by a *signature* computed from the per-gene features the store already holds — for a
-bigWig, the mean and the spread over genes of its log-z window means (TSS 100 bp, ±1 kb, ±5 kb, body, 5 kb up- and
-downstream) and the correlation of promoter with body signal; for a BED file, the share of genes with a peak in
-each window, the peak coverage of each window, and the typical nearest-peak width. Each assay's signature is
-learned from the reference cells; a track is compared with every assay's by a distance in units of how much the
-assays differ from each other (per signature component, the spread of the reference assays' values).
+bigWig, the shape of its profile around genes: the mean and the spread over genes of its log-z window means (TSS
+100 bp, ±1 kb, ±5 kb, body, 5 kb up- and downstream), each vector scaled to unit length so that a stronger or
+weaker experiment of the same assay keeps its shape, and the correlation of promoter with body signal; for a BED
+file, the shape of the share of genes with a peak and of the peak coverage over the windows, and the typical
+nearest-peak width. Each assay's signature is learned from the reference cells; a track is compared with every
+assay's by a distance in units of how much the assays differ from each other (per signature component, the spread
+of the reference assays' values).
 
 Checks and their verdicts (each with a reason a biologist can act on):
 
-- **identity**: the assay whose signature is nearest (``looks_like``); a track nearer another assay than its
-  own — by more than the margin the reference cells themselves need (leave-one-cell-out) — fails; two tracks
-  that each look like the other are named as swapped.
-- **signal**: the spread of the track's signature components over genes against the reference cells' for the
-  same assay; below 30 % of it the track is background only (fail), below 60 % weak (warn).
+- **identity**: the assay whose signature is nearest (``looks_like``). Distances are in units of how much one
+  assay's signature varies between the reference cells (pooled over the assays) plus a fifth of how much the
+  assays differ. A track nearer another assay than its own fails when the squared distances differ by more than
+  ``IDENTITY_FAIL`` (1.0; clean demo tracks stay below 0, swapped ones above it) and there are two or more
+  reference cells to measure between-cell variation; otherwise it warns. Two tracks that each look like the
+  other's assay are named as swapped, and both fail.
+- **signal**: the track's strength — the spread over genes of its window means (bigWig) or the share of genes
+  with a peak (BED) — against the reference cells' for the same assay; below 30 % of it the track is background
+  only (fail), below 60 % weak (warn).
 - **coverage**: the share of genes the track has no data for (warn above 10 %, fail above 50 %).
 - **agreement** of the bigWig and the BED of one assay: the AUC with which the bigWig's ±1 kb mean separates genes
-  with a ±1 kb peak from genes without; fail below 0.6 when the references reach 0.8, warn 0.15 below them.
+  with a ±1 kb peak from genes without; fail below 0.6 when the references reach 0.8, warn 0.15 below them. The
+  verdict goes to the file that does not look like its assay when only one of the two does not; else to both.
 - **drift** (of the whole cell, over a model's selected features): per feature the two-sample Kolmogorov–Smirnov
   distance between the cell's values and the reference cells' pooled; the cell's drift is their mean weighted by
   the features' importance. The same statistic between the reference cells themselves (each against the others)
@@ -41,6 +48,8 @@ BW_WINDOWS = ("tss", "prom1k", "prom5k", "body", "up5k", "down5k")
 SIGNAL_FAIL, SIGNAL_WARN = 0.30, 0.60
 COVERAGE_WARN, COVERAGE_FAIL = 0.10, 0.50
 DRIFT_WARN, DRIFT_FAIL = 2.0, 3.0
+BETWEEN_SHARE = 0.2
+IDENTITY_FAIL = 1.0
 
 
 def worst(verdicts: list[Verdict]) -> Verdict:
@@ -62,17 +71,43 @@ def _nanstd(x: F64, axis: int | None = None) -> Any:
 
 
 def _col(table: pl.DataFrame, name: str) -> F64:
-    return table[name].cast(pl.Float64).fill_null(np.nan).to_numpy() if name in table.columns else np.array([np.nan])
+    """A feature column as floats (NaN for missing values; all NaN when the table lacks it)."""
+    if name not in table.columns:
+        return np.full(table.height, np.nan)
+    return table[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def signature(table: pl.DataFrame, assay: str, kind: str) -> F64:
-    """A track's signature from a cell's feature table (NaN components where a feature is absent)."""
+def _unit(v: list[float]) -> list[float]:
+    """``v`` scaled to unit length (its direction): a profile's shape, whatever the track's strength."""
+    x = np.asarray(v, dtype=np.float64)
+    norm = float(np.sqrt(np.nansum(x**2)))
+    return list(x / norm) if np.isfinite(norm) and norm > 0 else [np.nan] * len(v)
+
+
+def signature(table: pl.DataFrame, assay: str, kind: str, partners: tuple[str, ...] = ()) -> F64:
+    """A track's signature from a cell's feature table (NaN components where a feature is absent).
+
+    Shapes, not levels: the same assay is stronger in one cell than in another (sequencing depth, antibody), so
+    profiles are compared as directions (vectors scaled to unit length) and by scale-free statistics. For a bigWig:
+    the window means over the fifth of genes where the track is strongest (its profile around the genes it marks),
+    the spread of each window's mean over all genes, the entropy of the signal within the ±1 kb, ±5 kb and body
+    windows of those genes (a sharp TSS peak or a broad domain), the slope of the signal along the TSS, ±1 kb and
+    ±5 kb windows over their mean (strand-aware: does the mark lean into the gene, like H3K4me3, or flank the TSS
+    on both sides, like H3K27ac) and the promoter–body correlation. For a BED: the
+    share of genes with a peak and the peak coverage per window, and the median width of the nearest peaks.
+    """
     parts: list[float] = []
     if kind == "bigwig":
         means = [_col(table, f"{assay}_bw_{w}_mean") for w in BW_WINDOWS]
-        parts += [float(_nanmean(m)) for m in means]
-        parts += [float(_nanstd(m)) for m in means]
         prom, body = means[1], means[3]
+        top = prom >= np.nanquantile(prom, 0.8) if np.isfinite(prom).sum() >= 10 else np.isfinite(prom)
+        parts += _unit([float(_nanmean(m[top])) for m in means])
+        parts += _unit([float(_nanstd(m)) for m in means])
+        parts += [float(_nanmean(_col(table, f"{assay}_bw_{w}_entropy")[top])) for w in ("prom1k", "prom5k", "body")]
+        for w, m in zip(("tss", "prom1k", "prom5k"), means, strict=False):  # strand-aware asymmetry, scale-free
+            level = float(_nanmean(m[top]))
+            slope = float(_nanmean(_col(table, f"{assay}_bw_{w}_slope")[top]))
+            parts.append(slope / level if abs(level) > 1e-6 else np.nan)
         ok = np.isfinite(prom) & np.isfinite(body)
         parts.append(
             float(np.corrcoef(prom[ok], body[ok])[0, 1])
@@ -80,18 +115,48 @@ def signature(table: pl.DataFrame, assay: str, kind: str) -> F64:
             else np.nan
         )
     else:
-        parts += [float(_nanmean(_col(table, f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS]
-        parts += [float(_nanmean(_col(table, f"{assay}_bed_{w}_cov"))) for w in BW_WINDOWS]
+        parts += _unit([float(_nanmean(_col(table, f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS])
+        parts += _unit([float(_nanmean(_col(table, f"{assay}_bed_{w}_cov"))) for w in BW_WINDOWS])
         width = _col(table, f"{assay}_bed_nearest_width")
         parts.append(float(np.log1p(np.nanmedian(width))) if np.isfinite(width).any() else np.nan)
+    parts += _context(table, assay, kind, partners)
     return np.asarray(parts, dtype=np.float64)
 
 
-def structure(sig: F64, kind: str) -> float:
-    """How much a signature says the track varies over genes (bigWig: mean spread; BED: share of genes with peaks)."""
-    n = len(BW_WINDOWS)
-    part = sig[n : 2 * n] if kind == "bigwig" else sig[:n]
-    return float(_nanmean(part)) if np.isfinite(part).any() else 0.0
+def _corr(a: F64, b: F64) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 10 or a[ok].std() == 0 or b[ok].std() == 0:
+        return np.nan
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def _context(table: pl.DataFrame, assay: str, kind: str, partners: tuple[str, ...]) -> list[float]:
+    """How the track co-varies over genes with the other ``partners`` of the same cell and kind, sorted.
+
+    A promoter mark rises with the other active marks, H3K36me3 over the bodies of the same genes, the repressive
+    marks elsewhere. The correlations are sorted, not kept by partner: a swap elsewhere in the cell relabels the
+    partners but leaves this track's set of correlations as it is, so only the swapped tracks change signature.
+    """
+    stat = ("bw", "mean") if kind == "bigwig" else ("bed", "has_peak")
+    out: list[float] = []
+    others = [p for p in partners if p != assay]
+    for w in ("prom1k", "body"):
+        mine = _col(table, f"{assay}_{stat[0]}_{w}_{stat[1]}")
+        vals = sorted((_corr(mine, _col(table, f"{o}_{stat[0]}_{w}_{stat[1]}")) for o in others), reverse=True)
+        finite = [v for v in vals if np.isfinite(v)]
+        out += finite + [np.nan] * (len(others) - len(finite))
+    return out
+
+
+def strength(table: pl.DataFrame, assay: str, kind: str) -> float:
+    """How much a track varies over genes (bigWig: the mean spread of its window means; BED: the share of genes
+    with a peak, over the windows)."""
+    if kind == "bigwig":
+        vals = [float(_nanstd(_col(table, f"{assay}_bw_{w}_mean"))) for w in BW_WINDOWS]
+    else:
+        vals = [float(_nanmean(_col(table, f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS]
+    x = np.asarray(vals)
+    return float(np.mean(x[np.isfinite(x)])) if np.isfinite(x).any() else 0.0
 
 
 @dataclass
@@ -99,26 +164,45 @@ class References:
     """The reference cells' signatures: ``sigs[(assay, kind)]`` is one signature per reference cell."""
 
     cells: list[str]
+    partners: tuple[str, ...]  # the assays whose co-variation with a track is part of its signature
     sigs: dict[tuple[str, str], list[F64]] = field(default_factory=dict)
+    strengths: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     auc: dict[str, list[float]] = field(default_factory=dict)
 
     def centroid(self, assay: str, kind: str, exclude: int | None = None) -> F64:
         rows = [s for i, s in enumerate(self.sigs[(assay, kind)]) if i != exclude]
         return _nanmean(np.stack(rows), axis=0) if rows else np.full_like(self.sigs[(assay, kind)][0], np.nan)
 
-    def scale(self, kind: str) -> F64:
-        """Per component, the spread of the assays' reference centroids (floored so no component dominates)."""
-        cents = np.stack([self.centroid(a, k) for a, k in self.sigs if k == kind])
-        sd = _nanstd(cents, axis=0)
-        floor = np.nanmedian(sd[sd > 0]) * 0.1 if np.any(sd > 0) else 1.0
-        return np.where(np.isfinite(sd) & (sd > floor), sd, floor)
+    def scale(self, kind: str, exclude: int | None = None) -> F64:
+        """Per component, how much one assay's signature varies between cells (pooled over the assays), plus a
+        small share of how much the assays differ: a component that is stable within an assay weighs more.
+
+        With a single reference cell nothing says how much an assay varies between cells; the share of the
+        between-assay spread alone is the scale then.
+        """
+        keys = [(a, k) for a, k in self.sigs if k == kind]
+        cents = np.stack([self.centroid(a, k, exclude) for a, k in keys])
+        between = _nanstd(cents, axis=0)
+        floor = np.nanmedian(between[between > 0]) * 0.05 if np.any(between > 0) else 1.0
+        between = np.where(np.isfinite(between) & (between > floor), between, floor)
+        within_var = []
+        for key in keys:
+            rows = [x for i, x in enumerate(self.sigs[key]) if i != exclude]
+            if len(rows) >= 2:
+                with warnings.catch_warnings():  # a component NaN in all but one cell has no variance
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    within_var.append(np.nanvar(np.stack(rows), axis=0, ddof=1))
+        within = np.sqrt(_nanmean(np.stack(within_var), axis=0)) if within_var else np.zeros_like(between)
+        within = np.where(np.isfinite(within), within, 0.0)
+        return np.sqrt(within**2 + (BETWEEN_SHARE * between) ** 2)
 
 
 def references(tables: dict[str, pl.DataFrame], tracks: list[tuple[str, str]]) -> References:
     """Signatures (and bigWig/BED agreement) of every reference cell's tracks."""
-    ref = References(sorted(tables))
+    ref = References(sorted(tables), tuple(dict.fromkeys(a for a, _ in tracks)))
     for assay, kind in tracks:
-        ref.sigs[(assay, kind)] = [signature(tables[c], assay, kind) for c in ref.cells]
+        ref.sigs[(assay, kind)] = [signature(tables[c], assay, kind, ref.partners) for c in ref.cells]
+        ref.strengths[(assay, kind)] = [strength(tables[c], assay, kind) for c in ref.cells]
     for assay in {a for a, _ in tracks}:
         ref.auc[assay] = [agreement_auc(tables[c], assay) for c in ref.cells]
     return ref
@@ -126,7 +210,7 @@ def references(tables: dict[str, pl.DataFrame], tracks: list[tuple[str, str]]) -
 
 def distances(sig: F64, ref: References, kind: str, exclude: int | None = None) -> dict[str, float]:
     """Scaled distance from a signature to every assay's reference centroid of the same kind."""
-    scale = ref.scale(kind)
+    scale = ref.scale(kind, exclude)
     out = {}
     for assay, k in ref.sigs:
         if k != kind:
@@ -135,22 +219,6 @@ def distances(sig: F64, ref: References, kind: str, exclude: int | None = None) 
         ok = np.isfinite(d)
         out[assay] = float(np.sqrt(np.mean(d[ok] ** 2))) if ok.any() else np.inf
     return out
-
-
-def identity_margin(ref: References, kind: str) -> float:
-    """The smallest relative margin by which reference tracks are nearer their own assay, leave-one-cell-out."""
-    if len(ref.cells) < 2:
-        return 0.25
-    margins = []
-    for i in range(len(ref.cells)):
-        for (assay, k), sigs in ref.sigs.items():
-            if k != kind:
-                continue
-            d = distances(sigs[i], ref, kind, exclude=i)
-            others = [v for a, v in d.items() if a != assay]
-            if others and np.isfinite(d[assay]):
-                margins.append((min(others) - d[assay]) / max(d[assay], 1e-9))
-    return float(max(0.1, min(0.5, np.min(margins) / 2))) if margins else 0.25
 
 
 def agreement_auc(table: pl.DataFrame, assay: str) -> float:
@@ -175,8 +243,8 @@ def track_verdicts(
     no_data_share: dict[tuple[str, str], float],
 ) -> list[dict[str, Any]]:
     """One verdict per (assay, kind) track of a cell, with ``looks_like`` and reasons; swaps named on both sides."""
-    margins = {k: identity_margin(ref, k) for k in {k for _, k in tracks}}
     rows: list[dict[str, Any]] = []
+    excess: dict[tuple[str, str], float] = {}
     for assay, kind in tracks:
         if (assay, kind) not in ref.sigs:
             rows.append(
@@ -189,22 +257,25 @@ def track_verdicts(
                 }
             )
             continue
-        sig = signature(table, assay, kind)
+        sig = signature(table, assay, kind, ref.partners)
         d = distances(sig, ref, kind)
         looks = min(d, key=lambda a: d[a])
         reasons: list[str] = []
         checks: list[Verdict] = []
-        rel = (d[assay] - d[looks]) / max(d[looks], 1e-9)
-        if looks != assay and rel > margins[kind]:
+        excess[(assay, kind)] = d[assay] ** 2 - d[looks] ** 2  # 0 when it looks like its own assay
+        if looks != assay and len(ref.cells) >= 2 and excess[(assay, kind)] > IDENTITY_FAIL:
             checks.append("fail")
             reasons.append(
                 f"its profile around genes looks like {looks}, not {assay} (distance {d[looks]:.2f} vs {d[assay]:.2f})"
             )
         elif looks != assay:
             checks.append("warn")
-            reasons.append(f"its profile is about as close to {looks} as to {assay}")
-        own = float(np.mean([structure(s, kind) for s in ref.sigs[(assay, kind)]]))
-        ratio = structure(sig, kind) / own if own > 0 else 1.0
+            reasons.append(
+                f"its profile around genes is nearer {looks} than {assay} (distance {d[looks]:.2f} vs "
+                f"{d[assay]:.2f}), within what differs between cells"
+            )
+        own = float(np.mean(ref.strengths[(assay, kind)]))
+        ratio = strength(table, assay, kind) / own if own > 0 else 1.0
         if ratio < SIGNAL_FAIL:
             checks.append("fail")
             reasons.append(
@@ -233,18 +304,15 @@ def track_verdicts(
             }
         )
     by_key = {(r["assay"], r["kind"]): r for r in rows}
-    for r in rows:
+    for r in rows:  # two tracks that each look like the other's assay: a swap, named on both sides
         other = by_key.get((r["looks_like"], r["kind"]))
-        if (
-            other is not None
-            and r["verdict"] == "fail"
-            and other["looks_like"] == r["assay"]
-            and r["assay"] != other["assay"]
-        ):
-            a, b = sorted((r["assay"], other["assay"]))
-            note = f"{a} and {b} look swapped ({r['kind']})"
-            if note not in r["reasons"]:
-                r["reasons"].insert(0, note)
+        if other is None or other is r or other["looks_like"] != r["assay"]:
+            continue
+        a, b = sorted((r["assay"], other["assay"]))
+        note = f"{a} and {b} look swapped ({r['kind']} files)"
+        if note not in r["reasons"]:
+            r["reasons"].insert(0, note)
+        r["verdict"] = "fail"
     for assay in {a for a, k in tracks if k == "bigwig"} & {a for a, k in tracks if k == "bed"}:
         auc = agreement_auc(table, assay)
         refs = [x for x in ref.auc.get(assay, []) if np.isfinite(x)]
@@ -257,8 +325,10 @@ def track_verdicts(
         elif auc < ref_auc - 0.15:
             bad = "warn"
         if bad:
-            for kind in ("bigwig", "bed"):
-                r = by_key[(assay, kind)]  # both tracks of the assay
+            # the file that does not look like its assay explains the disagreement; if neither or both do, both
+            culprits = [k for k in ("bigwig", "bed") if by_key[(assay, k)]["looks_like"] != assay]
+            for kind in culprits if len(culprits) == 1 else ("bigwig", "bed"):
+                r = by_key[(assay, kind)]
                 r["verdict"] = worst([r["verdict"], bad])
                 r["reasons"].append(
                     f"the bigWig and the peaks disagree (AUC {auc:.2f}; training cells {ref_auc:.2f}): "

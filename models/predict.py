@@ -15,7 +15,7 @@ from epigex.models.dataset import load_cell
 from epigex.models.params import STAGES, Stage
 from epigex.models.persist import LoadedModel, load_model
 from epigex.models.stacking import MaskRule, stack
-from epigex.models.uncertainty import Uncertainty, percentiles
+from epigex.models.uncertainty import Uncertainty
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_info
 from epigex.store.registry import commit_predictions, find_predictions
@@ -141,7 +141,7 @@ def uncertain_columns(model: LoadedModel, pred: Predicted) -> dict[str, F64]:
         nan = np.full(pred.p_expressed.size, np.nan)
         return {"p_expressed": pred.p_expressed, "p_expressed_raw": pred.p_expressed, "pct_lo": nan, "pct_hi": nan}
     unc = Uncertainty.from_dict(fitted["model"])
-    lo, hi = unc.interval(percentiles(pred.gex_predicted))
+    lo, hi = unc.intervals(pred.gex_predicted)
     return {
         "p_expressed": unc.calibrate(pred.p_expressed),
         "p_expressed_raw": pred.p_expressed,

@@ -9,8 +9,9 @@ Pure computation, no I/O.
 - **Intervals**: split-conformal and Mondrian (conditional on the predicted percentile). A gene's percentile within
   its cell is its average rank / n (ties share their mean rank; in ``(0, 1]``). On the cross-cell out-of-fold
   predictions — the situation of a cell nobody has measured — the signed residuals ``true − predicted`` percentile
-  are binned by the predicted percentile (10 bins of equal count); in each bin the ``α/2`` and ``1 − α/2``
-  quantiles, with the finite-sample correction ``⌈(n + 1)(1 − α/2)⌉ / n``, bound the residual. A new gene's
+  are binned by the predicted percentile (10 bins of equal width); in each bin the ``α/2`` and ``1 − α/2``
+  quantiles, with the finite-sample correction ``⌈(n + 1)(1 − α/2)⌉ / n``, bound the residual. The genes tied at
+  their cell's lowest prediction (those the stack calls silent) form a category of their own. A new gene's
   interval is its predicted percentile plus its bin's bounds, clipped to ``[0, 1]``. With a single labelled cell
   there is no cross-cell prediction; the held-out chromosomes' residuals stand in (said in the model).
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.isotonic import IsotonicRegression
 
 from epigex.models.metrics import average_ranks
@@ -28,6 +30,7 @@ from epigex.store.types import F64
 
 ALPHA = 0.10
 N_BINS = 10
+FLOOR_MARGIN = 0.02  # the least widening of the floor genes' bounds, in percentile
 
 
 def percentiles(values: F64) -> F64:
@@ -41,11 +44,13 @@ class Uncertainty:
 
     knots_p: list[float]
     knots_y: list[float]
-    edges: list[float]  # inner edges of the predicted-percentile bins (N_BINS - 1 values)
+    edges: list[float]  # inner edges of the predicted-percentile bins (at most N_BINS - 1, increasing)
     lo: list[float]  # per bin: lower residual bound
     hi: list[float]  # per bin: upper residual bound
     alpha: float
     residuals_from: str  # "cross-cell" or "held-out chromosomes"
+    floor_lo: float | None = None  # residual bounds of the genes tied at the cell's lowest prediction
+    floor_hi: float | None = None
 
     def calibrate(self, p: F64) -> F64:
         """Calibrated P(expressed) for raw stack probabilities ``p``."""
@@ -53,12 +58,22 @@ class Uncertainty:
             return np.asarray(p, dtype=np.float64)
         return np.interp(p, self.knots_p, self.knots_y)
 
-    def interval(self, pct: F64) -> tuple[F64, F64]:
-        """The ``1 − alpha`` interval of the true percentile for predicted percentiles ``pct``."""
+    def interval(self, pct: F64, floor: npt.NDArray[np.bool_] | None = None) -> tuple[F64, F64]:
+        """The ``1 − alpha`` interval of the true percentile for predicted percentiles ``pct``.
+
+        ``floor`` marks the genes tied at the cell's lowest prediction (see :func:`floor_mask`): they get the
+        bounds fitted on such genes, when the model has them.
+        """
         b = np.searchsorted(np.asarray(self.edges), pct, side="right")
-        lo = np.clip(pct + np.asarray(self.lo)[b], 0.0, 1.0)
-        hi = np.clip(pct + np.asarray(self.hi)[b], 0.0, 1.0)
-        return lo, hi
+        lo_r, hi_r = np.asarray(self.lo)[b], np.asarray(self.hi)[b]
+        if floor is not None and self.floor_lo is not None and self.floor_hi is not None:
+            lo_r = np.where(floor, self.floor_lo, lo_r)
+            hi_r = np.where(floor, self.floor_hi, hi_r)
+        return np.clip(pct + lo_r, 0.0, 1.0), np.clip(pct + hi_r, 0.0, 1.0)
+
+    def intervals(self, predicted: F64) -> tuple[F64, F64]:
+        """The intervals of one cell's genes from their predicted values (percentiles and ties worked out here)."""
+        return self.interval(percentiles(predicted), floor_mask(predicted))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (kept in the model's metrics)."""
@@ -70,12 +85,14 @@ class Uncertainty:
             "hi": self.hi,
             "alpha": self.alpha,
             "residuals_from": self.residuals_from,
+            "floor_lo": self.floor_lo,
+            "floor_hi": self.floor_hi,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Uncertainty:
         """Back from :meth:`to_dict`."""
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
 def fit_calibration(p: F64, expressed: F64) -> tuple[list[float], list[float]]:
@@ -94,20 +111,59 @@ def _quantile(r: F64, q: float) -> float:
     return float(s[min(max(k, 0), s.size - 1)])
 
 
-def fit_intervals(pred_pct: F64, true_pct: F64, alpha: float = ALPHA) -> tuple[list[float], list[float], list[float]]:
-    """Bin edges and per-bin residual bounds (lower, upper) from out-of-fold percentiles."""
+def floor_mask(predicted: F64, min_share: float = 0.01) -> npt.NDArray[np.bool_]:
+    """The genes tied at the cell's lowest predicted value, when at least ``min_share`` of them are (else none).
+
+    The stack predicts many genes silent (exactly zero): they share one percentile, which moves with the share of
+    silent genes from cell to cell, so they are a Mondrian category of their own rather than part of a bin.
+    """
+    v = np.asarray(predicted, dtype=np.float64)
+    if v.size == 0 or not np.isfinite(v).any():
+        return np.zeros(v.size, dtype=bool)
+    m = v == np.nanmin(v)
+    return m if m.sum() >= max(2, min_share * v.size) else np.zeros(v.size, dtype=bool)
+
+
+def fit_intervals(
+    pred_pct: F64,
+    true_pct: F64,
+    alpha: float = ALPHA,
+    floor: npt.NDArray[np.bool_] | None = None,
+    groups: npt.NDArray[np.int64] | None = None,
+) -> tuple[list[float], list[float], list[float], float | None, float | None]:
+    """Bin edges, per-bin residual bounds (lower, upper) and the floor genes' bounds from out-of-fold percentiles.
+
+    Bins have equal width in percentile (a cell's percentiles are near-uniform, so equal width is near-equal count),
+    not data quantiles: quantile edges would fall inside blocks of tied predictions. The genes tied at their cell's
+    lowest prediction (``floor``) are bounded separately (None when fewer than 30). A truly silent floor gene's
+    residual is one value per cell (half the difference between its true and predicted silent shares), which moves
+    from cell to cell: the floor bounds are widened by how far these per-cell values spread over ``groups`` (the
+    cells), and by at least ``FLOOR_MARGIN``.
+    """
     resid = true_pct - pred_pct
-    n_bins = max(1, min(N_BINS, pred_pct.size // 30))
-    edges = np.quantile(pred_pct, np.linspace(0, 1, n_bins + 1)[1:-1]) if n_bins > 1 else np.zeros(0)
-    b = np.searchsorted(edges, pred_pct, side="right")
+    floor = np.zeros(resid.size, dtype=bool) if floor is None else floor
+    f_lo: float | None = None
+    f_hi: float | None = None
+    if int(floor.sum()) >= 30:
+        g = np.zeros(resid.size, dtype=np.int64) if groups is None else groups
+        typical = [float(np.median(resid[floor & (g == k)])) for k in np.unique(g[floor])]
+        widen = max(FLOOR_MARGIN, max(typical) - min(typical))
+        f_lo = -_quantile(-resid[floor], 1 - alpha / 2) - widen
+        f_hi = _quantile(resid[floor], 1 - alpha / 2) + widen
+    rest, rest_pct = resid[~floor], pred_pct[~floor]
+    if rest.size == 0:
+        rest, rest_pct = resid, pred_pct
+    n_bins = max(1, min(N_BINS, rest.size // 30))
+    edges = np.linspace(0, 1, n_bins + 1)[1:-1]
+    b = np.searchsorted(edges, rest_pct, side="right")
     lo, hi = [], []
     for i in range(n_bins):  # a handful of bins, not genes
-        r = resid[b == i]
-        if r.size == 0:
-            r = resid
+        r = rest[b == i]
+        if r.size < 30:  # too few residuals for a quantile: the pooled ones
+            r = rest
         lo.append(-_quantile(-r, 1 - alpha / 2))
         hi.append(_quantile(r, 1 - alpha / 2))
-    return [float(e) for e in edges], lo, hi
+    return [float(e) for e in edges], lo, hi, f_lo, f_hi
 
 
 def ece(p: F64, y: F64, bins: int = 10) -> float:
@@ -157,19 +213,27 @@ def fit_uncertainty(samples: list[OOFSample], alpha: float = ALPHA) -> tuple[Unc
     pool = cross or [s for s in samples if s.kind == "in-cell"]
     pct_pred = [percentiles(s.gex_predicted) for s in pool]
     pct_true = [percentiles(s.gex) for s in pool]
-    edges, lo, hi = fit_intervals(np.concatenate(pct_pred), np.concatenate(pct_true), alpha)
-    unc = Uncertainty(knots_p, knots_y, edges, lo, hi, alpha, source)
+    floors = [floor_mask(s.gex_predicted) for s in pool]
+    groups = [np.full(s.gex.size, i, dtype=np.int64) for i, s in enumerate(pool)]
+    edges, lo, hi, f_lo, f_hi = fit_intervals(
+        np.concatenate(pct_pred), np.concatenate(pct_true), alpha, np.concatenate(floors), np.concatenate(groups)
+    )
+    unc = Uncertainty(knots_p, knots_y, edges, lo, hi, alpha, source, f_lo, f_hi)
     coverage = []
     for i, s in enumerate(pool):
         rest = [j for j in range(len(pool)) if j != i]
         if rest:
-            e, lo_i, hi_i = fit_intervals(
-                np.concatenate([pct_pred[j] for j in rest]), np.concatenate([pct_true[j] for j in rest]), alpha
+            e, lo_i, hi_i, flo, fhi = fit_intervals(
+                np.concatenate([pct_pred[j] for j in rest]),
+                np.concatenate([pct_true[j] for j in rest]),
+                alpha,
+                np.concatenate([floors[j] for j in rest]),
+                np.concatenate([groups[j] for j in rest]),
             )
-            u = Uncertainty([], [], e, lo_i, hi_i, alpha, source)
+            u = Uncertainty([], [], e, lo_i, hi_i, alpha, source, flo, fhi)
         else:
             u = unc
-        a, b = u.interval(pct_pred[i])
+        a, b = u.interval(pct_pred[i], floors[i])
         inside = (pct_true[i] >= a) & (pct_true[i] <= b)
         for ch in sorted(set(s.chrom.tolist())):
             m = s.chrom == ch

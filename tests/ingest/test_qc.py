@@ -53,7 +53,7 @@ def test_swapped_bigwigs_fail_and_are_named(rng: np.random.Generator) -> None:
         r = v[(a, "bigwig")]
         assert r["verdict"] == "fail"
         assert r["looks_like"] == other
-        assert "Atss and Bbody look swapped (bigwig)" in r["reasons"][0]
+        assert "Atss and Bbody look swapped (bigwig files)" in r["reasons"][0]
     assert v[("Cflank", "bigwig")]["verdict"] == "pass"
 
 
