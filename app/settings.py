@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     ``LOG_LEVEL``, ``JOB_WORKERS`` (jobs run at once),
     ``BENCH_ENDPOINTS`` (serve ``/bench/floor`` for ``bench/serve.py``), ``SEED_DEMO`` (on first start with an
     empty store, generate the demo dataset, ingest it and train a quick model), ``DEMO_DIR`` (where; default
-    ``$EPIGEX_HOME/demo``), ``DASK_SCHEDULER`` (``tcp://host:8786``: run ingest track jobs on that cluster).
+    ``$EPIGEX_HOME/demo``), ``DASK_SCHEDULER`` (``tcp://host:8786``: run ingest track jobs on that cluster),
+    ``MAX_TRACK_SET_MODELS`` (models kept for cell lines with some of the tracks; the least recently used beyond it
+    are dropped).
     """
 
     model_config = SettingsConfigDict(env_prefix="EPIGEX_", extra="ignore")
@@ -49,6 +51,7 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(default=60.0, gt=0)
     keep_alive_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
+    max_track_set_models: int = Field(default=8, ge=1)
 
     def read_limits(self) -> ReadLimits:
         """The resource budget of one track read."""

@@ -25,6 +25,7 @@ from epigex.ingest.layout import CellFiles
 from epigex.ingest.trackjobs import TrackJob, run_track
 from epigex.ingest.tracks import TrackResult
 from epigex.store.cells import CellIngest, TrackRow, write_feature_table
+from epigex.store.tracksets import track_key
 
 
 @dataclass
@@ -48,12 +49,14 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
         columns.update(r.columns)
     columns.update(derived_features(fs, columns))
     cat = catalogue(fs)
-    missing = [c.name for c in cat if c.name not in columns]
+    present = {track_key(j.assay, j.kind) for j in plan.jobs}
+    usable = [c for c in cat if set(c.requires) <= present]  # a cell with some of the tracks has their features
+    missing = [c.name for c in usable if c.name not in columns]
     if missing:  # pragma: no cover - the catalogue and the extractors are defined together
         raise RuntimeError(f"features without values: {missing[:5]}")
-    features = pl.DataFrame({"gene_name": genes["gene_name"], **{c.name: columns[c.name] for c in cat}}).with_columns(
-        pl.exclude("gene_name").fill_nan(None)
-    )
+    features = pl.DataFrame(
+        {"gene_name": genes["gene_name"], **{c.name: columns[c.name] for c in usable}}
+    ).with_columns(pl.exclude("gene_name").fill_nan(None))
     tracks = [
         TrackRow(
             assay=j.assay,
@@ -75,21 +78,24 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
         tracks=tracks,
         feature_set_id=fs.id,
         feature_set_json=fs.to_json(),
-        catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula) for c in cat],
+        catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula, ",".join(c.requires)) for c in cat],
         features=features,
         seconds=seconds,
-        qc=cell_qc(plan.files.name, genes, tracks, seconds),
+        qc=cell_qc(plan.files.name, genes, tracks, seconds, plan.files.missing),
     )
 
 
-def cell_qc(cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: float) -> dict[str, Any]:
-    """The per-cell QC summary: genes, tracks, chromosome naming seen, genes without signal per assay, time."""
+def cell_qc(
+    cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: float, missing: list[str] | None = None
+) -> dict[str, Any]:
+    """The per-cell QC summary: genes, tracks (and those missing), chromosome naming, genes without signal, time."""
     naming = sorted({t.qc.get("naming", "none") for t in tracks})
     return {
         "cell_line": cell,
         "genes": genes.height,
         "chromosomes": genes["chrom"].n_unique(),
         "tracks": len(tracks),
+        "missing_tracks": sorted(missing or []),
         "naming_seen": naming,
         "names_normalised": any(n in ("ensembl", "mixed") for n in naming),
         "genes_without_signal": {f"{t.assay}/{t.kind}": t.qc.get("genes_without_signal") for t in tracks},

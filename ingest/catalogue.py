@@ -9,6 +9,7 @@ from epigex.ingest.featureset import FeatureSetDef
 from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS
 from epigex.ingest.signal_stats import SIGNAL_STATS
 from epigex.ingest.tracks import bed_column, bigwig_column
+from epigex.store.tracksets import track_key
 
 SIGNAL_FORMULAS = {
     "mean": "mean of z over covered bases, z = (log1p(max(v,0)) - μ_track) / σ_track",
@@ -41,6 +42,7 @@ class FeatureInfo:
     window: str
     stat: str
     formula: str
+    requires: tuple[str, ...] = ()  # the tracks (``assay:kind``) the feature is computed from; none for geometry
 
 
 def catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
@@ -58,6 +60,7 @@ def catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
                             w.name,
                             s,
                             f"{SIGNAL_FORMULAS[s]}; window: {w.describe()}",
+                            (track_key(a, "bigwig"),),
                         )
                     )
         if fs.use_bed:
@@ -71,15 +74,19 @@ def catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
                             w.name,
                             s,
                             f"{PEAK_FORMULAS[s]}; window: {w.describe()}",
+                            (track_key(a, "bed"),),
                         )
                     )
             for s in NEAREST_STATS:
-                rows.append(FeatureInfo(bed_column(a, None, s), "bed_gene", a, "", s, PEAK_FORMULAS[s]))
-    primary = {r.name for r in rows}
+                rows.append(
+                    FeatureInfo(bed_column(a, None, s), "bed_gene", a, "", s, PEAK_FORMULAS[s], (track_key(a, "bed"),))
+                )
+    primary = {r.name: r.requires for r in rows}
     if fs.derived:
         for d in DERIVED:
             if all(i in primary for i in d.inputs):
-                rows.append(FeatureInfo(d.name, d.family, "", "", d.name, d.formula))
+                needs = tuple(sorted({t for i in d.inputs for t in primary[i]}))
+                rows.append(FeatureInfo(d.name, d.family, "", "", d.name, d.formula, needs))
     return rows
 
 

@@ -25,6 +25,7 @@ class CellFiles:
     bigwig: dict[str, Path] = field(default_factory=dict)  # assay -> file
     bed: dict[str, Path] = field(default_factory=dict)  # assay -> file
     names: dict[str, str] = field(default_factory=dict)  # "kind:assay" -> the file's name as the user gave it
+    missing: list[str] = field(default_factory=list)  # tracks (``assay:kind``) the cell came without
 
     @property
     def labelled(self) -> bool:
@@ -71,8 +72,11 @@ def discover(
     cells: list[str] | None = None,
     assays: tuple[str, ...] = ASSAYS,
     kinds: tuple[str, ...] = ("bigwig", "bed"),
+    *,
+    require_all: bool = False,
 ) -> list[CellFiles]:
-    """Find every cell's files; refuse a missing assay file by name."""
+    """Find every cell's files: the tracks it has (those it lacks listed in ``missing``), or with ``require_all``
+    an error naming the first missing file; a cell without any track file is refused."""
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: no such folder")
     tables = gene_table_dir(data_dir)
@@ -98,18 +102,25 @@ def discover(
             if split not in cf.info:
                 raise InputError(f"{cf.labels[split]}: labels without {cf.name}_{split}_info.tsv")
         for assay in assays:
-            if "bigwig" in kinds:
-                bw = _find(data_dir / f"{assay}-bigwig", cf.name, BIGWIG_SUFFIXES)
-                if bw is None:
+            for kind, folder, suffixes, files, what in (
+                ("bigwig", f"{assay}-bigwig", BIGWIG_SUFFIXES, cf.bigwig, "bigWig"),
+                ("bed", f"{assay}-bed", BED_SUFFIXES, cf.bed, "peaks"),
+            ):
+                if kind not in kinds:
+                    continue
+                path = _find(data_dir / folder, cf.name, suffixes)
+                if path is not None:
+                    files[assay] = path
+                elif require_all:
+                    ext = ".bw" if kind == "bigwig" else ".bed"
                     raise InputError(
-                        f"missing {assay} bigWig for {cf.name}: expected {data_dir}/{assay}-bigwig/{cf.name}.bw"
+                        f"missing {assay} {what} for {cf.name}: expected {data_dir}/{folder}/{cf.name}{ext}"
                     )
-                cf.bigwig[assay] = bw
-            if "bed" in kinds:
-                bed = _find(data_dir / f"{assay}-bed", cf.name, BED_SUFFIXES)
-                if bed is None:
-                    raise InputError(
-                        f"missing {assay} peaks for {cf.name}: expected {data_dir}/{assay}-bed/{cf.name}.bed"
-                    )
-                cf.bed[assay] = bed
+                else:
+                    cf.missing.append(f"{assay}:{kind}")
+        if not cf.bigwig and not cf.bed:
+            raise InputError(
+                f"cell {cf.name} has no track file in {data_dir}: expected e.g. {data_dir}/DNase-bigwig/{cf.name}.bw "
+                f"or {data_dir}/DNase-bed/{cf.name}.bed"
+            )
     return list(found.values())

@@ -64,7 +64,7 @@ def plan_cell(
     jobs = []
     for a in fs.assays:
         for kind, files in (("bigwig", cf.bigwig), ("bed", cf.bed)):
-            if kind in fs.kinds():
+            if kind in fs.kinds() and a in files:  # a cell may bring some of the tracks
                 jobs.append(TrackJob(cf.name, a, kind, str(files[a]), fs_json, force_build, limits))
     return CellPlan(cf, genes, labels, jobs, digest, shas, t0)
 
@@ -152,8 +152,11 @@ def ingest_dataset(
     progress: ProgressFn | None = None,
     runner: TrackRunner | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    require_all: bool = False,
 ) -> list[IngestOutcome]:
     """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work.
+
+    A cell may come with some of the tracks (its outcome lists the missing ones); ``require_all`` refuses that.
 
     Track jobs of all cells go to ``runner`` (default: a local thread pool of ``threads``); each cell is
     assembled as soon as its tracks are done and committed, atomically, on a background thread together with any
@@ -162,7 +165,7 @@ def ingest_dataset(
     """
     fs = fs or default_feature_set()
     runner = runner or LocalRunner(threads)
-    found = discover(data_dir, cells, fs.assays, fs.kinds())
+    found = discover(data_dir, cells, fs.assays, fs.kinds(), require_all=require_all)
     outcomes: dict[str, IngestOutcome] = {}
     planned: list[CellPlan] = []
 

@@ -81,15 +81,15 @@ def load_cell(store: Store, cell: str, feature_set: str, features: list[str] | N
     )
 
 
-def load_training_cell(store: Store, cell: str, feature_set: str) -> CellData:
-    """A labelled cell's train + val genes, or a clear error when the cell has no labels."""
+def load_training_cell(store: Store, cell: str, feature_set: str, features: list[str] | None = None) -> CellData:
+    """A labelled cell's train + val genes (``features`` or the whole set), or a clear error without labels."""
     info = cell_info(store, cell)
     if not info["labelled"]:
         raise InputError(
             f"cell line {cell!r} has no labels ({cell}_train_y.tsv / {cell}_val_y.tsv); only labelled cells can "
             "train a model"
         )
-    data = load_cell(store, cell, feature_set)
+    data = load_cell(store, cell, feature_set, features)
     assert data.gex is not None
     keep = np.isin(data.split, TRAIN_SPLITS) & np.isfinite(data.gex)
     if int(keep.sum()) < 50:

@@ -57,6 +57,7 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True, jo
                 "boosters": shas,
                 "rule": trained.rule,
                 "threshold": trained.threshold,
+                **({"tracks": sorted(trained.tracks)} if trained.tracks is not None else {}),
             },
             sort_keys=True,
         )
@@ -81,6 +82,7 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True, jo
         n_boosters=trained.n_boosters,
         content_digest=content,
         job_id=job_id,
+        tracks=sorted(trained.tracks) if trained.tracks is not None else None,
     )
     same = model_with_content(store, content)
     if same is not None:  # the same inputs, parameters and seed: the same boosters, byte for byte

@@ -12,6 +12,7 @@ from epigex.store.catalog import Store
 from epigex.store.cells import feature_names, labelled_cells
 from epigex.store.errors import InputError
 from epigex.store.registry import ModelRecord
+from epigex.store.tracksets import cell_track_keys, describe, usable_features
 
 
 def train_from_store(
@@ -27,13 +28,26 @@ def train_from_store(
     progress: ProgressFn | None = None,
     dask: Any = None,
     job_id: str | None = None,
+    tracks: list[str] | None = None,
 ) -> tuple[TrainedModel, ModelRecord | None]:
     """Train on ``cells`` (default: every labelled cell) and, if ``register``, save it as the newest model.
+
+    ``tracks`` (``assay:kind`` names) restricts the model to the features those tracks give, for cell lines that
+    bring only some of the assays: the default cells are then the labelled ones that have every one of them.
 
     ``dask`` (a scheduler address or a ``distributed.Client``) runs the validation units as Dask tasks and the
     final pooled boosters with ``lightgbm.dask`` (see :mod:`models.distributed`).
     """
     prof = get_profile(profile)
+    if tracks is not None and not cells:
+        cells = [c for c in labelled_cells(store) if set(tracks) <= set(cell_track_keys(store, c))]
+        if not cells:
+            have = sorted({t for c in labelled_cells(store) for t in cell_track_keys(store, c)})
+            missing = sorted(set(tracks) - set(have))
+            raise InputError(
+                f"no labelled cell line in the store at {store.home} has every track of {describe(tracks)}"
+                + (f"; none has {', '.join(missing)}" if missing else "")
+            )
     cells = cells or labelled_cells(store)
     if not cells:
         raise InputError(
@@ -43,7 +57,10 @@ def train_from_store(
     if len(set(cells)) != len(cells):
         raise InputError(f"cell lines listed twice: {cells}")
     fs = shared_feature_set(store, cells)
-    data = [load_training_cell(store, c, fs) for c in cells]
+    names = feature_names(store, fs) if tracks is None else usable_features(store, fs, tracks)
+    if not [n for n in names if not n.startswith("gene_")]:
+        raise InputError(f"the tracks {describe(tracks)} give no features to train on")
+    data = [load_training_cell(store, c, fs, names) for c in cells]
     client: Any = None
     own = False
     if dask is not None:
@@ -54,7 +71,7 @@ def train_from_store(
     try:
         trained = train_ensemble(
             data,
-            feature_names(store, fs),
+            names,
             fs,
             prof,
             seed=seed,
@@ -67,5 +84,6 @@ def train_from_store(
     finally:
         if own and client is not None:
             client.close()
+    trained.tracks = sorted(tracks) if tracks is not None else None
     record = save_model(store, trained, activate=activate, job_id=job_id) if register else None
     return trained, record

@@ -81,6 +81,7 @@ class TrainedModel:
     metrics: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     n_boosters: int = 0
+    tracks: list[str] | None = None  # the track set it was restricted to (None: every track of its cells)
 
     def params(self, stage: Stage) -> dict[str, Any]:
         """The LightGBM parameters of a stage."""

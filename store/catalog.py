@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     params JSON, result JSON, created_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP);
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS owner VARCHAR;
 ALTER TABLE models ADD COLUMN IF NOT EXISTS job_id VARCHAR;
+ALTER TABLE models ADD COLUMN IF NOT EXISTS tracks JSON;
+ALTER TABLE models ADD COLUMN IF NOT EXISTS last_used_at TIMESTAMP;
+ALTER TABLE features ADD COLUMN IF NOT EXISTS requires VARCHAR;
 """
 STORE_DIRS = ("features", "tracks", "models", "predictions")
 

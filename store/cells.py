@@ -41,7 +41,7 @@ class CellIngest:
     tracks: list[TrackRow]
     feature_set_id: str
     feature_set_json: str
-    catalogue: list[tuple[str, str, str, str, str, str]]  # name family assay window stat formula
+    catalogue: list[tuple[str, str, str, str, str, str, str]]  # name family assay window stat formula requires
     features: pl.DataFrame  # gene_name + feature columns, in gene order
     seconds: float
     qc: dict[str, Any] = field(default_factory=dict)
@@ -152,11 +152,14 @@ def _replace_cell_rows(con: duckdb.DuckDBPyConnection, ing: CellIngest, rel: str
     if not con.execute("SELECT 1 FROM features WHERE feature_set = ? LIMIT 1", [ing.feature_set_id]).fetchall():
         cat = pl.DataFrame(
             [(ing.feature_set_id, i, *row) for i, row in enumerate(ing.catalogue)],
-            schema=["feature_set", "position", "name", "family", "assay", "window", "stat", "formula"],
+            schema=["feature_set", "position", "name", "family", "assay", "window", "stat", "formula", "requires"],
             orient="row",
         )
         con.register("new_features", cat.to_arrow())  # one statement, not one per feature
-        con.execute("INSERT INTO features SELECT * FROM new_features")
+        con.execute(
+            'INSERT INTO features (feature_set, position, name, family, assay, "window", stat, formula, requires) '
+            "SELECT * FROM new_features"
+        )
         con.unregister("new_features")
     genes = ing.genes.with_columns(pl.lit(ing.name).alias("cell_line"), pl.int_range(pl.len()).alias("row_order"))
     con.register("new_genes", genes.to_arrow())
@@ -217,7 +220,7 @@ def _replace_cell_rows(con: duckdb.DuckDBPyConnection, ing: CellIngest, rel: str
             ing.name,
             rel,
             ing.genes.height,
-            len(ing.catalogue),
+            len(ing.features.columns) - 1,  # a cell with some of the tracks has fewer than the catalogue
             ing.input_digest,
         ],
     )

@@ -15,7 +15,7 @@ from typing import Any
 from epigex.store.catalog import Store
 from epigex.store.errors import ConflictError, InputError, NotFoundError
 
-JSON_FIELDS = ("cells", "setups", "lineage", "params", "features", "selection", "metrics", "timings")
+JSON_FIELDS = ("cells", "setups", "lineage", "params", "features", "selection", "metrics", "timings", "tracks")
 SET_ACTIVE = "INSERT INTO meta VALUES ('active_model', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 MODEL_COLUMNS = (
     "id",
@@ -37,6 +37,8 @@ MODEL_COLUMNS = (
     "n_boosters",
     "content_digest",
     "job_id",
+    "tracks",
+    "last_used_at",
 )
 
 
@@ -63,6 +65,8 @@ class ModelRecord:
     n_boosters: int
     content_digest: str
     job_id: str | None = None  # the service job that trained it (None from the CLI)
+    tracks: list[str] | None = None  # the track set it was trained on (``assay:kind``); None: all its cells had
+    last_used_at: Any = None  # when it last served a cell line (bounds the cache of per-track-set models)
     reused: bool = False  # not stored: set when a training found this identical model already registered
 
     @property
@@ -122,10 +126,11 @@ def commit_model(
         with store.write() as con:
             if con.execute("SELECT 1 FROM models WHERE id = ?", [record.id]).fetchall():
                 raise ConflictError(f"a model with id {record.id} already exists")
-            cols = [c for c in MODEL_COLUMNS if c != "created_at"]
+            cols = [c for c in MODEL_COLUMNS if c not in ("created_at", "last_used_at")]
             values = [json.dumps(getattr(record, c)) if c in JSON_FIELDS else getattr(record, c) for c in cols]
             con.execute(
-                f"INSERT INTO models (created_at, {', '.join(cols)}) VALUES (now(), {', '.join(['?'] * len(cols))})",
+                f"INSERT INTO models (created_at, last_used_at, {', '.join(cols)}) "
+                f"VALUES (now(), now(), {', '.join(['?'] * len(cols))})",
                 values,
             )
             con.executemany(
@@ -247,3 +252,43 @@ def commit_predictions(
         raise
     store.remove_files(old)
     return pred, contrib
+
+
+def models_with_tracks(store: Store, tracks: list[str]) -> list[ModelRecord]:
+    """The models trained on exactly the track set ``tracks``, newest first."""
+    want = sorted(tracks)
+    return [m for m in list_models(store) if m.tracks is not None and sorted(m.tracks) == want]
+
+
+def touch_model(store: Store, model_id: str) -> None:
+    """Note that a model served a cell line now (for the least-recently-used bound on per-track-set models)."""
+    with store.write() as con:
+        con.execute("UPDATE models SET last_used_at = now() WHERE id = ?", [model_id])
+
+
+def delete_model(store: Store, model_id: str) -> list[str]:
+    """Remove a model that is not the active one: its rows, booster files and cached predictions."""
+    record = get_model(store, model_id)
+    with store.write() as con:
+        active = con.execute("SELECT value FROM meta WHERE key = 'active_model'").fetchall()
+        if active and active[0][0] == record.id:
+            raise ConflictError(f"model {record.id} is the active model; activate another before deleting it")
+        arts = con.execute("SELECT path FROM model_artifacts WHERE model_id = ?", [record.id]).fetchall()
+        preds = con.execute("SELECT path, contrib_path FROM predictions WHERE model_id = ?", [record.id]).fetchall()
+        files = [r[0] for r in arts] + [p for row in preds for p in row]
+        con.execute("DELETE FROM predictions WHERE model_id = ?", [record.id])
+        con.execute("DELETE FROM model_artifacts WHERE model_id = ?", [record.id])
+        con.execute("DELETE FROM models WHERE id = ?", [record.id])
+    store.remove_files(files)
+    return files
+
+
+def prune_track_set_models(store: Store, keep: int) -> list[str]:
+    """Drop the least recently used per-track-set models beyond ``keep`` (never the active one); their ids."""
+    active = active_model_id(store)
+    subset = [m for m in list_models(store) if m.tracks is not None and m.id != active]
+    subset.sort(key=lambda m: (m.last_used_at is not None, m.last_used_at or m.created_at), reverse=True)
+    dropped = [m.id for m in subset[max(0, keep) :]]
+    for mid in dropped:
+        delete_model(store, mid)
+    return dropped

@@ -113,6 +113,9 @@ class ModelOut(BaseModel):
     profile: str
     cells: list[str]
     features: int
+    tracks: list[str] | None = Field(
+        default=None, description="the tracks (assay:kind) it was trained on; null: every track of its cells"
+    )
     mask_rule: str
     threshold: float
     stack_spearman_masked: dict[str, float]

@@ -24,6 +24,7 @@ from epigex.ingest.catalogue import catalogue
 from epigex.ingest.catalogue import markdown as to_markdown
 from epigex.ingest.featureset import ASSAYS, default_feature_set
 from epigex.store.catalog import Store
+from epigex.store.tracksets import describe
 
 
 @app.command("demo-data")
@@ -65,8 +66,15 @@ def ingest(
             "--dask", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default $EPIGEX_DASK_SCHEDULER."
         ),
     ] = None,
+    require_all: Annotated[
+        bool, typer.Option("--require-all", help="Refuse a cell that lacks any of the seven assays' files.")
+    ] = False,
 ) -> None:
-    """Read tracks and gene tables into the store; prints a per-cell QC summary."""
+    """Read tracks and gene tables into the store; prints a per-cell QC summary.
+
+    A cell may bring some of the assays, each as a bigWig, a BED file or both: the tracks it lacks are listed,
+    and its predictions come from a model trained on the tracks it has.
+    """
     t0 = time.perf_counter()
     store = open_store()
     address = dask or get_settings().dask_scheduler
@@ -74,9 +82,24 @@ def ingest(
         console.print(f"track jobs run on the Dask cluster at {address}")
     with task_bars(console) as bar:
         outcomes = ingest_folder(
-            store, get_settings(), data_dir, split_names(cells), force_build=force_build, progress=bar, dask=dask
+            store,
+            get_settings(),
+            data_dir,
+            split_names(cells),
+            force_build=force_build,
+            progress=bar,
+            dask=dask,
+            require_all=require_all,
         )
     console.print(qc_table(outcomes))
+    for o in outcomes:
+        if o.qc.get("missing_tracks"):
+            console.print(
+                f"{o.cell}: without {describe(o.qc['missing_tracks'])}; its predictions will come from a model "
+                "trained on the tracks it has",
+                markup=False,
+                highlight=False,
+            )
     for o in outcomes:
         verdict = cell_qc(store, o.cell)
         if verdict["references"]:

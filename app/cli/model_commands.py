@@ -23,6 +23,9 @@ from epigex.app.settings import get_settings
 from epigex.models.submission import zip_name
 from epigex.store.errors import InputError
 from epigex.store.registry import activate_model, active_model_id, list_models
+from epigex.store.tracksets import describe
+
+TRAINING_ON_DEMAND = "a model for this cell's tracks (once)"
 
 MODEL_HELP = "Model id, a unique prefix of one, or latest (default: the active model)."
 
@@ -83,7 +86,7 @@ def models_list(ctx: typer.Context) -> None:
     table = Table(title=f"models in {store.home}")
     table.add_column("")
     table.add_column("id", no_wrap=True, min_width=24)
-    for col in ("created (UTC)", "profile", "cells", "features", "mask", "stack Spearman (val/LOCO)"):
+    for col in ("created (UTC)", "profile", "cells", "tracks", "features", "mask", "stack Spearman (val/LOCO)"):
         table.add_column(col)
     for r in list_models(store):
         stack = [row["spearman_masked"] for row in r.metrics["summary"] if row["kind"] == "stack"]
@@ -93,6 +96,7 @@ def models_list(ctx: typer.Context) -> None:
             str(r.created_at)[:19],
             r.profile,
             ",".join(r.cells),
+            describe(r.tracks),
             str(len(r.features)),
             f"{r.mask_rule} ≥ {r.threshold:.2f}",
             " ".join(f"{v:.3f}" for v in stack),
@@ -121,7 +125,8 @@ def predict(
 ) -> None:
     """Predictions as TSV: gene_name, gex_predicted, p_expressed, rank_predicted (computed once, then stored)."""
     store = open_store()
-    where, frame = reading.predictions(store, cell, model)
+    with single_bar(err_console, TRAINING_ON_DEMAND) as bar:
+        where, frame = reading.predictions(store, cell, model, settings=get_settings(), progress=bar)
     verdict = cell_qc(store, cell, where.model_id)["verdict"]
     if verdict != "pass":
         err_console.print(
@@ -147,7 +152,8 @@ def submission(
 ) -> None:
     """Write the course submission ZIP (gex_predicted.csv over the cell's test genes, in their order)."""
     zip_name(output.name)  # validates Last_First before any work
-    model_id, data = reading.submission(open_store(), cell, model)
+    with single_bar(err_console, TRAINING_ON_DEMAND) as bar:
+        model_id, data = reading.submission(open_store(), cell, model, settings=get_settings(), progress=bar)
     output.write_bytes(data)
     console.print(f"wrote {output} (model {model_id}, cell line {cell})")
 
@@ -161,7 +167,9 @@ def explain(
     top: Annotated[int, typer.Option(metavar="N", help="Contributions to show per stage.")] = 10,
 ) -> None:
     """SHAP contributions of both stages for one gene (raw-score units: log-odds, rank)."""
-    console.print(explanation_tables(reading.explain(open_store(), gene, cell_line, model, top)))
+    with single_bar(err_console, TRAINING_ON_DEMAND) as bar:
+        result = reading.explain(open_store(), gene, cell_line, model, top, settings=get_settings(), progress=bar)
+    console.print(explanation_tables(result))
 
 
 @app.command()

@@ -39,7 +39,7 @@ class _PlainLines:
         running = len(self.fractions) - done
         if len(self.fractions) == 1:
             label, f = next(iter(self.fractions.items()))
-            return f"{label} {100 * f:.0f}%"
+            return f"{100 * f:.0f}%" if label == self.title else f"{label} {100 * f:.0f}%"
         return f"{done} done, {running} running"
 
     def __call__(self, label: str, fraction: float) -> None:
@@ -52,7 +52,8 @@ class _PlainLines:
                 self.say(f"{self.title}: {self.status()} (latest: {label})")
 
     def close(self) -> None:
-        self.say(f"{self.title}: {self.status()}; finished")
+        if self.fractions:  # nothing was reported: nothing to close
+            self.say(f"{self.title}: {self.status()}; finished")
 
 
 @contextmanager

@@ -14,9 +14,11 @@ from typing import Any
 
 import polars as pl
 
+from epigex.app.services.assaysets import ensure_cell_model
 from epigex.app.services.jobs import JobRow, JobRunner, Report
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import Upload
+from epigex.app.settings import Settings
 from epigex.ingest.bigwig import sniff_kind
 from epigex.ingest.executors import DaskRunner
 from epigex.ingest.featureset import FeatureSetDef, default_feature_set
@@ -30,6 +32,7 @@ from epigex.store.catalog import Store
 from epigex.store.cells import cell_digest, feature_set_definition, reference_genes
 from epigex.store.errors import ConflictError, EpigexError, FileTypeError, InputError
 from epigex.store.registry import active_model_id, get_model
+from epigex.store.tracksets import track_key
 
 VAL_CHROMS = ("chr14", "chr19")  # the course's validation chromosomes, for labelled uploads
 INFO_HEADER = ("gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_end", "strand")
@@ -104,11 +107,18 @@ def prepare_upload(
     unknown = sorted(set(upload.files) - allowed)
     if unknown:
         raise EpigexError(f"unexpected file field(s) {', '.join(unknown)}; expected {{assay}}_bigwig, {{assay}}_bed")
+    require_all = upload.fields.get("require_all", "false").strip().lower() in ("1", "true", "yes")
     missing = sorted(expected - set(upload.files))
-    if missing:
-        raise EpigexError(f"missing file(s): {', '.join(missing)} (every assay needs a bigWig and a BED file)")
+    if missing and require_all:
+        raise EpigexError(f"missing file(s): {', '.join(missing)} (require_all: every assay's bigWig and BED file)")
+    present = sorted(expected & set(upload.files))
+    if not present:
+        raise EpigexError(
+            f"no track file: send at least one {{assay}}_bigwig or {{assay}}_bed field (assays: {', '.join(fs.assays)})"
+        )
     cf = CellFiles(name)
-    for field_name in sorted(expected):
+    cf.missing = sorted(track_key(*f.rsplit("_", 1)) for f in missing)
+    for field_name in present:
         part = upload.files[field_name]
         assay, kind = field_name.rsplit("_", 1)
         label = f"{field_name} ({part.filename})"
@@ -152,7 +162,7 @@ def prepare_upload(
             raise ConflictError("the store knows no genes yet: send a genes file (info TSV) with the tracks")
         cf.info["reference"] = _write_info(genes, folder / "info_reference.tsv")
 
-    shas = {f"{k}:{a}": upload.files[f"{a}_{k}"].sha256 for a in fs.assays for k in fs.kinds()}
+    shas = {f"{k}:{a}": upload.files[f"{a}_{k}"].sha256 for a in fs.assays for k in fs.kinds() if f"{a}_{k}" in present}
     for role, path in input_roles(cf, fs).items():
         shas.setdefault(role, sha256_file(path))
     return PreparedCell(cf, fs, shas, input_digest(fs, shas), replace)
@@ -163,11 +173,13 @@ def submit_cell(
     runner: JobRunner,
     upload: Upload,
     *,
-    threads: int,
-    dask_scheduler: str | None = None,
-    limits: ReadLimits = DEFAULT_LIMITS,
+    settings: Settings,
 ) -> JobRow:
-    """Check an upload and queue its ingest; a no-op job when the store already has exactly these files."""
+    """Check an upload and queue its ingest; a no-op job when the store already has exactly these files.
+
+    A cell with some of the tracks also gets, in the same job, the model for its track set (trained once).
+    """
+    threads, dask_scheduler, limits = settings.threads, settings.dask_scheduler, settings.read_limits()
     try:
         prep = prepare_upload(store, upload, limits=limits)
         name = prep.files.name
@@ -187,12 +199,13 @@ def submit_cell(
         raise
 
     def work(report: Report) -> dict[str, Any]:
-        n_tracks = len(prep.fs.assays) * len(prep.fs.kinds())
+        n_tracks = max(1, len(prep.files.bigwig) + len(prep.files.bed))
+        share = 0.45 if prep.files.missing else 0.95  # with some of the tracks, training the model comes next
         done: dict[str, float] = {}
 
         def progress(label: str, fraction: float) -> None:
             done[label] = fraction
-            report(0.95 * sum(done.values()) / n_tracks, f"ingesting {label}")
+            report(share * sum(done.values()) / n_tracks, f"ingesting {label}")
 
         tracks = DaskRunner(dask_scheduler) if dask_scheduler else None
         try:
@@ -212,9 +225,9 @@ def submit_cell(
             upload.discard()
             if tracks is not None:
                 tracks.close()
-        report(0.97, "checking the tracks (QC)")
+        report(share + 0.02, "checking the tracks (QC)")
         verdicts = cell_qc(store, name)
-        return {
+        result = {
             "cell_line": name,
             "status": out.status,
             "genes": out.genes,
@@ -222,6 +235,18 @@ def submit_cell(
             "verdict": verdicts["verdict"],
             "track_qc": verdicts,
         }
+        if prep.files.missing:  # a cell with some of the tracks: a model for exactly those, trained once
+            try:
+                model = ensure_cell_model(
+                    store,
+                    settings,
+                    name,
+                    progress=lambda label, f: report(0.5 + 0.5 * f, f"training a model for its tracks: {label}"),
+                )
+                result["model"] = {"id": model.id, "tracks": model.tracks, "reused": model.reused}
+            except EpigexError as err:  # the cell is in the store; say why it cannot be predicted yet
+                result["model"] = {"error": str(err)}
+        return result
 
     try:
         return runner.submit("ingest", params, work, key=f"cell:{name}")

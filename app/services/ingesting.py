@@ -35,8 +35,10 @@ def ingest_folder(
     force_build: bool = False,
     progress: ProgressFn | None = None,
     dask: str | None = None,
+    require_all: bool = False,
 ) -> list[IngestOutcome]:
-    """Ingest every (or the named) cell of a course-layout folder, within the settings' read budget."""
+    """Ingest every (or the named) cell of a course-layout folder, within the settings' read budget; a cell may
+    bring some of the tracks unless ``require_all``."""
     with track_runner(settings, dask) as runner:
         return ingest_dataset(
             store,
@@ -46,4 +48,5 @@ def ingest_folder(
             progress=progress,
             runner=runner,
             limits=settings.read_limits(),
+            require_all=require_all,
         )

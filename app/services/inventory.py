@@ -43,6 +43,7 @@ def model_summary(r: ModelRecord, active: str | None) -> dict[str, Any]:
         "profile": r.profile,
         "cells": r.cells,
         "features": len(r.features),
+        "tracks": r.tracks,
         "mask_rule": r.mask_rule,
         "threshold": r.threshold,
         "stack_spearman_masked": {

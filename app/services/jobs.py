@@ -161,6 +161,13 @@ class JobRunner:
             job = self._jobs.get(job_id)
         return job if job is not None else get_job(self.store, job_id)
 
+    def holder(self, key: str) -> JobRow | None:
+        """The unfinished job that holds ``key``, if any."""
+        with self._lock:
+            holder = self._keys.get(key)
+            job = self._jobs.get(holder) if holder is not None else None
+            return job if job is not None and job.status in ("queued", "running") else None
+
     def busy(self, key: str) -> bool:
         """Whether an unfinished job holds ``key``."""
         with self._lock:

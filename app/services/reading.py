@@ -12,12 +12,15 @@ from typing import Any
 
 import polars as pl
 
+from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model, model_for_cell
+from epigex.app.settings import Settings
 from epigex.models.explain import explain_gene
 from epigex.models.persist import load_model
 from epigex.models.predict import PREDICTION_COLUMNS, CellPredictions, ensure_predictions, read_predictions
 from epigex.models.report import write_report
 from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
+from epigex.store.types import ProgressFn
 
 
 def table_text(frame: pl.DataFrame, fmt: str) -> str:
@@ -25,21 +28,59 @@ def table_text(frame: pl.DataFrame, fmt: str) -> str:
     return frame.select(PREDICTION_COLUMNS).write_csv(separator="," if fmt == "csv" else "\t")
 
 
-def predictions(store: Store, cell: str, model: str | None = None) -> tuple[CellPredictions, pl.DataFrame]:
-    """A cell line's predictions by ``model`` (id, prefix, ``latest``; default the active one), computed once."""
-    where = ensure_predictions(store, cell, load_model(store, model))
+def cell_model(
+    store: Store, cell: str, model: str | None, settings: Settings | None = None, progress: ProgressFn | None = None
+) -> str | None:
+    """The model that answers for ``cell``: ``model`` when given, else the one for the cell's track set (None: the
+    active model). With ``settings``, a missing per-track-set model is trained here (see :mod:`assaysets`)."""
+    if model is not None:
+        return model
+    try:
+        return model_for_cell(store, cell)
+    except ModelNeeded:
+        if settings is None:
+            raise
+        return ensure_cell_model(store, settings, cell, progress=progress).id
+
+
+def predictions(
+    store: Store,
+    cell: str,
+    model: str | None = None,
+    *,
+    settings: Settings | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[CellPredictions, pl.DataFrame]:
+    """A cell line's predictions by ``model`` (id, prefix, ``latest``; default: the cell's model), computed once."""
+    where = ensure_predictions(store, cell, load_model(store, cell_model(store, cell, model, settings, progress)))
     return where, read_predictions(store, where)
 
 
-def submission(store: Store, cell: str, model: str | None = None) -> tuple[str, bytes]:
+def submission(
+    store: Store,
+    cell: str,
+    model: str | None = None,
+    *,
+    settings: Settings | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[str, bytes]:
     """The model's id and the course submission ZIP over the cell line's test genes."""
-    where, frame = predictions(store, cell, model)
+    where, frame = predictions(store, cell, model, settings=settings, progress=progress)
     return where.model_id, submission_zip(frame)
 
 
-def explain(store: Store, gene: str, cell: str, model: str | None = None, top: int = 20) -> dict[str, Any]:
+def explain(
+    store: Store,
+    gene: str,
+    cell: str,
+    model: str | None = None,
+    top: int = 20,
+    *,
+    settings: Settings | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
     """SHAP contributions of both stages for one gene, in the shape of ``GET /explain/{gene}``."""
-    loaded = load_model(store, model)
+    loaded = load_model(store, cell_model(store, cell, model, settings, progress))
     where = ensure_predictions(store, cell, loaded)
     return explain_gene(store, where, gene, loaded.record.features, top)
 

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from epigex.app.services.assaysets import model_for_cell
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.reading import table_text
 from epigex.models.explain import explanation
@@ -80,6 +81,7 @@ class Serving:
         self._digests: dict[str, tuple[object, str]] = {}
         self._sets: dict[tuple[str, str], PredictionSet] = {}
         self._building: dict[tuple[str, str], threading.Lock] = {}
+        self._cell_models: dict[str, tuple[object, str | None]] = {}  # cell -> (stamp, its model; None: active)
 
     def _stamp(self) -> object:
         """Size and modification time of the catalog and its write-ahead log: changes with every write."""
@@ -127,11 +129,27 @@ class Serving:
             self._digests[cell] = (stamp, d)
         return d
 
+    def cell_model(self, cell: str) -> str | None:
+        """The model that serves ``cell`` when none is asked for (see :mod:`assaysets`), re-read only after the
+        catalog changed; None for the active model. Raises :class:`ModelNeeded` when its model is not trained yet."""
+        stamp = self._stamp()
+        with self._lock:
+            hit = self._cell_models.get(cell)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]
+        mid = model_for_cell(self.store, cell)
+        with self._lock:
+            self._cell_models[cell] = (stamp, mid)
+        return mid
+
     def cached(self, cell: str, model_id: str | None = None) -> PredictionSet | None:
         """The prediction set if it is in memory and current (no I/O beyond two ``stat`` calls), else None."""
         stamp = self._stamp()
         with self._lock:
             seen, active = self._active
+            own = self._cell_models.get(cell)
+            if model_id is None and own is not None and own[0] == stamp and own[1] is not None:
+                model_id = own[1]  # a cell with some of the tracks: its own model
             mid = model_id or (active if seen == stamp else None)
             hit = self._digests.get(cell)
             if mid is None or hit is None or hit[0] != stamp:
@@ -141,7 +159,7 @@ class Serving:
 
     def predictions(self, cell: str, model_id: str | None = None) -> PredictionSet:
         """The prediction set of (model, cell), computed on first use by one thread while others wait."""
-        model = self.model(model_id)
+        model = self.model(model_id if model_id is not None else self.cell_model(cell))
         digest = self.digest(cell)
         key = (model.id, cell)
         with self._lock:
@@ -207,6 +225,7 @@ class Serving:
         """Drop everything cached about a cell (after this process re-ingested or deleted it)."""
         with self._lock:
             self._digests.pop(cell, None)
+            self._cell_models.pop(cell, None)
             for key in [k for k in self._sets if k[1] == cell]:
                 del self._sets[key]
 

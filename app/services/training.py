@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model
 from epigex.app.services.inventory import cell_lines
 from epigex.app.services.jobs import JobRow, JobRunner, Report
 from epigex.app.services.serving import Serving
@@ -12,6 +13,7 @@ from epigex.models.pipeline import train_from_store
 from epigex.store.catalog import Store
 from epigex.store.errors import ConflictError, InputError, NotFoundError
 from epigex.store.registry import ModelRecord
+from epigex.store.tracksets import describe
 from epigex.store.types import ProgressFn
 
 
@@ -90,3 +92,26 @@ def submit_training(
         return {"model_id": record.id, "metrics": {"stack_spearman_masked": stack, **record.metrics["chosen"]}}
 
     return runner.submit("train", {"cells": cells, "profile": profile, "seed": seed}, work)
+
+
+def submit_track_set_training(
+    store: Store, runner: JobRunner, serving: Serving, settings: Settings, needed: ModelNeeded
+) -> JobRow:
+    """Queue (once) the training of the model a cell's track set needs; the job that already does it, if any."""
+    key = f"tracks:{','.join(needed.tracks)}"
+    running = runner.holder(key)
+    if running is not None:
+        return running
+    cell = needed.cell
+
+    def work(report: Report) -> dict[str, Any]:
+        record = ensure_cell_model(
+            store,
+            settings,
+            cell,
+            progress=lambda label, f: report(f, f"training for {describe(needed.tracks)}: {label}"),
+        )
+        serving.forget_cell(cell)
+        return {"model_id": record.id, "tracks": record.tracks, "reused": record.reused}
+
+    return runner.submit("train", {"cell_line": cell, "tracks": needed.tracks, "profile": "quick"}, work, key=key)

@@ -168,3 +168,17 @@ def test_version_help_and_markup(tmp_path: Path) -> None:
     assert "[x]: no such folder" in bad.stderr  # user text is printed as given, never read as console markup
     empty = run(["models", "activate", "latest"], tmp_path / "home")
     assert f"no model yet in the store at {tmp_path / 'home'}" in empty.stderr  # "nothing here" names the store
+
+
+def test_ingest_takes_the_tracks_a_cell_has_and_require_all_refuses(demo_dir: Path, tmp_path: Path) -> None:
+    from tests.app.services.test_assaysets import partial_folder
+
+    folder = partial_folder(demo_dir, tmp_path / "d", {"P1": "X3"}, {"DNase": ("bigwig",), "H3K4me3": ("bed",)})
+    r = run(["ingest", str(folder), "--require-all"], tmp_path / "home")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "missing DNase peaks for P1" in r.stderr
+    r = run(["ingest", str(folder)], tmp_path / "home")
+    assert r.returncode == 0, r.stderr
+    assert "P1: without " in r.stdout
+    assert "DNase (bed)" in r.stdout  # only the bigWig of DNase came

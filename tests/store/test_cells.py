@@ -36,7 +36,7 @@ def tiny_cell(name: str, genes: list[str]) -> CellIngest:
         tracks=[TrackRow("DNase", "bigwig", "DNase.bw", "0" * 64, 10, {"naming": "ucsc"})],
         feature_set_id="fs0",
         feature_set_json="{}",
-        catalogue=[("f1", "signal", "DNase", "tss", "mean", "mean of the window")],
+        catalogue=[("f1", "signal", "DNase", "tss", "mean", "mean of the window", "DNase:bigwig")],
         features=pl.DataFrame({"gene_name": genes, "f1": [float(i) for i in range(n)]}),
         seconds=0.1,
     )

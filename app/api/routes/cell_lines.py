@@ -36,10 +36,15 @@ UPLOAD_SCHEMA: dict[str, Any] = {
                         "otherwise), BED fields a peak file (narrowPeak, broadPeak, gappedPeak, BED3-12, plain or "
                         "gzipped); bad content answers 422 naming the file and line, a budget exceeded 413."
                     ),
-                    "required": ["name", *[f"{a}_{k}" for a in ASSAYS for k in ("bigwig", "bed")]],
+                    "required": ["name"],
                     "properties": {
                         "name": {"type": "string", "pattern": CELL_NAME.pattern},
                         "replace": {"type": "boolean", "default": False},
+                        "require_all": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "refuse the upload unless every assay has its bigWig and BED file",
+                        },
                         **{f"{a}_bigwig": _FILE for a in ASSAYS},
                         **{f"{a}_bed": _FILE for a in ASSAYS},
                         "genes": {**_FILE, "description": "info TSV: the genes to predict, in submission order"},
@@ -57,7 +62,11 @@ ERRORS = error_responses(400, 401, 403, 404, 408, 409, 413, 415, 422, 429)
 async def create_cell_line(
     request: Request, _: WriteAccess, store: StoreDep, runner: RunnerDep, settings: SettingsDep
 ) -> CellAccepted:
-    """Upload a cell line's tracks (every assay: ``{assay}_bigwig`` and ``{assay}_bed``); ingest runs as a job."""
+    """Upload a cell line's tracks (``{assay}_bigwig``, ``{assay}_bed``); ingest runs as a job.
+
+    The files sent say which assays the cell has: any subset of the seven, each as a bigWig, a BED file or both (at
+    least one file). A cell with some of the tracks gets, in the same job, a model trained for exactly those.
+    """
     length = request.headers.get("content-length")
     fs = await run_in_threadpool(feature_set_for_uploads, store)
     upload = await receive_upload(
@@ -67,7 +76,7 @@ async def create_cell_line(
         request.app.state.uploads / uuid.uuid4().hex,
         settings.max_upload_mb * 2**20,
         files_allowed={*upload_fields(fs), "genes", "labels"},
-        text_allowed={"name", "replace"},
+        text_allowed={"name", "replace", "require_all"},
         idle_timeout=settings.body_timeout_s,
     )
     job = await run_in_threadpool(
@@ -75,9 +84,7 @@ async def create_cell_line(
         store,
         runner,
         upload,
-        threads=settings.threads,
-        dask_scheduler=settings.dask_scheduler,
-        limits=settings.read_limits(),
+        settings=settings,
     )
     return CellAccepted(cell_line=job.params["cell_line"], job_id=job.id, status_url=f"/jobs/{job.id}")
 

@@ -1,0 +1,104 @@
+"""Models for the tracks a cell line has: the track set its predictions need, found or trained once, cached.
+
+A cell line may bring some of the seven assays, each as a bigWig, a BED file or both. Its predictions come from a
+model trained, on the labelled cell lines, on exactly the tracks it has that the labelled cells share (the
+*target* track set). A cell with every such track is served by the active model, as before. For any other set
+the newest model registered with exactly that set is used; when there is none, one is trained on demand with the
+quick profile (the CLI waits for it; the service trains it in the upload's ingest job, or queues a training job
+when a read asks first) and registered without becoming the active model. These per-track-set models form a
+cache bounded by ``EPIGEX_MAX_TRACK_SET_MODELS``: beyond it the least recently used are dropped, never the active
+model.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from epigex.app.settings import Settings
+from epigex.models.pipeline import train_from_store
+from epigex.store.catalog import Store
+from epigex.store.cells import labelled_cells
+from epigex.store.errors import ConflictError, InputError
+from epigex.store.registry import ModelRecord, get_model, models_with_tracks, prune_track_set_models, touch_model
+from epigex.store.tracksets import cell_track_keys, describe
+from epigex.store.types import ProgressFn
+
+PROFILE = "quick"
+_training = threading.Lock()  # one on-demand training at a time per process: a second caller reuses the first's
+
+
+class ModelNeeded(ConflictError):
+    """A cell line whose track set no registered model was trained on yet."""
+
+    def __init__(self, cell: str, tracks: list[str]) -> None:
+        self.cell = cell
+        self.tracks = tracks
+        super().__init__(
+            f"no model yet for cell line {cell!r}'s tracks ({describe(tracks)}); one is trained on demand "
+            "(epigex predict does it; the service trains it in a job)"
+        )
+
+
+def shared_tracks(store: Store) -> list[str]:
+    """The tracks every labelled cell line has (what a default model is trained on)."""
+    sets = [set(cell_track_keys(store, c)) for c in labelled_cells(store)]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def target_tracks(store: Store, cell: str) -> list[str] | None:
+    """The track set ``cell``'s model is trained on; None when the cell has every shared track (the active model).
+
+    Raises a clear error when none of the cell's tracks is one the labelled cells share.
+    """
+    mine = cell_track_keys(store, cell)
+    shared = shared_tracks(store)
+    if not shared:
+        return None  # nothing to train on: the usual "no model yet" errors apply
+    target = sorted(set(mine) & set(shared))
+    if target == shared:
+        return None
+    if not target:
+        raise InputError(
+            f"cell line {cell!r} has only {describe(mine)}: no labelled cell line has these tracks (they share "
+            f"{describe(shared)}), so no model can be trained for it"
+        )
+    return target
+
+
+def model_for_cell(store: Store, cell: str) -> str | None:
+    """The model id that serves ``cell`` (None: the active model); :class:`ModelNeeded` when none exists yet."""
+    target = target_tracks(store, cell)
+    if target is None:
+        return None
+    found = models_with_tracks(store, target)
+    if not found:
+        raise ModelNeeded(cell, target)
+    return found[0].id
+
+
+def ensure_cell_model(
+    store: Store, settings: Settings, cell: str, *, progress: ProgressFn | None = None
+) -> ModelRecord:
+    """The model for ``cell``'s track set, trained (quick profile) and registered when there is none."""
+    target = target_tracks(store, cell)
+    if target is None:
+        return get_model(store)
+    with _training:
+        found = models_with_tracks(store, target)
+        if found:
+            touch_model(store, found[0].id)
+            found[0].reused = True
+            return found[0]
+        _, record = train_from_store(
+            store,
+            None,
+            PROFILE,
+            seed=0,
+            threads=settings.threads,
+            progress=progress,
+            activate=False,
+            tracks=target,
+        )
+        assert record is not None  # registered
+        prune_track_set_models(store, settings.max_track_set_models)
+        return record
