@@ -9,8 +9,9 @@ Pure computation, no I/O.
 - **Intervals**: split-conformal and Mondrian (conditional on the predicted percentile). A gene's percentile within
   its cell is its average rank / n (ties share their mean rank; in ``(0, 1]``). On the cross-cell out-of-fold
   predictions — the situation of a cell nobody has measured — the signed residuals ``true − predicted`` percentile
-  are binned by the predicted percentile (10 bins of equal width); in each bin the ``α/2`` and ``1 − α/2``
-  quantiles, with the finite-sample correction ``⌈(n + 1)(1 − α/2)⌉ / n``, bound the residual. The genes tied at
+  are binned by the predicted percentile (10 bins of equal width); in each bin the ``a`` and ``1 − α + a``
+  quantiles (``a`` in ``[0, α]`` chosen for the shortest interval), with the finite-sample correction
+  ``⌈(n + 1) q⌉ / n``, bound the residual. The genes tied at
   their cell's lowest prediction (those the stack calls silent) form a category of their own. A new gene's
   interval is its predicted percentile plus its bin's bounds, clipped to ``[0, 1]``. With a single labelled cell
   there is no cross-cell prediction; the held-out chromosomes' residuals stand in (said in the model).
@@ -30,7 +31,7 @@ from epigex.store.types import F64
 
 ALPHA = 0.10
 N_BINS = 10
-FLOOR_MARGIN = 0.02  # the least widening of the floor genes' bounds, in percentile
+FLOOR_MARGIN = 0.035  # the least widening of the floor genes' bounds, in percentile (see fit_intervals)
 
 
 def percentiles(values: F64) -> F64:
@@ -124,6 +125,19 @@ def floor_mask(predicted: F64, min_share: float = 0.01) -> npt.NDArray[np.bool_]
     return m if m.sum() >= max(2, min_share * v.size) else np.zeros(v.size, dtype=bool)
 
 
+def _bounds(r: F64, alpha: float) -> tuple[float, float]:
+    """The shortest ``[q_a, q_{1−α+a}]`` over ``a`` in ``[0, α]`` (conformal quantiles): equal tails waste width
+    where the residuals pile up at one end (a gene predicted silent that is silent has one residual value)."""
+    best: tuple[float, float] | None = None
+    for a in np.linspace(0.0, alpha, 11):
+        lo = -_quantile(-r, 1 - a) if a > 0 else float(np.min(r))
+        hi = _quantile(r, 1 - alpha + a)
+        if best is None or hi - lo < best[1] - best[0] - 1e-12:
+            best = (lo, hi)
+    assert best is not None
+    return best
+
+
 def fit_intervals(
     pred_pct: F64,
     true_pct: F64,
@@ -138,7 +152,8 @@ def fit_intervals(
     lowest prediction (``floor``) are bounded separately (None when fewer than 30). A truly silent floor gene's
     residual is one value per cell (half the difference between its true and predicted silent shares), which moves
     from cell to cell: the floor bounds are widened by how far these per-cell values spread over ``groups`` (the
-    cells), and by at least ``FLOOR_MARGIN``.
+    cells), and by at least ``FLOOR_MARGIN``. That floor (3.5 percentile points) is what one calibration cell needs
+    to cover another on the demo (cross-fitted coverage of the floor genes 0.49 with 0.02, 0.89 with 0.035).
     """
     resid = true_pct - pred_pct
     floor = np.zeros(resid.size, dtype=bool) if floor is None else floor
@@ -148,8 +163,8 @@ def fit_intervals(
         g = np.zeros(resid.size, dtype=np.int64) if groups is None else groups
         typical = [float(np.median(resid[floor & (g == k)])) for k in np.unique(g[floor])]
         widen = max(FLOOR_MARGIN, max(typical) - min(typical))
-        f_lo = -_quantile(-resid[floor], 1 - alpha / 2) - widen
-        f_hi = _quantile(resid[floor], 1 - alpha / 2) + widen
+        lo_f, hi_f = _bounds(resid[floor], alpha)
+        f_lo, f_hi = lo_f - widen, hi_f + widen
     rest, rest_pct = resid[~floor], pred_pct[~floor]
     if rest.size == 0:
         rest, rest_pct = resid, pred_pct
@@ -161,8 +176,9 @@ def fit_intervals(
         r = rest[b == i]
         if r.size < 30:  # too few residuals for a quantile: the pooled ones
             r = rest
-        lo.append(-_quantile(-r, 1 - alpha / 2))
-        hi.append(_quantile(r, 1 - alpha / 2))
+        b_lo, b_hi = _bounds(r, alpha)
+        lo.append(b_lo)
+        hi.append(b_hi)
     return [float(e) for e in edges], lo, hi, f_lo, f_hi
 
 

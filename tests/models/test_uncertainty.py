@@ -75,3 +75,13 @@ def test_fit_uncertainty_prefers_cross_cell_residuals(rng: np.random.Generator) 
     assert evidence["ece_calibrated"] <= evidence["ece_raw"]
     again = Uncertainty.from_dict(unc.to_dict())
     assert again == unc
+
+
+def test_bounds_are_the_shortest_interval_when_residuals_pile_up(rng: np.random.Generator) -> None:
+    from epigex.models.uncertainty import _bounds
+
+    r = np.concatenate([np.zeros(800), rng.random(200)])  # most genes: one residual value (silent and predicted so)
+    lo, hi = _bounds(r, 0.1)
+    assert lo == 0.0
+    assert 0.4 < hi < 0.6  # the 90 % quantile; equal tails would reach the 95 % one (about 0.75)
+    assert ((r >= lo) & (r <= hi)).mean() >= 0.9

@@ -24,7 +24,9 @@ def upload(client: httpx.Client, demo_dir: Path, name: str, **data: str) -> http
         return client.post("/cell-lines", data={"name": name, **data}, files=parts, headers=AUTH)
 
 
-def test_a_cell_with_four_assays_is_predicted_by_its_own_model(trained_copy: Path, demo_dir: Path, tmp_path: Path) -> None:
+def test_a_cell_with_four_assays_is_predicted_by_its_own_model(
+    trained_copy: Path, demo_dir: Path, tmp_path: Path
+) -> None:
     with (
         running_server(trained_copy, tmp_path / "server.log", env={"EPIGEX_API_TOKEN": TOKEN}) as srv,
         httpx.Client(base_url=srv.url, timeout=120) as client,
