@@ -7,6 +7,7 @@ per (model, cell line) and recomputed only when the cell line's inputs change.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,6 +281,10 @@ def delete_model(store: Store, model_id: str) -> list[str]:
         con.execute("DELETE FROM model_artifacts WHERE model_id = ?", [record.id])
         con.execute("DELETE FROM models WHERE id = ?", [record.id])
     store.remove_files(files)
+    folders = {str(p) for f in files for p in Path(f).parents if len(p.parts) >= 2}  # not models/ itself
+    for rel in sorted(folders, key=len, reverse=True):
+        with contextlib.suppress(OSError):  # a folder something else still uses stays
+            (store.home / rel).rmdir()
     return files
 
 

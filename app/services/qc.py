@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from epigex.ingest.featureset import ASSAYS
-from epigex.ingest.qc import drift, references, track_verdicts, worst
+from epigex.ingest.qc import FeatureView, Frame, drift, references, track_verdicts, worst
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_info, feature_table, labelled_cells
 from epigex.store.registry import active_model_id, get_model
@@ -29,7 +29,7 @@ def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, A
     if model_id is not None or active_model_id(store) is not None:
         model = get_model(store, model_id)
     fs_id = model.feature_set if model is not None else None
-    table = feature_table(store, cell, fs_id)
+    table = FeatureView(feature_table(store, cell, fs_id))
     tracks = [
         (a, k)
         for a in ASSAYS
@@ -45,7 +45,7 @@ def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, A
             "tracks": [{"assay": a, "kind": k, "verdict": "pass", "looks_like": a, "reasons": []} for a, k in tracks],
             "drift": None,
         }
-    ref_tables = {c: feature_table(store, c, fs_id) for c in refs}
+    ref_tables: dict[str, Frame] = {c: FeatureView(feature_table(store, c, fs_id)) for c in refs}
     n = max(1, int(qc.get("genes", table.height)))
     no_data = {
         (a, k): (qc.get("genes_without_signal", {}) if k == "bigwig" else qc.get("genes_on_missing_chrom", {})).get(
