@@ -22,6 +22,7 @@ from epigex.ingest.derived import derived_features, geometry_features
 from epigex.ingest.featureset import FeatureSetDef
 from epigex.ingest.genes import gene_coords
 from epigex.ingest.layout import CellFiles
+from epigex.ingest.qc_profile import cell_profile
 from epigex.ingest.trackjobs import TrackJob, run_track
 from epigex.ingest.tracks import TrackResult
 from epigex.store.cells import CellIngest, TrackRow, write_feature_table
@@ -68,7 +69,10 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
         )
         for j, r in zip(plan.jobs, results, strict=True)
     ]
+    qc = cell_qc(plan.files.name, genes, tracks, 0.0, plan.files.missing)
+    qc["track_profile"] = cell_profile(features, sorted({(j.assay, j.kind) for j in plan.jobs}))
     seconds = time.perf_counter() - plan.started
+    qc["seconds"] = round(seconds, 2)
     return CellIngest(
         name=plan.files.name,
         source=source,
@@ -81,7 +85,7 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
         catalogue=[(c.name, c.family, c.assay, c.window, c.stat, c.formula, ",".join(c.requires)) for c in cat],
         features=features,
         seconds=seconds,
-        qc=cell_qc(plan.files.name, genes, tracks, seconds, plan.files.missing),
+        qc=qc,
     )
 
 

@@ -34,17 +34,18 @@ Checks and their verdicts (each with a reason a biologist can act on):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
+from epigex.ingest.qc_profile import FeatureView, _nanmean, _nanstd, cell_profile, signature
 from epigex.store.types import F64
 
 Verdict = Literal["pass", "warn", "fail"]
 ORDER: dict[Verdict, int] = {"pass": 0, "warn": 1, "fail": 2}
-BW_WINDOWS = ("tss", "prom1k", "prom5k", "body", "up5k", "down5k")
 SIGNAL_FAIL, SIGNAL_WARN = 0.30, 0.60
 COVERAGE_WARN, COVERAGE_FAIL = 0.10, 0.50
 DRIFT_WARN, DRIFT_FAIL = 2.0, 3.0
@@ -52,142 +53,18 @@ BETWEEN_SHARE = 0.2
 IDENTITY_FAIL = 1.0
 
 
+Profile = dict[str, Any]  # see ingest.qc_profile.cell_profile
+Frame = pl.DataFrame | FeatureView
+
+
 def worst(verdicts: list[Verdict]) -> Verdict:
     """The most severe of ``verdicts`` (pass when none)."""
     return max(verdicts, key=lambda v: ORDER[v], default="pass")
 
 
-def _nanmean(x: F64, axis: int | None = None) -> Any:
-    """``np.nanmean`` that gives NaN for an all-NaN slice without a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(x, axis=axis)
-
-
-def _nanstd(x: F64, axis: int | None = None) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanstd(x, axis=axis)
-
-
-class FeatureView:
-    """A feature table's columns as float arrays, each converted once (QC reads the same columns many times)."""
-
-    def __init__(self, table: pl.DataFrame) -> None:
-        numeric = [c for c, t in table.schema.items() if t.is_numeric()]
-        self.height = table.height
-        self.columns = set(table.columns)
-        # one conversion of the whole table (per-column conversions cost about a millisecond each)
-        self._matrix = table.select(pl.col(numeric).cast(pl.Float64).fill_null(np.nan)).to_numpy(order="fortran")
-        self._index = {c: i for i, c in enumerate(numeric)}
-        self._sorted: dict[str, F64] = {}
-
-    def col(self, name: str) -> F64:
-        """A column as floats (NaN for missing values; all NaN when the table lacks it or it is not numeric)."""
-        i = self._index.get(name)
-        return self._matrix[:, i] if i is not None else np.full(self.height, np.nan)
-
-    def finite_sorted(self, name: str) -> F64:
-        """A column's finite values, sorted."""
-        hit = self._sorted.get(name)
-        if hit is None:
-            c = self.col(name)
-            hit = self._sorted[name] = np.sort(c[np.isfinite(c)])
-        return hit
-
-
-Frame = pl.DataFrame | FeatureView
-
-
-def view(table: Frame) -> FeatureView:
-    """``table`` as a :class:`FeatureView` (itself when it already is one)."""
-    return table if isinstance(table, FeatureView) else FeatureView(table)
-
-
-def _col(table: Frame, name: str) -> F64:
-    return view(table).col(name)
-
-
-def _unit(v: list[float]) -> list[float]:
-    """``v`` scaled to unit length (its direction): a profile's shape, whatever the track's strength."""
-    x = np.asarray(v, dtype=np.float64)
-    norm = float(np.sqrt(np.nansum(x**2)))
-    return list(x / norm) if np.isfinite(norm) and norm > 0 else [np.nan] * len(v)
-
-
-def signature(table: Frame, assay: str, kind: str, partners: tuple[str, ...] = ()) -> F64:
-    """A track's signature from a cell's feature table (NaN components where a feature is absent).
-
-    Shapes, not levels: the same assay is stronger in one cell than in another (sequencing depth, antibody), so
-    profiles are compared as directions (vectors scaled to unit length) and by scale-free statistics. For a bigWig:
-    the window means over the fifth of genes where the track is strongest (its profile around the genes it marks),
-    the spread of each window's mean over all genes, the entropy of the signal within the ±1 kb, ±5 kb and body
-    windows of those genes (a sharp TSS peak or a broad domain), the slope of the signal along the TSS, ±1 kb and
-    ±5 kb windows over their mean (strand-aware: does the mark lean into the gene, like H3K4me3, or flank the TSS
-    on both sides, like H3K27ac) and the promoter–body correlation. For a BED: the
-    share of genes with a peak and the peak coverage per window, and the median width of the nearest peaks.
-    """
-    parts: list[float] = []
-    if kind == "bigwig":
-        means = [_col(table, f"{assay}_bw_{w}_mean") for w in BW_WINDOWS]
-        prom, body = means[1], means[3]
-        top = prom >= np.nanquantile(prom, 0.8) if np.isfinite(prom).sum() >= 10 else np.isfinite(prom)
-        parts += _unit([float(_nanmean(m[top])) for m in means])
-        parts += _unit([float(_nanstd(m)) for m in means])
-        parts += [float(_nanmean(_col(table, f"{assay}_bw_{w}_entropy")[top])) for w in ("prom1k", "prom5k", "body")]
-        for w, m in zip(("tss", "prom1k", "prom5k"), means, strict=False):  # strand-aware asymmetry, scale-free
-            level = float(_nanmean(m[top]))
-            slope = float(_nanmean(_col(table, f"{assay}_bw_{w}_slope")[top]))
-            parts.append(slope / level if abs(level) > 1e-6 else np.nan)
-        ok = np.isfinite(prom) & np.isfinite(body)
-        parts.append(
-            float(np.corrcoef(prom[ok], body[ok])[0, 1])
-            if ok.sum() > 10 and prom[ok].std() > 0 and body[ok].std() > 0
-            else np.nan
-        )
-    else:
-        parts += _unit([float(_nanmean(_col(table, f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS])
-        parts += _unit([float(_nanmean(_col(table, f"{assay}_bed_{w}_cov"))) for w in BW_WINDOWS])
-        width = _col(table, f"{assay}_bed_nearest_width")
-        parts.append(float(np.log1p(np.nanmedian(width))) if np.isfinite(width).any() else np.nan)
-    parts += _context(table, assay, kind, partners)
-    return np.asarray(parts, dtype=np.float64)
-
-
-def _corr(a: F64, b: F64) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 10 or a[ok].std() == 0 or b[ok].std() == 0:
-        return np.nan
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
-
-
-def _context(table: Frame, assay: str, kind: str, partners: tuple[str, ...]) -> list[float]:
-    """How the track co-varies over genes with the other ``partners`` of the same cell and kind, sorted.
-
-    A promoter mark rises with the other active marks, H3K36me3 over the bodies of the same genes, the repressive
-    marks elsewhere. The correlations are sorted, not kept by partner: a swap elsewhere in the cell relabels the
-    partners but leaves this track's set of correlations as it is, so only the swapped tracks change signature.
-    """
-    stat = ("bw", "mean") if kind == "bigwig" else ("bed", "has_peak")
-    out: list[float] = []
-    others = [p for p in partners if p != assay]
-    for w in ("prom1k", "body"):
-        mine = _col(table, f"{assay}_{stat[0]}_{w}_{stat[1]}")
-        vals = sorted((_corr(mine, _col(table, f"{o}_{stat[0]}_{w}_{stat[1]}")) for o in others), reverse=True)
-        finite = [v for v in vals if np.isfinite(v)]
-        out += finite + [np.nan] * (len(others) - len(finite))
-    return out
-
-
-def strength(table: Frame, assay: str, kind: str) -> float:
-    """How much a track varies over genes (bigWig: the mean spread of its window means; BED: the share of genes
-    with a peak, over the windows)."""
-    if kind == "bigwig":
-        vals = [float(_nanstd(_col(table, f"{assay}_bw_{w}_mean"))) for w in BW_WINDOWS]
-    else:
-        vals = [float(_nanmean(_col(table, f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS]
-    x = np.asarray(vals)
-    return float(np.mean(x[np.isfinite(x)])) if np.isfinite(x).any() else 0.0
+def as_profile(cell: Profile | Frame, tracks: list[tuple[str, str]]) -> Profile:
+    """A cell's profile: itself when it already is one, else computed from its feature table."""
+    return cell if isinstance(cell, dict) else cell_profile(cell, tracks)
 
 
 @dataclass
@@ -201,6 +78,7 @@ class References:
     auc: dict[str, list[float]] = field(default_factory=dict)
 
     def centroid(self, assay: str, kind: str, exclude: int | None = None) -> F64:
+        """The mean signature of an assay's reference tracks (leaving out the ``exclude``-th)."""
         rows = [s for i, s in enumerate(self.sigs[(assay, kind)]) if i != exclude]
         return _nanmean(np.stack(rows), axis=0) if rows else np.full_like(self.sigs[(assay, kind)][0], np.nan)
 
@@ -228,15 +106,20 @@ class References:
         return np.sqrt(within**2 + (BETWEEN_SHARE * between) ** 2)
 
 
-def references(tables: dict[str, Frame], tracks: list[tuple[str, str]]) -> References:
-    """Signatures (and bigWig/BED agreement) of every reference cell's tracks."""
-    tables = {c: view(t) for c, t in tables.items()}
-    ref = References(sorted(tables), tuple(dict.fromkeys(a for a, _ in tracks)))
+def references(cells: Mapping[str, Profile | Frame], tracks: list[tuple[str, str]]) -> References:
+    """Signatures, strengths and bigWig/BED agreement of the reference cells' ``tracks`` (each from the cells that
+    have it), from their profiles (or feature tables)."""
+    profiles = {c: as_profile(p, tracks) for c, p in cells.items()}
+    ref = References(sorted(profiles), tuple(dict.fromkeys(a for a, _ in tracks)))
     for assay, kind in tracks:
-        ref.sigs[(assay, kind)] = [signature(tables[c], assay, kind, ref.partners) for c in ref.cells]
-        ref.strengths[(assay, kind)] = [strength(tables[c], assay, kind) for c in ref.cells]
+        have = [
+            profiles[c]["tracks"][f"{assay}:{kind}"] for c in ref.cells if f"{assay}:{kind}" in profiles[c]["tracks"]
+        ]
+        if have:
+            ref.sigs[(assay, kind)] = [signature(t, assay, ref.partners) for t in have]
+            ref.strengths[(assay, kind)] = [float(t["strength"]) for t in have]
     for assay in {a for a, _ in tracks}:
-        ref.auc[assay] = [agreement_auc(tables[c], assay) for c in ref.cells]
+        ref.auc[assay] = [float(x) for c in ref.cells if (x := profiles[c]["auc"].get(assay)) is not None]
     return ref
 
 
@@ -253,33 +136,19 @@ def distances(sig: F64, ref: References, kind: str, exclude: int | None = None) 
     return out
 
 
-def agreement_auc(table: Frame, assay: str) -> float:
-    """AUC of the bigWig's ±1 kb mean separating genes with a ±1 kb peak from genes without (NaN if one class)."""
-    score = _col(table, f"{assay}_bw_prom1k_mean")
-    peak = _col(table, f"{assay}_bed_prom1k_has_peak")
-    ok = np.isfinite(score) & np.isfinite(peak)
-    s, y = score[ok], peak[ok] > 0
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(s.size)
-    ranks[order] = np.arange(1, s.size + 1)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def track_verdicts(
-    table: Frame,
+    cell: Profile | Frame,
     tracks: list[tuple[str, str]],
     ref: References,
     no_data_share: dict[tuple[str, str], float],
 ) -> list[dict[str, Any]]:
     """One verdict per (assay, kind) track of a cell, with ``looks_like`` and reasons; swaps named on both sides."""
-    table = view(table)
+    profile = as_profile(cell, tracks)
     rows: list[dict[str, Any]] = []
     excess: dict[tuple[str, str], float] = {}
     for assay, kind in tracks:
-        if (assay, kind) not in ref.sigs:
+        mine = profile["tracks"].get(f"{assay}:{kind}")
+        if (assay, kind) not in ref.sigs or mine is None:
             rows.append(
                 {
                     "assay": assay,
@@ -290,13 +159,13 @@ def track_verdicts(
                 }
             )
             continue
-        sig = signature(table, assay, kind, ref.partners)
+        sig = signature(mine, assay, ref.partners)
         d = distances(sig, ref, kind)
         looks = min(d, key=lambda a: d[a])
         reasons: list[str] = []
         checks: list[Verdict] = []
         excess[(assay, kind)] = d[assay] ** 2 - d[looks] ** 2  # 0 when it looks like its own assay
-        if looks != assay and len(ref.cells) >= 2 and excess[(assay, kind)] > IDENTITY_FAIL:
+        if looks != assay and len(ref.sigs[(assay, kind)]) >= 2 and excess[(assay, kind)] > IDENTITY_FAIL:
             checks.append("fail")
             reasons.append(
                 f"its profile around genes looks like {looks}, not {assay} (distance {d[looks]:.2f} vs {d[assay]:.2f})"
@@ -308,7 +177,7 @@ def track_verdicts(
                 f"{d[assay]:.2f}), within what differs between cells"
             )
         own = float(np.mean(ref.strengths[(assay, kind)]))
-        ratio = strength(table, assay, kind) / own if own > 0 else 1.0
+        ratio = float(mine["strength"]) / own if own > 0 else 1.0
         if ratio < SIGNAL_FAIL:
             checks.append("fail")
             reasons.append(
@@ -347,9 +216,9 @@ def track_verdicts(
             r["reasons"].insert(0, note)
         r["verdict"] = "fail"
     for assay in {a for a, k in tracks if k == "bigwig"} & {a for a, k in tracks if k == "bed"}:
-        auc = agreement_auc(table, assay)
+        auc = profile["auc"].get(assay)
         refs = [x for x in ref.auc.get(assay, []) if np.isfinite(x)]
-        if not refs or not np.isfinite(auc):
+        if not refs or auc is None or (assay, "bigwig") not in by_key or (assay, "bed") not in by_key:
             continue
         ref_auc = float(np.mean(refs))
         bad: Verdict | None = None
@@ -387,9 +256,7 @@ def _ks_sorted(a: F64, b: F64) -> float:
     """
     if a.size == 0 or b.size == 0:
         return float("nan")
-    pick = [
-        x[np.unique(np.linspace(0, x.size - 1, KS_GRID).astype(np.int64))] if x.size > KS_GRID else x for x in (a, b)
-    ]
+    pick = [x[np.linspace(0, x.size - 1, KS_GRID).astype(np.int64)] if x.size > KS_GRID else x for x in (a, b)]
     grid = np.concatenate(pick)
     fa = np.searchsorted(a, grid, side="right") / a.size
     fb = np.searchsorted(b, grid, side="right") / b.size
@@ -397,11 +264,11 @@ def _ks_sorted(a: F64, b: F64) -> float:
 
 
 def drift(
-    table: Frame, references_tables: dict[str, Frame], features: list[str], weights: list[float]
+    table: Frame, references_tables: Mapping[str, Frame], features: list[str], weights: list[float]
 ) -> dict[str, Any]:
     """The cell's drift from the reference cells over ``features`` (see the module's note), with a verdict."""
-    cell = view(table)
-    refs = {c: view(t) for c, t in references_tables.items()}
+    cell = table if isinstance(table, FeatureView) else FeatureView(table, features)
+    refs = {c: t if isinstance(t, FeatureView) else FeatureView(t, features) for c, t in references_tables.items()}
     w = np.asarray(weights, dtype=np.float64)
     w = w / w.sum() if w.sum() > 0 else np.full(len(features), 1.0 / max(1, len(features)))
 

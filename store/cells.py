@@ -227,8 +227,11 @@ def _replace_cell_rows(con: duckdb.DuckDBPyConnection, ing: CellIngest, rel: str
     return old
 
 
-def feature_table(store: Store, cell: str, feature_set_id: str | None = None) -> pl.DataFrame:
-    """A cell's feature table (``gene_name`` + features), from the latest feature set unless one is named."""
+def feature_table(
+    store: Store, cell: str, feature_set_id: str | None = None, columns: list[str] | None = None
+) -> pl.DataFrame:
+    """A cell's feature table (``gene_name`` + features, or only those of ``columns`` it has), from the latest
+    feature set unless one is named."""
     sql = "SELECT path FROM feature_tables WHERE cell_line = ?"
     params: list[Any] = [cell]
     if feature_set_id is not None:
@@ -242,7 +245,11 @@ def feature_table(store: Store, cell: str, feature_set_id: str | None = None) ->
                 "the feature set the model was trained on"
             )
         raise NotFoundError(f"no features for cell line {cell!r}; ingest it first (epigex ingest DATA_DIR)")
-    return pl.read_parquet(Path(store.home) / rows[0][0])
+    path = Path(store.home) / rows[0][0]
+    if columns is None:
+        return pl.read_parquet(path)
+    have = set(pl.read_parquet_schema(path))
+    return pl.read_parquet(path, columns=["gene_name", *[c for c in dict.fromkeys(columns) if c in have]])
 
 
 def cell_genes(store: Store, cell: str) -> pl.DataFrame:
@@ -394,3 +401,33 @@ def feature_table_path(store: Store, cell: str, feature_set_id: str) -> Path | N
         "SELECT path FROM feature_tables WHERE cell_line = ? AND feature_set = ?", [cell, feature_set_id]
     )
     return store.home / rows[0][0] if rows else None
+
+
+def cells_overview(store: Store) -> dict[str, dict[str, Any]]:
+    """Every cell line's ``labelled`` flag, ``qc`` summary and ``tracks`` (``assay:kind``), in one connection."""
+    with store.read() as con:
+        rows = con.execute("SELECT name, labelled, qc FROM cell_lines ORDER BY name").fetchall()
+        tracks = con.execute("SELECT cell_line, assay, kind FROM tracks ORDER BY cell_line, assay, kind").fetchall()
+    out = {n: {"labelled": bool(lab), "qc": json.loads(qc) if qc else {}, "tracks": []} for n, lab, qc in rows}
+    for cell, assay, kind in tracks:
+        if cell in out:
+            out[cell]["tracks"].append(f"{assay}:{kind}")
+    return out
+
+
+def feature_tables(store: Store, cells: list[str], feature_set_id: str, columns: list[str]) -> dict[str, pl.DataFrame]:
+    """Several cells' feature tables of one feature set, only ``columns`` (those each has), paths read at once."""
+    marks = ", ".join("?" * len(cells))
+    rows = store.query(
+        f"SELECT cell_line, path FROM feature_tables WHERE feature_set = ? AND cell_line IN ({marks})",
+        [feature_set_id, *cells],
+    )
+    paths = {c: Path(store.home) / p for c, p in rows}
+    missing = [c for c in cells if c not in paths]
+    if missing:
+        raise NotFoundError(f"cell line(s) {', '.join(missing)} have no features of feature set {feature_set_id}")
+    out = {}
+    for c in cells:
+        have = set(pl.read_parquet_schema(paths[c]))
+        out[c] = pl.read_parquet(paths[c], columns=["gene_name", *[x for x in dict.fromkeys(columns) if x in have]])
+    return out

@@ -255,10 +255,17 @@ def commit_predictions(
     return pred, contrib
 
 
+def model_ids_with_tracks(store: Store, tracks: list[str]) -> list[str]:
+    """The ids of the models trained on exactly the track set ``tracks``, newest first (one light query)."""
+    want = sorted(tracks)
+    rows = store.query("SELECT id, tracks FROM models WHERE tracks IS NOT NULL ORDER BY created_at DESC, id DESC")
+    parsed = [(mid, json.loads(t)) for mid, t in rows]  # a model of every track keeps JSON null
+    return [mid for mid, t in parsed if t is not None and sorted(t) == want]
+
+
 def models_with_tracks(store: Store, tracks: list[str]) -> list[ModelRecord]:
     """The models trained on exactly the track set ``tracks``, newest first."""
-    want = sorted(tracks)
-    return [m for m in list_models(store) if m.tracks is not None and sorted(m.tracks) == want]
+    return [get_model(store, mid) for mid in model_ids_with_tracks(store, tracks)]
 
 
 def touch_model(store: Store, model_id: str) -> None:

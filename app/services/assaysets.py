@@ -13,14 +13,22 @@ model.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from epigex.app.settings import Settings
 from epigex.models.pipeline import train_from_store
 from epigex.store.catalog import Store
-from epigex.store.cells import labelled_cells
-from epigex.store.errors import ConflictError, InputError
-from epigex.store.registry import ModelRecord, get_model, models_with_tracks, prune_track_set_models, touch_model
-from epigex.store.tracksets import cell_track_keys, describe
+from epigex.store.cells import cells_overview
+from epigex.store.errors import ConflictError, InputError, NotFoundError
+from epigex.store.registry import (
+    ModelRecord,
+    get_model,
+    model_ids_with_tracks,
+    models_with_tracks,
+    prune_track_set_models,
+    touch_model,
+)
+from epigex.store.tracksets import describe
 from epigex.store.types import ProgressFn
 
 PROFILE = "quick"
@@ -39,19 +47,24 @@ class ModelNeeded(ConflictError):
         )
 
 
-def shared_tracks(store: Store) -> list[str]:
+def shared_tracks(store: Store, overview: dict[str, dict[str, Any]] | None = None) -> list[str]:
     """The tracks every labelled cell line has (what a default model is trained on)."""
-    sets = [set(cell_track_keys(store, c)) for c in labelled_cells(store)]
+    cells = overview if overview is not None else cells_overview(store)
+    sets = [set(c["tracks"]) for c in cells.values() if c["labelled"]]
     return sorted(set.intersection(*sets)) if sets else []
 
 
-def target_tracks(store: Store, cell: str) -> list[str] | None:
+def target_tracks(store: Store, cell: str, overview: dict[str, dict[str, Any]] | None = None) -> list[str] | None:
     """The track set ``cell``'s model is trained on; None when the cell has every shared track (the active model).
 
-    Raises a clear error when none of the cell's tracks is one the labelled cells share.
+    Raises a clear error when none of the cell's tracks is one the labelled cells share. ``overview`` (from
+    :func:`store.cells.cells_overview`) spares reading the catalog again.
     """
-    mine = cell_track_keys(store, cell)
-    shared = shared_tracks(store)
+    cells = overview if overview is not None else cells_overview(store)
+    if cell not in cells:
+        raise NotFoundError(f"unknown cell line {cell!r} in the store at {store.home}")
+    mine = cells[cell]["tracks"]
+    shared = shared_tracks(store, cells)
     if not shared:
         return None  # nothing to train on: the usual "no model yet" errors apply
     target = sorted(set(mine) & set(shared))
@@ -65,15 +78,15 @@ def target_tracks(store: Store, cell: str) -> list[str] | None:
     return target
 
 
-def model_for_cell(store: Store, cell: str) -> str | None:
+def model_for_cell(store: Store, cell: str, overview: dict[str, dict[str, Any]] | None = None) -> str | None:
     """The model id that serves ``cell`` (None: the active model); :class:`ModelNeeded` when none exists yet."""
-    target = target_tracks(store, cell)
+    target = target_tracks(store, cell, overview)
     if target is None:
         return None
-    found = models_with_tracks(store, target)
+    found = model_ids_with_tracks(store, target)
     if not found:
         raise ModelNeeded(cell, target)
-    return found[0].id
+    return found[0]
 
 
 def ensure_cell_model(

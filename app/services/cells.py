@@ -231,7 +231,7 @@ def submit_cell(
             "cell_line": name,
             "status": out.status,
             "genes": out.genes,
-            "qc": json.loads(json.dumps(out.qc)),
+            "qc": json.loads(json.dumps({k: v for k, v in out.qc.items() if k != "track_profile"})),
             "verdict": verdicts["verdict"],
             "track_qc": verdicts,
         }

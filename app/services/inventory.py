@@ -26,7 +26,7 @@ def cell_detail(store: Store, name: str, active: str | None) -> dict[str, Any]:
         "source": info["source"],
         "created_at": info["created_at"],
         "seconds": info["seconds"],
-        "qc": info["qc"],
+        "qc": {k: v for k, v in (info["qc"] or {}).items() if k != "track_profile"},  # the profile is QC's own
         "tracks": cell_tracks(store, name),
         "feature_sets": sets,
         "ready_for_active_model": ready,

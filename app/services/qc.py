@@ -9,33 +9,62 @@ from __future__ import annotations
 
 from typing import Any
 
+from epigex.app.services.assaysets import ModelNeeded, model_for_cell
 from epigex.ingest.featureset import ASSAYS
-from epigex.ingest.qc import FeatureView, Frame, drift, references, track_verdicts, worst
+from epigex.ingest.qc import drift, references, track_verdicts, worst
+from epigex.ingest.qc_profile import PROFILE_VERSION, cell_profile, profile_columns
 from epigex.store.catalog import Store
-from epigex.store.cells import cell_info, feature_table, labelled_cells
-from epigex.store.registry import active_model_id, get_model
+from epigex.store.cells import cells_overview, feature_table, feature_tables
+from epigex.store.errors import ConflictError, InputError, NotFoundError
+from epigex.store.registry import ModelRecord, get_model
+
+
+def _tracks(present: list[str]) -> list[tuple[str, str]]:
+    """Tracks (``assay:kind``) as (assay, kind), in the order of the assays."""
+    have = set(present)
+    return [(a, k) for a in ASSAYS for k in ("bigwig", "bed") if f"{a}:{k}" in have]
+
+
+def _profile(store: Store, cell: str, entry: dict[str, Any], fs_id: str | None) -> dict[str, Any]:
+    """A cell's track profile: the one kept at ingest, or computed from its features (cells ingested before)."""
+    kept = entry["qc"].get("track_profile")
+    if kept is not None and kept.get("version") == PROFILE_VERSION:
+        return dict(kept)
+    tracks = _tracks(entry["tracks"])
+    cols = [c for a, k in tracks for c in profile_columns(a, k)]
+    return cell_profile(feature_table(store, cell, fs_id, cols), tracks)
+
+
+def _drift_model(
+    store: Store, cell: str, model_id: str | None, overview: dict[str, dict[str, Any]]
+) -> ModelRecord | None:
+    """The model whose features the drift is over: the one asked for, else the one that serves the cell."""
+    if model_id is not None:
+        return get_model(store, model_id)
+    try:
+        own = model_for_cell(store, cell, overview)
+    except (ModelNeeded, InputError):  # no model for its tracks yet: the active one, over the features it has
+        own = None
+    try:
+        return get_model(store, own)
+    except ConflictError:  # no model yet at all
+        return None
 
 
 def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, Any]:
     """``{"cell_line", "verdict", "tracks": [{"assay", "kind", "verdict", "looks_like", "reasons", …}], "drift"}``.
 
-    The references are the labelled cell lines other than ``cell``; the drift is over the model's selected features
-    (default: the active model), weighted by their selection importance.
+    The references are the labelled cell lines other than ``cell``, compared through the track profiles kept at
+    ingest; the drift is over the selected features of the model that serves the cell (or ``model_id``), weighted
+    by their selection importance, and reads only those columns.
     """
-    info = cell_info(store, cell)
-    qc = info.get("qc") or {}
-    refs = [c for c in labelled_cells(store) if c != cell]
-    model = None
-    if model_id is not None or active_model_id(store) is not None:
-        model = get_model(store, model_id)
-    fs_id = model.feature_set if model is not None else None
-    table = FeatureView(feature_table(store, cell, fs_id))
-    tracks = [
-        (a, k)
-        for a in ASSAYS
-        for k in ("bigwig", "bed")
-        if any(col.startswith(f"{a}_{'bw' if k == 'bigwig' else 'bed'}_") for col in table.columns)
-    ]
+    overview = cells_overview(store)
+    if cell not in overview:
+        raise NotFoundError(f"unknown cell line {cell!r} in the store at {store.home}")
+    entry = overview[cell]
+    qc = entry["qc"]
+    refs = [c for c, e in overview.items() if e["labelled"] and c != cell]
+    tracks = _tracks(entry["tracks"])
     if not refs:
         return {
             "cell_line": cell,
@@ -45,8 +74,9 @@ def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, A
             "tracks": [{"assay": a, "kind": k, "verdict": "pass", "looks_like": a, "reasons": []} for a, k in tracks],
             "drift": None,
         }
-    ref_tables: dict[str, Frame] = {c: FeatureView(feature_table(store, c, fs_id)) for c in refs}
-    n = max(1, int(qc.get("genes", table.height)))
+    model = _drift_model(store, cell, model_id, overview)
+    fs_id = model.feature_set if model is not None else None
+    n = max(1, int(qc.get("genes", 0) or 1))
     no_data = {
         (a, k): (qc.get("genes_without_signal", {}) if k == "bigwig" else qc.get("genes_on_missing_chrom", {})).get(
             f"{a}/{k}", 0
@@ -54,12 +84,17 @@ def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, A
         / n
         for a, k in tracks
     }
-    rows = track_verdicts(table, tracks, references(ref_tables, tracks), {key: v or 0.0 for key, v in no_data.items()})
+    ref = references({c: _profile(store, c, overview[c], fs_id) for c in refs}, tracks)
+    rows = track_verdicts(
+        _profile(store, cell, entry, fs_id), tracks, ref, {key: v or 0.0 for key, v in no_data.items()}
+    )
     drifted = None
     if model is not None:
         importance = {r["feature"]: r.get("mean_abs_shap") or 0.0 for r in model.selection}
-        feats = [f for f in model.features if f in table.columns]
-        drifted = drift(table, ref_tables, feats, [float(importance.get(f, 0.0)) for f in feats])
+        tables = feature_tables(store, [cell, *refs], model.feature_set, model.features)
+        feats = [f for f in model.features if f in tables[cell].columns]
+        ref_tables = {c: tables[c] for c in refs}
+        drifted = drift(tables[cell], ref_tables, feats, [float(importance.get(f, 0.0)) for f in feats])
         drifted["model_id"] = model.id
     verdict = worst([r["verdict"] for r in rows] + ([drifted["verdict"]] if drifted else []))
     return {"cell_line": cell, "verdict": verdict, "references": refs, "tracks": rows, "drift": drifted}

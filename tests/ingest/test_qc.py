@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from epigex.ingest.qc import BW_WINDOWS, agreement_auc, drift, ks_distance, references, track_verdicts
+from epigex.ingest.qc import drift, ks_distance, references, track_verdicts
+from epigex.ingest.qc_profile import BW_WINDOWS, FeatureView, agreement_auc, cell_profile
 
 # three made-up assays with distinct profiles over the windows (TSS-centred, body-wide, flank-heavy)
 PROFILES = {
@@ -77,7 +78,20 @@ def test_ks_distance_and_auc_by_hand() -> None:
     assert ks_distance(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0])) == 0.0
     assert ks_distance(np.array([0.0, 0.0]), np.array([1.0, 1.0])) == 1.0
     t = pl.DataFrame({"A_bw_prom1k_mean": [0.1, 0.2, 0.9, 1.0], "A_bed_prom1k_has_peak": [0.0, 0.0, 1.0, 1.0]})
-    assert agreement_auc(t, "A") == 1.0
+    assert agreement_auc(FeatureView(t), "A") == 1.0
+
+
+def test_a_profile_survives_json_and_gives_the_same_verdicts(rng: np.random.Generator) -> None:
+    import json
+
+    ref_tables = {"R1": table(rng), "R2": table(rng)}
+    kept = {c: json.loads(json.dumps(cell_profile(t, TRACKS))) for c, t in ref_tables.items()}
+    new = table(rng, swap=("Atss", "Bbody"))
+    from_tables = track_verdicts(new, TRACKS, references(ref_tables, TRACKS), {})
+    from_profiles = track_verdicts(
+        json.loads(json.dumps(cell_profile(new, TRACKS))), TRACKS, references(kept, TRACKS), {}
+    )
+    assert from_profiles == from_tables
 
 
 def test_drift_is_calibrated_on_the_training_cells(rng: np.random.Generator) -> None:
