@@ -107,17 +107,48 @@ def _ablation_section(ablation: dict[str, Any] | None) -> str:
     return "".join(parts)
 
 
-def write_report(store: Store, model: LoadedModel, path: Path | None = None) -> Path:
-    """Render the report and write it atomically (default: ``$EPIGEX_HOME/reports/<model>.html``)."""
+def write_report(
+    store: Store, model: LoadedModel, path: Path | None = None, qc: list[dict[str, Any]] | None = None
+) -> Path:
+    """Render the report and write it atomically (default: ``$EPIGEX_HOME/reports/<model>.html``).
+
+    ``qc``: the track QC of the training cells (each against the others), as the service layer computes it.
+    """
     path = path or store.home / "reports" / f"{model.id}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(store, model))
+    tmp.write_text(render_report(store, model, qc))
     tmp.replace(path)
     return path
 
 
-def render_report(store: Store, model: LoadedModel) -> str:
+def _qc_section(qc: list[dict[str, Any]] | None) -> str:
+    if not qc:
+        return "<p class='muted'>No track QC was given for this report.</p>"
+    rows = []
+    for q in qc:
+        odd = [t for t in q["tracks"] if t["verdict"] != "pass"]
+        rows.append(
+            {
+                "cell": q["cell_line"],
+                "verdict": q["verdict"],
+                "against": ", ".join(q.get("references", [])) or "-",
+                "tracks not passing": "; ".join(
+                    f"{t['assay']} {t['kind']}: {t['verdict']} ({'; '.join(t['reasons'])})" for t in odd
+                )
+                or "none",
+                "drift": (q.get("drift") or {}).get("verdict", "-"),
+            }
+        )
+    return (
+        "<p>Each training cell's tracks checked against the other training cells (epigex qc): does each track look "
+        "like its assay, does it carry signal, do its bigWig and peaks agree.</p>"
+        + html_table(rows, ["cell", "verdict", "against", "tracks not passing", "drift"], ("cell", "verdict", "against",
+                     "tracks not passing", "drift"))
+    )  # fmt: skip
+
+
+def render_report(store: Store, model: LoadedModel, qc: list[dict[str, Any]] | None = None) -> str:
     """The report page of ``model`` as one HTML string (images embedded as data URIs)."""
     from epigex.models import plots  # matplotlib loads only when a report is drawn (most of a second)
 
@@ -156,6 +187,8 @@ def render_report(store: Store, model: LoadedModel) -> str:
         "<h2>Threshold curve and mask rules</h2>",
         _img(plots.threshold_figure(m["threshold_curve"], ch), "threshold curve"),
         html_table(m["mask_rules"], ["rule", "best_threshold", "spearman"], ("rule",)),
+        "<h2>Track QC of the training cells</h2>",
+        _qc_section(qc),
         "<h2>Uncertainty: calibrated P(expressed) and 90 % percentile intervals</h2>",
         _uncertainty_section(m.get("uncertainty")),
         "<h2>Within-cell vs cross-cell transfer</h2>",

@@ -110,10 +110,10 @@ def prepare_upload(
     require_all = upload.fields.get("require_all", "false").strip().lower() in ("1", "true", "yes")
     missing = sorted(expected - set(upload.files))
     if missing and require_all:
-        raise EpigexError(f"missing file(s): {', '.join(missing)} (require_all: every assay's bigWig and BED file)")
+        raise InputError(f"missing file(s): {', '.join(missing)} (require_all: every assay's bigWig and BED file)")
     present = sorted(expected & set(upload.files))
     if not present:
-        raise EpigexError(
+        raise InputError(
             f"no track file: send at least one {{assay}}_bigwig or {{assay}}_bed field (assays: {', '.join(fs.assays)})"
         )
     cf = CellFiles(name)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from epigex.app.services import reading
 from epigex.app.services.ingesting import ingest_folder
 from epigex.app.services.training import train
 from epigex.app.settings import Settings
@@ -26,7 +27,6 @@ from epigex.models.metrics import spearman
 from epigex.models.persist import load_model
 from epigex.models.pipeline import train_from_store
 from epigex.models.predict import PREDICTION_COLUMNS, ensure_predictions, predict_with, read_predictions
-from epigex.models.report import write_report
 from epigex.models.stacking import MaskRule
 from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
@@ -116,7 +116,7 @@ def finish_demo(store: Store, out: Path, truth_file: Path, *, seed: int, threads
     zip_path = out / SUBMISSION_NAME
     zip_path.write_bytes(submission_zip(preds))
     t1 = time.perf_counter()
-    report_path = write_report(store, model)
+    report_path = reading.report(store, model.id)
     t2 = time.perf_counter()
     truth = read_truth(truth_file)
     test = preds.filter(pl.col("split") == "test")

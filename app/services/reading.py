@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model, model_for_cell
+from epigex.app.services.qc import cell_qc
 from epigex.app.settings import Settings
 from epigex.models.explain import explain_gene
 from epigex.models.persist import load_model
@@ -20,6 +21,7 @@ from epigex.models.predict import PREDICTION_COLUMNS, CellPredictions, ensure_pr
 from epigex.models.report import write_report
 from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
+from epigex.store.errors import EpigexError
 from epigex.store.types import ProgressFn
 
 
@@ -86,5 +88,12 @@ def explain(
 
 
 def report(store: Store, model: str | None = None, path: Path | None = None) -> Path:
-    """Write the model's HTML report (default ``<store>/reports/<model>.html``)."""
-    return write_report(store, load_model(store, model), path)
+    """Write the model's HTML report (default ``<store>/reports/<model>.html``), with its training cells' QC."""
+    loaded = load_model(store, model)
+    qc = []
+    for cell in loaded.record.cells:
+        try:
+            qc.append(cell_qc(store, cell, loaded.id))
+        except EpigexError:  # a training cell deleted since: the report still renders
+            continue
+    return write_report(store, loaded, path, qc)

@@ -60,8 +60,10 @@ def test_predictions_are_computed_once_and_consistent(trained_copy: Path) -> Non
     p, r, g = (pred[c].to_numpy() for c in ("p_expressed", "rank_predicted", "gex_predicted"))
     assert ((r >= 0) & (r <= 1)).all()
     assert ((p >= 0) & (p <= 1)).all()
-    if model.record.mask_rule == "mean":
-        mask = expressed_mask(p, "mean", model.record.threshold)
+    lo, hi = pred["pct_lo"].to_numpy(), pred["pct_hi"].to_numpy()
+    assert ((lo >= 0) & (lo <= hi) & (hi <= 1)).all()
+    if model.record.mask_rule == "mean":  # the mask is on the stack's raw probability; p_expressed is calibrated
+        mask = expressed_mask(pred["p_expressed_raw"].to_numpy(), "mean", model.record.threshold)
         np.testing.assert_allclose(g, np.where(mask, r, 0.0))
     assert ((g == 0) | np.isclose(g, r)).all()
 

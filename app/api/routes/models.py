@@ -8,10 +8,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
 from epigex.app.api.schemas import Accepted, ModelDetail, ModelOut, TrainIn, error_responses
+from epigex.app.services import reading
 from epigex.app.services.inventory import model_detail, models
 from epigex.app.services.training import submit_training
 from epigex.models.persist import load_model
-from epigex.models.report import write_report
 from epigex.store.registry import activate_model
 
 router = APIRouter(tags=["models"])
@@ -55,7 +55,7 @@ async def model_report(model_id: str, store: StoreDep, serving: ServingDep) -> H
     model = await run_in_threadpool(serving.model, model_id)
     path = store.home / "reports" / f"{model.id}.html"
     if not path.is_file():
-        path = await run_in_threadpool(write_report, store, model, path)
+        path = await run_in_threadpool(reading.report, store, model.id, path)
     return HTMLResponse(path.read_text())
 
 

@@ -25,20 +25,28 @@ def test_health_ready_metrics_openapi(client: TestClient) -> None:
     for path in ("/cell-lines", "/jobs/{job_id}", "/models", "/predict/{cell_line}", "/explain/{gene}"):
         assert path in spec["paths"], path
     upload = spec["paths"]["/cell-lines"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert "DNase_bigwig" in upload["required"]
+    assert upload["required"] == ["name"]  # the files say which assays a cell has
+    assert {"DNase_bigwig", "H3K9me3_bed", "require_all"} <= set(upload["properties"])
 
 
 def test_predict_formats_and_subsets(client: TestClient) -> None:
     body = client.get("/predict/X3").json()
     assert body["cell_line"] == "X3"
     assert len(body["predictions"]) == 1984
-    assert set(body["predictions"][0]) == {"gene_name", "gex_predicted", "p_expressed", "rank_predicted"}
+    assert set(body["predictions"][0]) == {
+        "gene_name",
+        "gex_predicted",
+        "p_expressed",
+        "rank_predicted",
+        "pct_lo",
+        "pct_hi",
+    }
     two = client.get("/predict/X3", params={"genes": "ILF2,CAPN9"}).json()["predictions"]
     assert [p["gene_name"] for p in two] == ["ILF2", "CAPN9"]
     csv = client.get("/predict/X3", params={"format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
     frame = pl.read_csv(io.StringIO(csv.text))
-    assert frame.columns == ["gene_name", "gex_predicted", "p_expressed", "rank_predicted"]
+    assert frame.columns == ["gene_name", "gex_predicted", "p_expressed", "rank_predicted", "pct_lo", "pct_hi"]
     assert frame.height == 1984
     tsv = client.get("/predict/X3", params={"format": "tsv", "genes": "CAPN9"}).text.splitlines()
     assert tsv[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted\tpct_lo\tpct_hi"

@@ -32,7 +32,7 @@ def test_a_cell_with_four_assays_is_predicted_by_its_own_model(
         httpx.Client(base_url=srv.url, timeout=120) as client,
     ):
         refused = upload(client, demo_dir, "Q0", require_all="true")
-        assert refused.status_code == 400
+        assert refused.status_code == 422
         assert "H3K27me3_bed" in refused.json()["detail"]
 
         active = client.get("/readyz").json()["model_id"]

@@ -48,9 +48,13 @@ def test_upload_errors(client: TestClient, demo_dir: Path, tmp_path: Path, realf
     bad = post_cell(client, "bad/name", files)
     assert bad.status_code == 422
     assert "bad cell-line name" in bad.json()["detail"]
-    missing = post_cell(client, "A1", {k: v for k, v in files.items() if k != "H3K9me3_bed"})
-    assert missing.status_code == 400
+    partial = {k: v for k, v in files.items() if k != "H3K9me3_bed"}
+    missing = post_cell(client, "A1", partial, extra={"require_all": "true"})
+    assert missing.status_code == 422
     assert "H3K9me3_bed" in missing.json()["detail"]
+    nothing = post_cell(client, "A1", {"genes": demo_dir / "CAGE-train" / "X3_test_info.tsv"})
+    assert nothing.status_code == 422
+    assert "no track file" in nothing.json()["detail"]
     bigbed = post_cell(client, "A1", files | {"DNase_bigwig": realfiles / "pyBigWig_test.bigBed"})
     assert bigbed.status_code == 415
     assert "bigBed" in bigbed.json()["detail"]
