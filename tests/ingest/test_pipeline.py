@@ -87,7 +87,7 @@ def test_missing_assay_is_named_and_store_unchanged(demo_dir: Path, store_copy: 
     data = linked_copy(demo_dir, tmp_path / "data", {"H3K9me3-bigwig/X3.bw"})
     before = snapshot(store_copy)
     with pytest.raises(InputError, match="missing H3K9me3 bigWig for X3"):
-        ingest_dataset(Store(store_copy), data, ["X3"])
+        ingest_dataset(Store(store_copy), data, ["X3"], require_all=True)
     assert snapshot(store_copy) == before
 
 
