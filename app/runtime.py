@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from pathlib import Path
 
 
@@ -44,3 +45,24 @@ def available_cpus() -> int:
 def default_threads(cap: int = 8) -> int:
     """Threads for LightGBM and ingest when ``EPIGEX_THREADS`` is not set: the CPUs available, at most ``cap``."""
     return min(available_cpus(), cap)
+
+
+JOB_NICENESS = 10
+_lowered = threading.local()
+
+
+def lower_thread_priority(step: int = JOB_NICENESS) -> None:
+    """Make the calling thread (and the threads it starts, e.g. LightGBM's OpenMP team) yield the CPU to others.
+
+    On Linux a thread's nice value is its own and new threads inherit it: a service's job threads niced by
+    ``step`` leave the cores to the request handlers when both want them, and take them all when nobody reads.
+    Elsewhere, or when not allowed, nothing changes.
+    """
+    if getattr(_lowered, "done", False):  # once per thread: a worker thread runs many jobs
+        return
+    _lowered.done = True
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+    except (AttributeError, OSError):
+        pass

@@ -13,6 +13,7 @@ Example (after ``make demo``)::
     model = epigex.train(store=store, profile="quick")        # the id; reused when nothing changed
     epigex.validation(model, store=store)                     # Spearman per setup and cell
     x3 = epigex.predict("X3", store=store)                    # gene_name, gex_predicted, p_expressed, …
+    epigex.qc("X3", store=store)                              # per track: verdict, looks_like, reasons
     epigex.explain("CAPN9", "X3", store=store, top=5)         # stage, feature, value, shap
 """
 
@@ -24,8 +25,10 @@ import polars as pl
 
 from epigex.app.services import reading
 from epigex.app.services.ingesting import ingest_folder
+from epigex.app.services.qc import cell_qc
 from epigex.app.services.training import train as train_service
 from epigex.app.settings import Settings
+from epigex.models.predict import PREDICTION_COLUMNS
 from epigex.store.catalog import Store
 from epigex.store.registry import active_model_id, get_model
 from epigex.store.registry import list_models as registry_models
@@ -84,15 +87,38 @@ def validation(model: str | None = None, *, store: StoreLike = None) -> pl.DataF
 
 
 def predict(cell: str, *, store: StoreLike = None, model: str | None = None) -> pl.DataFrame:
-    """A cell line's predictions: ``gene_name, gex_predicted, p_expressed, rank_predicted`` (computed once)."""
-    _, frame = reading.predictions(open_store(store), cell, model)
-    return frame.select("gene_name", "gex_predicted", "p_expressed", "rank_predicted")
+    """A cell line's predictions: ``gene_name, gex_predicted, p_expressed, rank_predicted, pct_lo, pct_hi``.
+
+    Computed once per model and cell. ``p_expressed`` is calibrated; ``pct_lo..pct_hi`` is a 90 % interval of the
+    gene's expression percentile in the cell. A cell with some of the assays is predicted by the model for its
+    tracks, trained here (quick profile) the first time.
+    """
+    _, frame = reading.predictions(open_store(store), cell, model, settings=Settings())
+    return frame.select(*PREDICTION_COLUMNS)
+
+
+def qc(cell: str, *, store: StoreLike = None, model: str | None = None) -> pl.DataFrame:
+    """A cell line's track QC, one row per track: ``assay, kind, verdict, looks_like, reasons`` (as ``epigex qc``)."""
+    result = cell_qc(open_store(store), cell, model)
+    return pl.DataFrame(
+        [
+            {k: t.get(k) for k in ("assay", "kind", "verdict", "looks_like")} | {"reasons": "; ".join(t["reasons"])}
+            for t in result["tracks"]
+        ],
+        schema={
+            "assay": pl.String,
+            "kind": pl.String,
+            "verdict": pl.String,
+            "looks_like": pl.String,
+            "reasons": pl.String,
+        },
+    )
 
 
 def explain(gene: str, cell: str, *, store: StoreLike = None, model: str | None = None, top: int = 20) -> pl.DataFrame:
     """SHAP contributions of one gene: ``stage, feature, value, shap, base_value`` (log-odds for the classifier,
     rank for the regressor), largest first per stage."""
-    e = reading.explain(open_store(store), gene, cell, model, top)
+    e = reading.explain(open_store(store), gene, cell, model, top, settings=Settings())
     rows = [
         {"stage": stage, **c, "base_value": part["base_value"]}
         for stage, part in e["stages"].items()

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from epigex.app.runtime import lower_thread_priority
 from epigex.store.catalog import Store
 from epigex.store.errors import BusyError, ConflictError, EpigexError, ResourceLimitError
 from epigex.store.jobs import STATES, JobRow, get_job, job_counts, save_job, save_progress
@@ -114,6 +115,7 @@ class JobRunner:
         return job
 
     def _run(self, job: JobRow, fn: JobFn, key: str | None) -> None:
+        lower_thread_priority()  # job threads leave the cores to request handlers when both want them
         t0 = time.perf_counter()
         job.status, job.started_at, job.message = "running", _now(), "started"
         save_job(self.store, job)

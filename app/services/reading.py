@@ -22,6 +22,7 @@ from epigex.models.report import write_report
 from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
 from epigex.store.errors import EpigexError
+from epigex.store.registry import touch_model
 from epigex.store.types import ProgressFn
 
 
@@ -38,7 +39,10 @@ def cell_model(
     if model is not None:
         return model
     try:
-        return model_for_cell(store, cell)
+        own = model_for_cell(store, cell)
+        if own is not None:  # a per-track-set model is in use (its cache bound is by use)
+            touch_model(store, own)
+        return own
     except ModelNeeded:
         if settings is None:
             raise

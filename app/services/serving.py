@@ -38,7 +38,7 @@ from epigex.models.predict import (
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_info
 from epigex.store.errors import EpigexError, NotFoundError
-from epigex.store.registry import active_model_id
+from epigex.store.registry import active_model_id, touch_model
 
 
 @dataclass
@@ -159,7 +159,8 @@ class Serving:
 
     def predictions(self, cell: str, model_id: str | None = None) -> PredictionSet:
         """The prediction set of (model, cell), computed on first use by one thread while others wait."""
-        model = self.model(model_id if model_id is not None else self.cell_model(cell))
+        own = self.cell_model(cell) if model_id is None else None
+        model = self.model(model_id if model_id is not None else own)
         digest = self.digest(cell)
         key = (model.id, cell)
         with self._lock:
@@ -197,6 +198,8 @@ class Serving:
                 ps.qc_verdict = None
             table = frame.select(PREDICTION_COLUMNS)
             ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
+            if own is not None:  # a per-track-set model served a cell: it is in use (its cache bound is by use)
+                touch_model(self.store, own)
             with self._lock:
                 self._sets[key] = ps
             return ps
