@@ -77,33 +77,32 @@ class References:
     strengths: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     auc: dict[str, list[float]] = field(default_factory=dict)
 
-    def centroid(self, assay: str, kind: str, exclude: int | None = None) -> F64:
-        """The mean signature of an assay's reference tracks (leaving out the ``exclude``-th)."""
-        rows = [s for i, s in enumerate(self.sigs[(assay, kind)]) if i != exclude]
-        return _nanmean(np.stack(rows), axis=0) if rows else np.full_like(self.sigs[(assay, kind)][0], np.nan)
+    centroids: dict[tuple[str, str], F64] = field(default_factory=dict)  # derived by :meth:`derive`
+    scales: dict[str, F64] = field(default_factory=dict)
 
-    def scale(self, kind: str, exclude: int | None = None) -> F64:
-        """Per component, how much one assay's signature varies between cells (pooled over the assays), plus a
-        small share of how much the assays differ: a component that is stable within an assay weighs more.
+    def derive(self) -> None:
+        """Each track's centroid (the mean reference signature) and each kind's per-component scale: how much one
+        assay's signature varies between cells (pooled over the assays), plus a small share of how much the
+        assays differ, so that a component stable within an assay weighs more.
 
         With a single reference cell nothing says how much an assay varies between cells; the share of the
         between-assay spread alone is the scale then.
         """
-        keys = [(a, k) for a, k in self.sigs if k == kind]
-        cents = np.stack([self.centroid(a, k, exclude) for a, k in keys])
-        between = _nanstd(cents, axis=0)
-        floor = np.nanmedian(between[between > 0]) * 0.05 if np.any(between > 0) else 1.0
-        between = np.where(np.isfinite(between) & (between > floor), between, floor)
-        within_var = []
-        for key in keys:
-            rows = [x for i, x in enumerate(self.sigs[key]) if i != exclude]
-            if len(rows) >= 2:
-                with warnings.catch_warnings():  # a component NaN in all but one cell has no variance
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    within_var.append(np.nanvar(np.stack(rows), axis=0, ddof=1))
-        within = np.sqrt(_nanmean(np.stack(within_var), axis=0)) if within_var else np.zeros_like(between)
-        within = np.where(np.isfinite(within), within, 0.0)
-        return np.sqrt(within**2 + (BETWEEN_SHARE * between) ** 2)
+        self.centroids = {key: _nanmean(np.stack(rows), axis=0) for key, rows in self.sigs.items()}
+        for kind in {k for _, k in self.sigs}:
+            keys = [key for key in self.sigs if key[1] == kind]
+            between = _nanstd(np.stack([self.centroids[key] for key in keys]), axis=0)
+            floor = np.nanmedian(between[between > 0]) * 0.05 if np.any(between > 0) else 1.0
+            between = np.where(np.isfinite(between) & (between > floor), between, floor)
+            within_var = []
+            for key in keys:
+                if len(self.sigs[key]) >= 2:
+                    with warnings.catch_warnings():  # a component NaN in all but one cell has no variance
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        within_var.append(np.nanvar(np.stack(self.sigs[key]), axis=0, ddof=1))
+            within = np.sqrt(_nanmean(np.stack(within_var), axis=0)) if within_var else np.zeros_like(between)
+            within = np.where(np.isfinite(within), within, 0.0)
+            self.scales[kind] = np.sqrt(within**2 + (BETWEEN_SHARE * between) ** 2)
 
 
 def references(cells: Mapping[str, Profile | Frame], tracks: list[tuple[str, str]]) -> References:
@@ -120,17 +119,17 @@ def references(cells: Mapping[str, Profile | Frame], tracks: list[tuple[str, str
             ref.strengths[(assay, kind)] = [float(t["strength"]) for t in have]
     for assay in {a for a, _ in tracks}:
         ref.auc[assay] = [float(x) for c in ref.cells if (x := profiles[c]["auc"].get(assay)) is not None]
+    ref.derive()
     return ref
 
 
-def distances(sig: F64, ref: References, kind: str, exclude: int | None = None) -> dict[str, float]:
+def distances(sig: F64, ref: References, kind: str) -> dict[str, float]:
     """Scaled distance from a signature to every assay's reference centroid of the same kind."""
-    scale = ref.scale(kind, exclude)
     out = {}
-    for assay, k in ref.sigs:
+    for (assay, k), centroid in ref.centroids.items():
         if k != kind:
             continue
-        d = (sig - ref.centroid(assay, kind, exclude)) / scale
+        d = (sig - centroid) / ref.scales[kind]
         ok = np.isfinite(d)
         out[assay] = float(np.sqrt(np.mean(d[ok] ** 2))) if ok.any() else np.inf
     return out

@@ -245,7 +245,11 @@ def feature_table(
                 "the feature set the model was trained on"
             )
         raise NotFoundError(f"no features for cell line {cell!r}; ingest it first (epigex ingest DATA_DIR)")
-    path = Path(store.home) / rows[0][0]
+    return _read_features(Path(store.home) / rows[0][0], columns)
+
+
+def _read_features(path: Path, columns: list[str] | None) -> pl.DataFrame:
+    """A feature table file: every column, or ``gene_name`` and those of ``columns`` it has."""
     if columns is None:
         return pl.read_parquet(path)
     have = set(pl.read_parquet_schema(path))
@@ -426,8 +430,4 @@ def feature_tables(store: Store, cells: list[str], feature_set_id: str, columns:
     missing = [c for c in cells if c not in paths]
     if missing:
         raise NotFoundError(f"cell line(s) {', '.join(missing)} have no features of feature set {feature_set_id}")
-    out = {}
-    for c in cells:
-        have = set(pl.read_parquet_schema(paths[c]))
-        out[c] = pl.read_parquet(paths[c], columns=["gene_name", *[x for x in dict.fromkeys(columns) if x in have]])
-    return out
+    return {c: _read_features(paths[c], columns) for c in cells}
