@@ -16,6 +16,7 @@ import numpy.typing as npt
 import polars as pl
 import pyBigWig
 
+from epigex.demo.enhancers import ActiveEnhancers, activate, enhancer_sites
 from epigex.demo.expression import activity, invent_expression
 from epigex.demo.signal import GeneArrays, call_peaks, simulate_track
 from epigex.store.errors import InputError
@@ -28,7 +29,7 @@ INFO_COLS = ["gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_end
 
 def course_file(name: str) -> Path:
     """Path of a carried course file (see ``demo/data/ml4g/SOURCE.md``)."""
-    return Path(str(resources.files("demo") / "data" / "ml4g" / name))
+    return Path(str(resources.files("epigex.demo") / "data" / "ml4g" / name))
 
 
 def _read(name: str) -> pl.DataFrame:
@@ -49,12 +50,13 @@ class TrackTask:
     target_mean: float
     target_std: float
     amp_quantiles: npt.NDArray[np.float64] | None
+    enhancers: ActiveEnhancers | None = None
 
 
 def _write_track(task: TrackTask) -> tuple[str, str, int, int]:
     rng = np.random.default_rng([task.seed, task.cell_index, ASSAYS.index(task.assay)])
     signal = simulate_track(
-        task.genes, task.act, task.assay, task.target_mean, task.target_std, task.amp_quantiles, rng
+        task.genes, task.act, task.assay, task.target_mean, task.target_std, task.amp_quantiles, rng, task.enhancers
     )
     out = Path(task.out_dir)
     bw_dir = out / f"{task.assay}-bigwig"
@@ -116,6 +118,8 @@ def write_demo(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, object]:
     """Write the demo dataset to ``out_dir`` and X3's truth to ``out_dir.truth``; return a manifest."""
+    from scipy.stats import spearmanr  # slow to import; only demo-data needs it
+
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -182,13 +186,22 @@ def write_demo(
             )
 
     tasks = []
+    ref = _gene_arrays(coords["X1"])
+    sites = enhancer_sites(ref.chrom, ref.tss, np.random.default_rng([seed, 7919]))  # one set for every cell
+    ceiling: dict[str, float] = {}
     for ci, cell in enumerate(("X1", "X2", "X3", *extra)):
         stat_cell = cell if cell in ("X1", "X2", "X3") else ("X1", "X2", "X3")[ci % 3]
         genes = _gene_arrays(coords[cell])
         act = activity(expr[cell], rng)
+        active = activate(sites, act, rng)
+        ceiling[cell] = float(spearmanr(act[n_lab:], expr[cell][n_lab:]).statistic)
         for a in ASSAYS:
             st = stats[f"{a}_{stat_cell}"]["log1p"]
-            tasks.append(TrackTask(str(out_dir), cell, a, seed, ci, genes, act, st["mean"], st["std"], amp_q.get(a)))
+            tasks.append(
+                TrackTask(
+                    str(out_dir), cell, a, seed, ci, genes, act, st["mean"], st["std"], amp_q.get(a), active
+                )
+            )
     done = 0
     summary: list[tuple[str, str, int, int]] = []
     ctx = mp.get_context("spawn")
@@ -204,6 +217,10 @@ def write_demo(
         "labelled": ["X1", "X2", *extra[:half]],
         "tracks": [{"cell": c, "assay": a, "intervals": n, "peaks": p} for c, a, n, p in summary],
         "truth": str(truth_dir),
+        # The demo's ceiling: Spearman of each cell's simulated latent chromatin activity against its expression on
+        # the test genes — what a predictor that recovered the latent activity exactly would score.
+        "ceiling": {c: round(v, 4) for c, v in ceiling.items()},
+        "enhancer_sites": int(sites.gene.size),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))

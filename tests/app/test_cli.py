@@ -11,9 +11,17 @@ import pytest
 
 
 def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as an installed user runs it: from a folder other than the checkout (nothing importable by accident)."""
     env = {**os.environ, "EPIGEX_HOME": str(home), "COLUMNS": "120"}
+    env.pop("PYTHONPATH", None)
+    home.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [sys.executable, "-m", "epigex.app.cli.main", *args], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "epigex.app.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=home.parent,
     )
 
 
