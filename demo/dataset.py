@@ -18,7 +18,7 @@ import pyBigWig
 
 from epigex.demo.enhancers import ActiveEnhancers, activate, enhancer_sites
 from epigex.demo.expression import activity, invent_expression
-from epigex.demo.signal import GeneArrays, call_peaks, simulate_track
+from epigex.demo.signal import GeneArrays, PromoterState, call_peaks, promoter_state, simulate_track
 from epigex.store.errors import InputError
 from epigex.store.genome import HG38_SIZES
 
@@ -51,12 +51,21 @@ class TrackTask:
     target_std: float
     amp_quantiles: npt.NDArray[np.float64] | None
     enhancers: ActiveEnhancers | None = None
+    shared: PromoterState | None = None
 
 
 def _write_track(task: TrackTask) -> tuple[str, str, int, int]:
     rng = np.random.default_rng([task.seed, task.cell_index, ASSAYS.index(task.assay)])
     signal = simulate_track(
-        task.genes, task.act, task.assay, task.target_mean, task.target_std, task.amp_quantiles, rng, task.enhancers
+        task.genes,
+        task.act,
+        task.assay,
+        task.target_mean,
+        task.target_std,
+        task.amp_quantiles,
+        rng,
+        task.enhancers,
+        task.shared,
     )
     out = Path(task.out_dir)
     bw_dir = out / f"{task.assay}-bigwig"
@@ -194,12 +203,13 @@ def write_demo(
         genes = _gene_arrays(coords[cell])
         act = activity(expr[cell], rng)
         active = activate(sites, act, rng)
+        shared = promoter_state(act.size, rng)
         ceiling[cell] = float(spearmanr(act[n_lab:], expr[cell][n_lab:]).statistic)
         for a in ASSAYS:
             st = stats[f"{a}_{stat_cell}"]["log1p"]
             tasks.append(
                 TrackTask(
-                    str(out_dir), cell, a, seed, ci, genes, act, st["mean"], st["std"], amp_q.get(a), active
+                    str(out_dir), cell, a, seed, ci, genes, act, st["mean"], st["std"], amp_q.get(a), active, shared
                 )
             )
     done = 0

@@ -3,9 +3,13 @@
 Pure computation. The signal follows expression the way real chromatin does: DNase, H3K4me3 and H3K27ac peak at
 active TSSs, H3K4me1 flanks them, H3K36me3 covers expressed gene bodies rising towards the 3' end, H3K27me3
 and H3K9me3 form domains over a share of silent genes (H3K27me3 also at bivalent promoters) and at random
-places. Promoter peak heights follow the real X3 promoter signal's distribution (``X3_tss_bins_real.tsv``);
-a per-(cell, assay) scale shift and per-gene noise blur the link. The genome-wide log1p mean and std over
-covered bases are then matched to ``global_track_stats.json`` by a gamma-distributed background in 5 kb bins.
+places; gene-linked enhancers 2–100 kb away (:mod:`demo.enhancers`) carry H3K27ac, H3K4me1 and DNase where
+their gene is active. Promoter peak heights follow the real X3 promoter signal's distribution
+(``X3_tss_bins_real.tsv``); a per-(cell, assay) scale shift and per-gene noise blur the link. Most of a promoter's
+noise is shared by its marks (:class:`PromoterState`: in real cells the marks of one promoter agree with each other
+far better than with CAGE), so stacking more promoter marks cannot average it away; the gene body's H3K36me3 and
+the enhancers are views with noise of their own. The genome-wide log1p mean and std over covered bases are then
+matched to ``global_track_stats.json`` by a gamma-distributed background in 5 kb bins.
 Gaps without data (chromosome starts, a centromere-like block, random holes) are left uncovered.
 """
 
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from epigex.demo.enhancers import ActiveEnhancers, enhancer_pieces
 from epigex.store.genome import HG38_SIZES
 from epigex.store.types import F64, I64
 
@@ -45,6 +50,23 @@ class GeneArrays:
     minus: npt.NDArray[np.bool_]
 
 
+@dataclass(frozen=True)
+class PromoterState:
+    """A cell's per-gene promoter deviations shared by every promoter mark: rank-score shift, log-amplitude shift."""
+
+    score: F64
+    log_amp: F64
+
+
+SHARED_SCORE_SD, OWN_SCORE_SD = 0.3, 0.12
+SHARED_AMP_SD, OWN_AMP_SD = 0.45, 0.4
+
+
+def promoter_state(n: int, rng: np.random.Generator) -> PromoterState:
+    """Draw a cell's shared promoter deviations for ``n`` genes."""
+    return PromoterState(rng.normal(0.0, SHARED_SCORE_SD, n), rng.normal(0.0, SHARED_AMP_SD, n))
+
+
 @dataclass
 class ChromSignal:
     """Elementary intervals of one chromosome with their log1p values."""
@@ -63,14 +85,21 @@ def _shape(assay: str) -> F64:
 
 
 def _gene_pieces(
-    genes: GeneArrays, act: F64, assay: str, amp_quantiles: F64 | None, rng: np.random.Generator
+    genes: GeneArrays,
+    act: F64,
+    assay: str,
+    amp_quantiles: F64 | None,
+    rng: np.random.Generator,
+    shared: PromoterState | None = None,
 ) -> tuple[npt.NDArray[np.str_], I64, I64, F64]:
     """Every gene-driven piece ``(chrom, start, end, log1p value)`` of the assay."""
     n = act.size
     silent = act == 0
-    noise = rng.lognormal(0.0, 0.6, n)
+    shared = shared or PromoterState(np.zeros(n), np.zeros(n))
+    noise = np.exp(shared.log_amp + rng.normal(0.0, OWN_AMP_SD, n))
+    own_noise = rng.lognormal(0.0, float(np.hypot(SHARED_AMP_SD, OWN_AMP_SD)), n)
     poised = silent & (rng.random(n) < 0.15)
-    score = act + rng.normal(0.0, 0.25, n)
+    score = act + shared.score + rng.normal(0.0, OWN_SCORE_SD, n)
     u = (np.argsort(np.argsort(score)) + 0.5) / n
     if amp_quantiles is not None:
         base = np.interp(u, np.linspace(0, 1, amp_quantiles.size), amp_quantiles)
@@ -107,7 +136,7 @@ def _gene_pieces(
         ends = genes.gene_start[:, None] + (length[:, None] * (k[None, :] + 1)) // seg
         ramp = 0.4 + 0.6 * (k + 0.5) / seg
         ramp2 = np.where(genes.minus[:, None], ramp[::-1][None, :], ramp[None, :])
-        vals = (1.2 * act * noise)[:, None] * ramp2
+        vals = (1.2 * act * own_noise)[:, None] * ramp2
         add(np.repeat(genes.chrom, seg), edges.ravel(), ends.ravel(), vals.ravel())
     if assay == "H3K27me3":
         dom = silent & (rng.random(n) < 0.5)
@@ -119,7 +148,7 @@ def _gene_pieces(
 
 
 def _random_pieces(assay: str, rng: np.random.Generator) -> tuple[npt.NDArray[np.str_], I64, I64, F64]:
-    """Signal unrelated to genes: enhancer-like peaks and heterochromatin domains."""
+    """Signal unrelated to genes: unlinked enhancer-like peaks and heterochromatin domains."""
     names = np.array(list(HG38_SIZES))
     sizes = np.array(list(HG38_SIZES.values()), dtype=np.float64)
     if assay in ("H3K27me3", "H3K9me3"):
@@ -162,10 +191,20 @@ def simulate_track(
     target_std: float,
     amp_quantiles: F64 | None,
     rng: np.random.Generator,
+    enhancers: ActiveEnhancers | None = None,
+    shared: PromoterState | None = None,
 ) -> dict[str, ChromSignal]:
-    """The whole-genome log1p signal of one (cell, assay), calibrated to the target genome-wide stats."""
+    """The whole-genome log1p signal of one (cell, assay), calibrated to the target genome-wide stats.
+
+    ``enhancers``: the cell's active gene-linked enhancers (:mod:`demo.enhancers`), marked on the assays that
+    carry them; ``shared``: the cell's promoter deviations shared by its marks.
+    """
     scale = float(np.exp(rng.normal(0.0, 0.15)))
-    gc, gs, ge, gv = _gene_pieces(genes, act, assay, amp_quantiles, rng)
+    gc, gs, ge, gv = _gene_pieces(genes, act, assay, amp_quantiles, rng, shared)
+    if enhancers is not None:
+        ec, es, ee, ev = enhancer_pieces(enhancers, assay, rng)
+        gc, gs = np.concatenate([gc, ec]), np.concatenate([gs, es])
+        ge, gv = np.concatenate([ge, ee]), np.concatenate([gv, ev])
     rc, rs, re_, rv = _random_pieces(assay, rng)
     pc = np.concatenate([gc, rc])
     ps = np.concatenate([gs, rs])

@@ -22,9 +22,10 @@ from epigex.ingest.derived import derived_features, geometry_features
 from epigex.ingest.featureset import FeatureSetDef
 from epigex.ingest.genes import gene_coords
 from epigex.ingest.layout import CellFiles
+from epigex.ingest.neighbourhood import NEIGHBOUR_ASSAYS, neighbour_features
 from epigex.ingest.qc_profile import cell_profile
 from epigex.ingest.trackjobs import TrackJob, run_track
-from epigex.ingest.tracks import TrackResult
+from epigex.ingest.tracks import TrackResult, bigwig_column
 from epigex.store.cells import CellIngest, TrackRow, write_feature_table
 from epigex.store.tracksets import track_key
 
@@ -49,6 +50,15 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
     for r in results:
         columns.update(r.columns)
     columns.update(derived_features(fs, columns))
+    if fs.neighbourhood:
+        coords = gene_coords(genes)
+        codes = genes["chrom"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
+        promoter = {
+            a: columns[bigwig_column(a, "prom1k", "mean")]
+            for a in NEIGHBOUR_ASSAYS
+            if bigwig_column(a, "prom1k", "mean") in columns
+        }
+        columns.update(neighbour_features(codes, coords.tss_point, promoter))
     cat = catalogue(fs)
     present = {track_key(j.assay, j.kind) for j in plan.jobs}
     usable = [c for c in cat if set(c.requires) <= present]  # a cell with some of the tracks has their features

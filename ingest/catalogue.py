@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from epigex.ingest.derived import DERIVED, GEOMETRY
 from epigex.ingest.featureset import FeatureSetDef
+from epigex.ingest.neighbourhood import DOMAIN_WINDOW, NEIGHBOUR_ASSAYS, RINGS
 from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS
 from epigex.ingest.signal_stats import SIGNAL_STATS
-from epigex.ingest.tracks import bed_column, bigwig_column
+from epigex.ingest.tracks import bed_column, bigwig_column, neighbourhood_columns
 from epigex.store.tracksets import track_key
 
 SIGNAL_FORMULAS = {
@@ -29,6 +30,22 @@ PEAK_FORMULAS = {
     "max_q": "max qValue (-log10) of overlapping peaks",
     "nearest_dist": "signed distance from the TSS to the nearest peak (+ downstream, 0 inside)",
     "nearest_width": "width of the nearest (merged) peak region",
+}
+RING_TEXT = {
+    f"r{side}{name}": f"{lo // 1000}–{hi // 1000} kb {word} of the TSS (strand-aware)"
+    for side, word in (("up", "upstream"), ("dn", "downstream"))
+    for name, lo, hi in RINGS
+}
+NEIGHBOURHOOD_FORMULAS = {
+    ("bigwig", "mean"): "mean z over covered bases",
+    ("bigwig", "abc"): "Σ over sub-rings 5–100 kb (both sides) of z summed over covered bases (z·kb) × contact, "
+    "contact = 5 kb / the sub-ring's geometric mid-distance",
+    ("bed", "n_peaks"): "number of peak centres",
+    ("bed", "abc"): "Σ over sub-rings 5–100 kb (both sides) of the peaks' summed signalValue × contact "
+    "(5 kb / the sub-ring's geometric mid-distance; a peak without signalValue counts 1)",
+    ("bed", "top_score"): "max over peaks centred 5–100 kb from the TSS of signalValue × 5 kb / distance (0 if none)",
+    ("bed", "top_dist"): "signed distance of that strongest distal peak (+ downstream; NaN if none)",
+    ("bed", "cov"): "fraction of bases inside a peak",
 }
 
 
@@ -81,12 +98,51 @@ def catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
                 rows.append(
                     FeatureInfo(bed_column(a, None, s), "bed_gene", a, "", s, PEAK_FORMULAS[s], (track_key(a, "bed"),))
                 )
+    if fs.neighbourhood:
+        rows += neighbourhood_catalogue(fs)
     primary = {r.name: r.requires for r in rows}
     if fs.derived:
         for d in DERIVED:
             if all(i in primary for i in d.inputs):
                 needs = tuple(sorted({t for i in d.inputs for t in primary[i]}))
                 rows.append(FeatureInfo(d.name, d.family, "", "", d.name, d.formula, needs))
+    return rows
+
+
+def neighbourhood_catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
+    """The regulatory-neighbourhood family's rows (:mod:`ingest.neighbourhood`)."""
+    rows: list[FeatureInfo] = []
+    for a in fs.assays:
+        for kind in fs.kinds():
+            for name, window, stat in neighbourhood_columns(a, kind, fs):
+                if window in RING_TEXT:
+                    family, where = "distal_rings", RING_TEXT[window]
+                elif window == DOMAIN_WINDOW:
+                    family, where = "repressive_domain", "TSS ± 50 kb"
+                else:
+                    family, where = "distal_contact", "5–100 kb around the TSS"
+                text = f"{NEIGHBOURHOOD_FORMULAS[(kind, stat)]}; window: {where}"
+                rows.append(FeatureInfo(name, family, a, window, stat, text, (track_key(a, kind),)))
+    rows.append(
+        FeatureInfo(
+            "nb_tss_density", "neighbour_promoters", "", "", "nb_tss_density", "other genes' TSSs within ± 100 kb"
+        )
+    )
+    if fs.use_bigwig:
+        for a in NEIGHBOUR_ASSAYS:
+            if a in fs.assays:
+                rows.append(
+                    FeatureInfo(
+                        f"nb_prom_{a}",
+                        "neighbour_promoters",
+                        a,
+                        "prom1k",
+                        "nb_prom",
+                        f"mean {bigwig_column(a, 'prom1k', 'mean')} of the 2 nearest other genes on each side "
+                        "within 500 kb (same chromosome)",
+                        (track_key(a, "bigwig"),),
+                    )
+                )
     return rows
 
 

@@ -55,6 +55,7 @@ class FeatureSetDef:
     derived: bool = True
     version: int = FEATURE_SET_VERSION
     extra: dict[str, str] = field(default_factory=dict)
+    neighbourhood: bool = True  # the regulatory-neighbourhood family (:mod:`ingest.neighbourhood`)
 
     def __post_init__(self) -> None:
         names = [w.name for w in self.windows]
@@ -74,8 +75,15 @@ class FeatureSetDef:
             raise InputError("a feature set needs bigWig features, BED features or both")
 
     def to_json(self) -> str:
-        """Canonical JSON of the definition (sorted keys, no whitespace)."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """Canonical JSON of the definition (sorted keys, no whitespace).
+
+        A definition without the neighbourhood family is written without its key, exactly as definitions were
+        written before the family existed, so stores made then keep their feature-set ids.
+        """
+        raw = asdict(self)
+        if not self.neighbourhood:
+            del raw["neighbourhood"]
+        return json.dumps(raw, sort_keys=True, separators=(",", ":"))
 
     @property
     def id(self) -> str:
@@ -88,6 +96,7 @@ class FeatureSetDef:
         raw = json.loads(text)
         raw["windows"] = tuple(WindowSpec(**w) for w in raw["windows"])
         raw["assays"] = tuple(raw["assays"])
+        raw.setdefault("neighbourhood", False)  # written before the family existed
         return cls(**raw)
 
     def kinds(self) -> tuple[str, ...]:
@@ -96,5 +105,5 @@ class FeatureSetDef:
 
 
 def default_feature_set() -> FeatureSetDef:
-    """The default feature set: six windows, both track kinds, every derived family."""
+    """The default feature set: six windows, both track kinds, every derived family, the neighbourhood."""
     return FeatureSetDef()

@@ -15,6 +15,18 @@ from epigex.ingest.bigwig import BigWigReader
 from epigex.ingest.featureset import FeatureSetDef
 from epigex.ingest.genes import gene_coords
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from epigex.ingest.neighbourhood import (
+    DISTAL_ASSAYS,
+    DOMAIN_ASSAYS,
+    DOMAIN_WINDOW,
+    RING_WINDOWS,
+    domain_mean,
+    peak_domain_cov,
+    peak_features,
+    signal_domain,
+    signal_features,
+    signal_rings,
+)
 from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
 from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums, track_sums, window_stats
 from epigex.ingest.windows import window_bounds
@@ -39,6 +51,30 @@ def bigwig_column(assay: str, window: str, stat: str) -> str:
 def bed_column(assay: str, window: str | None, stat: str) -> str:
     """Name of a BED statistic column (``window`` None for gene-level statistics)."""
     return f"{assay}_bed_{stat}" if window is None else f"{assay}_bed_{window}_{stat}"
+
+
+DISTAL_WINDOW = "distal"
+BED_DISTAL_STATS = ("abc", "top_score", "top_dist")
+
+
+def neighbourhood_columns(assay: str, kind: str, fs: FeatureSetDef) -> list[tuple[str, str, str]]:
+    """``(column, window, statistic)`` of the neighbourhood features a track of ``assay`` and ``kind`` gives."""
+    if not fs.neighbourhood:
+        return []
+    out: list[tuple[str, str, str]] = []
+    if assay in DISTAL_ASSAYS:
+        if kind == "bigwig":
+            out += [(bigwig_column(assay, w, "mean"), w, "mean") for w in RING_WINDOWS]
+            out.append((bigwig_column(assay, DISTAL_WINDOW, "abc"), DISTAL_WINDOW, "abc"))
+        else:
+            out += [(bed_column(assay, w, "n_peaks"), w, "n_peaks") for w in RING_WINDOWS]
+            out += [(bed_column(assay, DISTAL_WINDOW, s), DISTAL_WINDOW, s) for s in BED_DISTAL_STATS]
+    if assay in DOMAIN_ASSAYS:
+        if kind == "bigwig":
+            out.append((bigwig_column(assay, DOMAIN_WINDOW, "mean"), DOMAIN_WINDOW, "mean"))
+        else:
+            out.append((bed_column(assay, DOMAIN_WINDOW, "cov"), DOMAIN_WINDOW, "cov"))
+    return out
 
 
 def _chrom_groups(genes: pl.DataFrame) -> dict[str, npt.NDArray[np.int64]]:
@@ -104,10 +140,16 @@ def bigwig_features(
     """
     n = genes.height
     cols = {bigwig_column(assay, w.name, s): np.full(n, np.nan) for w in fs.windows for s in SIGNAL_STATS}
+    nb_cols = neighbourhood_columns(assay, "bigwig", fs)
+    cols.update({c: np.full(n, np.nan) for c, _, _ in nb_cols})
+    distal = any(w in RING_WINDOWS for _, w, _ in nb_cols)
+    domain = any(w == DOMAIN_WINDOW for _, w, _ in nb_cols)
     groups = _chrom_groups(genes)
     all_coords = gene_coords(genes)
     done_idx: list[npt.NDArray[np.int64]] = []
     done_stats: list[F64] = []  # per chromosome: (statistic, window, gene)
+    done_rings: list[F64] = []  # per chromosome: (side, sum, gene, sub-ring)
+    done_domain: list[F64] = []  # per chromosome: (sum, gene)
     with BigWigReader(path, limits) as reader:
         sizes_raw = {name: size for name, (_cid, size) in reader.chroms.items()}
         norm_to_raw = _normalised_chroms(sizes_raw, str(path))
@@ -145,6 +187,10 @@ def bigwig_features(
                 )
                 done_idx.append(idx)
                 done_stats.append(np.stack([stats[s].reshape(len(bounds), idx.size) for s in SIGNAL_STATS]))
+                if distal:
+                    done_rings.append(signal_rings(iv.starts, iv.ends, y, coords.tss_point, coords.minus, sizes[norm]))
+                if domain:
+                    done_domain.append(signal_domain(iv.starts, iv.ends, y, coords.tss_point, sizes[norm]))
             reader.clock.check()
             if progress is not None:
                 progress((i + 1) / len(todo))
@@ -164,6 +210,15 @@ def bigwig_features(
             c /= sd
         for s in ("std", "slope"):
             cols[bigwig_column(assay, w.name, s)] /= sd
+    if done_idx and distal:
+        ring = signal_features(np.concatenate(done_rings, axis=2), mu, sd)
+        for rw in RING_WINDOWS:
+            cols[bigwig_column(assay, rw, "mean")][rows] = ring[rw]
+        cols[bigwig_column(assay, DISTAL_WINDOW, "abc")][rows] = ring["abc"]
+    if done_idx and domain:
+        cols[bigwig_column(assay, DOMAIN_WINDOW, "mean")][rows] = domain_mean(
+            np.concatenate(done_domain, axis=1), mu, sd
+        )
     missing_chroms = sorted(set(groups) - set(norm_to_raw))
     genes_on_missing = int(sum(groups[c].size for c in missing_chroms))
     cov_cols = [cols[bigwig_column(assay, w.name, "cov")] for w in fs.windows]
@@ -205,6 +260,10 @@ def bed_features(
     n = genes.height
     cols = {bed_column(assay, w.name, s): np.full(n, np.nan) for w in fs.windows for s in PEAK_STATS}
     cols.update({bed_column(assay, None, s): np.full(n, np.nan) for s in NEAREST_STATS})
+    nb_cols = neighbourhood_columns(assay, "bed", fs)
+    cols.update({c: np.full(n, np.nan) for c, _, _ in nb_cols})
+    distal = any(w in RING_WINDOWS for _, w, _ in nb_cols)
+    domain = any(w == DOMAIN_WINDOW for _, w, _ in nb_cols)
     clock = limits.clock(str(path))
     peaks = read_peaks(path, check_build=not force_build, limits=limits)
     groups = _chrom_groups(genes)
@@ -226,6 +285,16 @@ def bed_features(
         near = nearest_peak(ps, pe, coords.tss_point, coords.minus)
         for s in NEAREST_STATS:
             cols[bed_column(assay, None, s)][idx] = near[s]
+        if distal:
+            far = peak_features(ps, pe, peaks.signal[sel], coords.tss_point, coords.minus)
+            for rw in RING_WINDOWS:
+                cols[bed_column(assay, rw, "n_peaks")][idx] = far[rw]
+            for s in BED_DISTAL_STATS:
+                cols[bed_column(assay, DISTAL_WINDOW, s)][idx] = far[s]
+        if domain:
+            cols[bed_column(assay, DOMAIN_WINDOW, "cov")][idx] = peak_domain_cov(
+                ps, pe, coords.tss_point, HG38_SIZES.get(chrom)
+            )
         clock.check()
         if progress is not None:
             progress((i + 1) / len(groups))

@@ -13,6 +13,7 @@ import lightgbm as lgb
 
 from epigex.models.boosters import rounds_of
 from epigex.models.params import STAGES, Stage, lgb_params
+from epigex.models.stacking import RECIPE
 from epigex.models.training import TrainedModel
 from epigex.store.catalog import Store
 from epigex.store.errors import ConflictError, EpigexError
@@ -39,6 +40,8 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True, jo
         "profile": trained.profile.to_dict(),
         **{stage: lgb_params(stage, trained.profile, trained.seed, trained.threads) for stage in STAGES},
     }
+    if trained.combiner != RECIPE:  # models combined as the recipe keep the parameters (and content) they had
+        params["stack"] = trained.combiner.to_dict()
     files: list[tuple[Artifact, Path]] = []
     shas = {}
     for setup, stages in trained.boosters.items():

@@ -14,7 +14,7 @@ from epigex.models.boosters import contributions, predict_stage
 from epigex.models.dataset import load_cell
 from epigex.models.params import STAGES, Stage
 from epigex.models.persist import LoadedModel, load_model
-from epigex.models.stacking import MaskRule, stack
+from epigex.models.stacking import RECIPE, Combiner, MaskRule, stack
 from epigex.models.uncertainty import Uncertainty
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_info
@@ -42,6 +42,7 @@ def predict_with(
     X: F32,
     *,
     explain: bool = True,
+    combiner: Combiner = RECIPE,
 ) -> Predicted:
     """Run every stacked setup's two boosters on ``X`` and stack them with ``rule`` at ``threshold``.
 
@@ -50,11 +51,18 @@ def predict_with(
     setups = list(boosters)
     P = np.column_stack([predict_stage(boosters[s]["classifier"], "classifier", X) for s in setups])
     R = np.column_stack([predict_stage(boosters[s]["regressor"], "regressor", X) for s in setups])
-    st = stack(P, R, rule, threshold)
+    st = stack(P, R, rule, threshold, combiner)
     contrib: dict[Stage, F64] = {}
     if explain:
+        w = {"regressor": combiner.weights, "classifier": combiner.p_weights}
         for stage in STAGES:
-            contrib[stage] = np.mean([contributions(boosters[s][stage], X) for s in setups], axis=0)
+            per_setup = np.stack([contributions(boosters[s][stage], X) for s in setups])
+            ws = w[stage]
+            if ws is None or len(ws) != len(setups):
+                contrib[stage] = per_setup.mean(axis=0)
+            else:
+                wa = np.asarray(ws) / float(np.sum(ws))
+                contrib[stage] = (per_setup * wa[:, None, None]).sum(axis=0)
     return Predicted(st.gex_predicted, st.p_expressed, st.rank_predicted, contrib)
 
 
@@ -62,7 +70,8 @@ def predict_matrix(model: LoadedModel, X: F32, *, explain: bool = True) -> Predi
     """:func:`predict_with` for a registered model."""
     rule: MaskRule = model.record.mask_rule  # type: ignore[assignment]
     boosters = {s: model.boosters[s] for s in model.record.setups}
-    return predict_with(boosters, rule, model.record.threshold, X, explain=explain)
+    combiner = Combiner.from_dict(model.record.params.get("stack"))
+    return predict_with(boosters, rule, model.record.threshold, X, explain=explain, combiner=combiner)
 
 
 BASE = "__base__"  # the "feature" whose contribution column holds a stage's base value

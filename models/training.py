@@ -24,7 +24,7 @@ from epigex.models.dataset import CellData
 from epigex.models.folds import OuterFold, in_chroms, outer_folds
 from epigex.models.params import STAGES, Profile, Stage, lgb_params
 from epigex.models.selection import Selection, mean_abs_shap, select_features
-from epigex.models.stacking import MaskRule, SweepResult, stack, sweep
+from epigex.models.stacking import RECIPE, Combiner, MaskRule, SweepResult, choose, stack
 from epigex.models.targets import expressed_target, rank_target
 from epigex.models.uncertainty import OOFSample, fit_uncertainty
 from epigex.models.validation import validation_tables
@@ -82,6 +82,7 @@ class TrainedModel:
     timings: dict[str, float] = field(default_factory=dict)
     n_boosters: int = 0
     tracks: list[str] | None = None  # the track set it was restricted to (None: every track of its cells)
+    combiner: Combiner = RECIPE  # setup weights and stage combination chosen on out-of-fold predictions
 
     def params(self, stage: Stage) -> dict[str, Any]:
         """The LightGBM parameters of a stage."""
@@ -287,6 +288,7 @@ def oof_samples(
     oof: dict[tuple[str, str], tuple[F64, F64]],
     evaluated: dict[str, Mask],
     chosen: SweepResult,
+    combiner: Combiner = RECIPE,
 ) -> list[OOFSample]:
     """Each cell's out-of-fold predictions: the stack's on its held-out genes, and each setup's that never saw it."""
     out = []
@@ -296,7 +298,7 @@ def oof_samples(
         assert cd.gex is not None
         P = np.column_stack([oof[(s, c)][0][rows] for s in stacked])
         R = np.column_stack([oof[(s, c)][1][rows] for s in stacked])
-        st = stack(P, R, chosen.rule, chosen.threshold)
+        st = stack(P, R, chosen.rule, chosen.threshold, combiner)
         ok = np.isfinite(st.p_expressed) & np.isfinite(st.gex_predicted)
         out.append(
             OOFSample(c, "in-cell", st.p_expressed[ok], st.gex_predicted[ok], cd.gex[rows][ok], cd.chrom[rows][ok])
@@ -305,7 +307,7 @@ def oof_samples(
             if c in s.cells:
                 continue
             p, r = oof[(s.name, c)][0][rows], oof[(s.name, c)][1][rows]
-            one = stack(p[:, None], r[:, None], chosen.rule, chosen.threshold)
+            one = stack(p[:, None], r[:, None], chosen.rule, chosen.threshold, Combiner(combiner.combine))
             ok = np.isfinite(one.p_expressed) & np.isfinite(one.gex_predicted)
             out.append(
                 OOFSample(
@@ -372,7 +374,12 @@ def train_ensemble(
         R = np.column_stack([oof[(s, c)][1][rows] for s in stacked])
         assert cd.gex is not None
         per_cell.append((P, R, cd.gex[rows]))
-    chosen = sweep(per_cell)
+    choice = choose(
+        per_cell,
+        [tr.targets[c].rank[evaluated[c]] for c in tr.cells],
+        [tr.targets[c].expressed[evaluated[c]].astype(np.float64) for c in tr.cells],
+    )
+    chosen = choice.sweep
 
     t0 = time.perf_counter()
     final: dict[str, dict[Stage, lgb.Booster]] = {s.name: {} for s in setups}
@@ -390,10 +397,15 @@ def train_ensemble(
                 final[s.name][stage] = tr.fit(s, stage, rows_final, None, n)
     timings["final_fit"] = time.perf_counter() - t0
 
-    metrics = validation_tables(tr.cells, oof, evaluated, stacked, chosen)
+    metrics = validation_tables(tr.cells, oof, evaluated, stacked, chosen, choice.combiner)
+    metrics["stack_choice"] = {
+        "chosen": choice.combiner.describe(),
+        "candidates": choice.candidates,
+        "recipe": {"rule": choice.recipe.rule, "threshold": choice.recipe.threshold},
+    }
     metrics["rounds"] = {f"{s}/{st}": v for (s, st), v in rounds.items()}
     t0 = time.perf_counter()
-    unc, evidence = fit_uncertainty(oof_samples(tr, setups, oof, evaluated, chosen))
+    unc, evidence = fit_uncertainty(oof_samples(tr, setups, oof, evaluated, chosen, choice.combiner))
     metrics["uncertainty"] = {"model": unc.to_dict(), **evidence}
     timings["uncertainty"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
@@ -412,4 +424,5 @@ def train_ensemble(
         metrics=metrics,
         timings={k: round(v, 2) for k, v in timings.items()},
         n_boosters=tr.n_boosters,
+        combiner=choice.combiner,
     )

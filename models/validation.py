@@ -15,7 +15,7 @@ import numpy.typing as npt
 from epigex.models.dataset import CellData
 from epigex.models.folds import chrom_sort_key
 from epigex.models.metrics import nanmean, pearson, roc_auc, spearman
-from epigex.models.stacking import SweepResult, stack
+from epigex.models.stacking import RECIPE, Combiner, SweepResult, stack
 from epigex.store.types import F64
 
 
@@ -45,6 +45,7 @@ def validation_tables(
     evaluated: dict[str, npt.NDArray[np.bool_]],
     stacked: list[str],
     chosen: SweepResult,
+    combiner: Combiner = RECIPE,
 ) -> dict[str, Any]:
     """Summary, per-chromosome, threshold-curve, mask-rule and transfer tables (lists of JSON-able rows)."""
     summary: list[dict[str, Any]] = []
@@ -60,7 +61,7 @@ def validation_tables(
             entries.append((kind, name, p, r, np.where(p >= chosen.threshold, r, 0.0)))
         P = np.column_stack([e[2] for e in entries])
         R = np.column_stack([e[3] for e in entries])
-        entries.append(("stack", "stack", P, R, stack(P, R, chosen.rule, chosen.threshold).gex_predicted))
+        entries.append(("stack", "stack", P, R, stack(P, R, chosen.rule, chosen.threshold, combiner).gex_predicted))
         for kind, name, p, r, pred in entries:
             base = {"setup": name, "kind": kind, "cell": c}
             by_chrom = []
@@ -90,6 +91,7 @@ def validation_tables(
             "threshold": chosen.threshold,
             "spearman_masked": chosen.spearman,
             "spearman_unmasked": chosen.unmasked,
+            "combiner": combiner.to_dict(),
         },
         "transfer": transfer,
     }

@@ -308,6 +308,12 @@ def feature_names(store: Store, feature_set_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def feature_families(store: Store, feature_set_id: str) -> dict[str, str]:
+    """``feature -> family`` of a feature set, in catalogue order."""
+    rows = store.query("SELECT name, family FROM features WHERE feature_set = ? ORDER BY position", [feature_set_id])
+    return {r[0]: r[1] for r in rows}
+
+
 def delete_cell(store: Store, cell: str) -> list[str]:
     """Remove a cell line and everything it owns (rows, feature tables, kept tracks, predictions); return files."""
     cell_info(store, cell)

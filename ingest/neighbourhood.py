@@ -1,0 +1,237 @@
+"""Regulatory-neighbourhood features: distal rings, contact-weighted sums, the strongest distal element, the
+neighbouring promoters and the repressive domain around each gene. Pure computation, no I/O.
+
+Enhancers act from kilobases to a hundred kilobases away (activity-by-contact, Fulco et al. 2019). Around each
+TSS the signal is integrated over sub-rings whose edges ``SUB_EDGES`` grow geometrically from 5 to 100 kb, on each
+side; every statistic below is a sum of those sub-ring integrals, so one search of 2 × 10 positions per gene (the
+same prefix sums the window statistics use) gives them all exactly:
+
+- ``rup20k``/``rup50k``/``rup100k`` and ``rdn…``: mean z over the covered bases of 5–20, 20–50 and 50–100 kb
+  upstream or downstream (strand-aware); peaks: how many peak centres lie there;
+- ``abc``: Σ over sub-rings of contact × enrichment, contact = 5 kb / (the sub-ring's geometric mid-distance)
+  (a power law, 1 at 5 kb, as ABC's contact estimate falls with distance), enrichment = the bigWig's z summed
+  over the sub-ring's covered bases (in z·kb) or the peaks' summed signalValue;
+- ``top_score``/``top_dist``: the strongest distal peak (signalValue × contact at its exact distance, 5–100 kb)
+  and its signed distance (+ downstream);
+- ``dom100k``: a repressive mark's mean z (bigWig) or peak coverage (BED) over the TSS ± 50 kb;
+- ``nb_prom_<assay>``: the mean promoter signal of the two nearest genes on each side within 500 kb (genes of
+  one domain are co-regulated), and ``nb_tss_density``: other TSSs within ± 100 kb.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from epigex.ingest.peak_stats import merge_intervals
+from epigex.ingest.signal_stats import PrefixIntegral
+from epigex.store.types import F64, I64
+
+DISTAL_ASSAYS = ("DNase", "H3K27ac", "H3K4me1")
+DOMAIN_ASSAYS = ("H3K27me3", "H3K9me3")
+NEIGHBOUR_ASSAYS = ("H3K4me3", "H3K27ac", "DNase")
+SUB_EDGES: tuple[int, ...] = (5_000, 7_000, 10_000, 14_000, 20_000, 28_000, 35_000, 50_000, 70_000, 100_000)
+RINGS: tuple[tuple[str, int, int], ...] = (("20k", 5_000, 20_000), ("50k", 20_000, 50_000), ("100k", 50_000, 100_000))
+RING_WINDOWS: tuple[str, ...] = tuple(f"r{side}{name}" for side in ("up", "dn") for name, _, _ in RINGS)
+CONTACT_SCALE = 5_000.0
+DOMAIN_HALF = 50_000
+DOMAIN_WINDOW = "dom100k"
+NEIGHBOURS_PER_SIDE = 2
+NEIGHBOUR_REACH = 500_000
+DENSITY_REACH = 100_000
+MAX_PAIRS = 2_000_000  # peak-gene pairs held at once when finding the strongest distal element
+
+_EDGES = np.asarray(SUB_EDGES, dtype=np.int64)
+_MID = np.sqrt(_EDGES[:-1] * _EDGES[1:].astype(np.float64))
+CONTACT = CONTACT_SCALE / _MID  # per sub-ring
+
+
+def contact(distance: F64) -> F64:
+    """ABC-like contact of an element at ``distance`` bp: 1 up to 5 kb, then 5 kb / distance."""
+    return CONTACT_SCALE / np.maximum(np.abs(distance), CONTACT_SCALE)
+
+
+def _sides(tss: I64, minus: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
+    """Positions ``tss ∓ edge`` upstream and ``tss ± edge`` downstream (genes × edges), in transcription terms."""
+    sign = np.where(minus, -1, 1).astype(np.int64)[:, None]
+    up = tss[:, None] - sign * _EDGES[None, :]
+    down = tss[:, None] + sign * _EDGES[None, :]
+    return up.astype(np.int64), down.astype(np.int64)
+
+
+def _between(at: F64, pos: I64) -> F64:
+    """Integrals between consecutive edges (genes × sub-rings), whichever way the positions run."""
+    d = np.diff(at, axis=1)
+    flip = pos[:, -1] < pos[:, 0]
+    d[flip] *= -1.0
+    return d
+
+
+def signal_rings(starts: I64, ends: I64, y: F64, tss: I64, minus: npt.NDArray[np.bool_], chrom_len: int) -> F64:
+    """Covered bases and signal mass per sub-ring and side: an array (2 sides, 2 sums, genes, sub-rings).
+
+    ``y`` is the (non-negative, log1p) value of each interval; positions are clipped to the chromosome, so a
+    sub-ring past its end has no bases.
+    """
+    pi = PrefixIntegral(starts, ends)
+    cum_len = pi.cumulative()
+    cum_mass = pi.cumulative(y)
+    out = np.empty((2, 2, tss.size, _EDGES.size - 1))
+    for s, pos in enumerate(_sides(tss, minus)):
+        p = np.clip(pos, 0, chrom_len)
+        loc = pi.locate(p.ravel())
+        cov = pi.at(cum_len, None, loc).reshape(p.shape)
+        mass = pi.at(cum_mass, y, loc).reshape(p.shape)
+        out[s, 0] = _between(cov, p)
+        out[s, 1] = _between(mass, p)
+    return out
+
+
+def signal_domain(starts: I64, ends: I64, y: F64, tss: I64, chrom_len: int) -> F64:
+    """Covered bases and signal mass over TSS ± 50 kb: an array (2 sums, genes)."""
+    pi = PrefixIntegral(starts, ends)
+    p = np.clip(np.stack([tss - DOMAIN_HALF, tss + DOMAIN_HALF], axis=1), 0, chrom_len)
+    loc = pi.locate(p.ravel())
+    cov = pi.at(pi.cumulative(), None, loc).reshape(p.shape)
+    mass = pi.at(pi.cumulative(y), y, loc).reshape(p.shape)
+    return np.stack([cov[:, 1] - cov[:, 0], mass[:, 1] - mass[:, 0]])
+
+
+def signal_features(rings: F64, mu: float, sd: float) -> dict[str, F64]:
+    """Ring mean z-scores and the contact-weighted enrichment (z·kb) from :func:`signal_rings`'s sums."""
+    out: dict[str, F64] = {}
+    cov, mass = rings[:, 0], rings[:, 1]  # (sides, genes, sub-rings)
+    excess = (mass - mu * cov) / sd  # z summed over covered bases
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for s, side in enumerate(("up", "dn")):
+            for name, lo, hi in RINGS:
+                k = slice(SUB_EDGES.index(lo), SUB_EDGES.index(hi))
+                c = cov[s, :, k].sum(axis=1)
+                m = mass[s, :, k].sum(axis=1)
+                out[f"r{side}{name}"] = np.where(c > 0.5, (m / np.where(c > 0.5, c, 1.0) - mu) / sd, np.nan)
+    out["abc"] = (excess * CONTACT[None, None, :]).sum(axis=(0, 2)) / 1000.0
+    return out
+
+
+def domain_mean(dom: F64, mu: float, sd: float) -> F64:
+    """Mean z over TSS ± 50 kb from :func:`signal_domain`'s sums (NaN without a covered base)."""
+    cov, mass = dom
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cov > 0.5, (mass / np.where(cov > 0.5, cov, 1.0) - mu) / sd, np.nan)
+
+
+def peak_features(starts: I64, ends: I64, signal: F64, tss: I64, minus: npt.NDArray[np.bool_]) -> dict[str, F64]:
+    """Ring peak counts, the contact-weighted peak signal and the strongest distal peak of each gene.
+
+    A peak belongs where its centre lies; a peak without a signalValue counts 1. ``top_score`` is 0 and
+    ``top_dist`` NaN where no peak centre lies 5–100 kb from the TSS.
+    """
+    n = tss.size
+    centre = (starts + ends) // 2
+    w = np.where(np.isfinite(signal) & (signal > 0), signal, 1.0) if signal.size else np.zeros(0)
+    order = np.argsort(centre, kind="stable")
+    c, w = centre[order], w[order]
+    cum_w = np.concatenate([[0.0], np.cumsum(w)])
+    out: dict[str, F64] = {}
+    abc = np.zeros(n)
+    for side, pos in zip(("up", "dn"), _sides(tss, minus), strict=True):
+        # Peaks with a centre in [lo, hi) of each sub-ring, in genomic order whichever side the ring lies.
+        lo_pos = np.minimum(pos[:, :-1], pos[:, 1:]) + (pos[:, 1:] < pos[:, :-1])
+        hi_pos = np.maximum(pos[:, :-1], pos[:, 1:]) + (pos[:, 1:] < pos[:, :-1])
+        lo = np.searchsorted(c, lo_pos.ravel(), side="left").reshape(lo_pos.shape)
+        hi = np.searchsorted(c, hi_pos.ravel(), side="left").reshape(hi_pos.shape)
+        count = (hi - lo).astype(np.float64)
+        abc += ((cum_w[hi] - cum_w[lo]) * CONTACT[None, :]).sum(axis=1)
+        for name, a, b in RINGS:
+            k = slice(SUB_EDGES.index(a), SUB_EDGES.index(b))
+            out[f"r{side}{name}"] = count[:, k].sum(axis=1)
+    out["abc"] = abc
+    out["top_score"], out["top_dist"] = _strongest(c, w, tss, minus)
+    return out
+
+
+def _strongest(c: I64, w: F64, tss: I64, minus: npt.NDArray[np.bool_]) -> tuple[F64, F64]:
+    """Best ``w × contact`` among peak centres 5–100 kb from each TSS, and its signed distance (+ downstream)."""
+    n = tss.size
+    score = np.zeros(n)
+    dist = np.full(n, np.nan)
+    if c.size == 0:
+        return score, dist
+    lo = np.searchsorted(c, tss - SUB_EDGES[-1], side="left")
+    hi = np.searchsorted(c, tss + SUB_EDGES[-1], side="right")
+    counts = hi - lo
+    cum = np.cumsum(counts)
+    start = 0
+    while start < n:  # genes in chunks, so that the peak-gene pairs held at once stay bounded
+        base = cum[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(cum, base + MAX_PAIRS, side="right")))
+        g = np.arange(start, min(stop, n))
+        k = counts[g]
+        gene = np.repeat(g, k)
+        offs = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+        peak = np.repeat(lo[g], k) + offs
+        d = (c[peak] - tss[gene]).astype(np.float64)
+        d = np.where(minus[gene], -d, d)
+        distal = (np.abs(d) >= SUB_EDGES[0]) & (np.abs(d) <= SUB_EDGES[-1])
+        s = np.where(distal, w[peak] * contact(d), -1.0)
+        if s.size:
+            # The best pair of each gene: sort by gene, then by score descending (ties: the nearer, then upstream).
+            o = np.lexsort((d, np.abs(d), -s, gene))
+            first = np.ones(o.size, dtype=bool)
+            first[1:] = gene[o][1:] != gene[o][:-1]
+            best = o[first]
+            ok = s[best] > 0
+            score[gene[best][ok]] = s[best][ok]
+            dist[gene[best][ok]] = d[best][ok]
+        start = int(g[-1]) + 1
+    return score, dist
+
+
+def peak_domain_cov(starts: I64, ends: I64, tss: I64, chrom_len: int | None) -> F64:
+    """Fraction of TSS ± 50 kb inside a (merged) peak region, over the part of that window on the chromosome."""
+    lo = np.maximum(tss - DOMAIN_HALF, 0)
+    hi = tss + DOMAIN_HALF if chrom_len is None else np.minimum(tss + DOMAIN_HALF, chrom_len)
+    width = np.maximum(hi - lo, 1).astype(np.float64)
+    if starts.size == 0:
+        return np.zeros(tss.size)
+    m_start, m_end = merge_intervals(starts, ends)
+    pi = PrefixIntegral(m_start, m_end)
+    cum = pi.cumulative()
+    covered = pi.at(cum, None, pi.locate(hi)) - pi.at(cum, None, pi.locate(lo))
+    return np.asarray(covered / width)
+
+
+def neighbour_features(chrom_code: I64, tss: I64, promoter: dict[str, F64]) -> dict[str, F64]:
+    """Neighbouring promoters' mean signal per assay (``nb_prom_<assay>``) and the TSS density (``nb_tss_density``).
+
+    Neighbours are the ``NEIGHBOURS_PER_SIDE`` nearest other genes on each side in genomic order on the same
+    chromosome, within 500 kb; genes without signal there are skipped (NaN where none is left).
+    """
+    n = tss.size
+    order = np.lexsort((tss, chrom_code))
+    ch, t = chrom_code[order], tss[order]
+    out: dict[str, F64] = {}
+    density = np.zeros(n)
+    # TSS density: other genes' TSSs within ± 100 kb on the same chromosome (sorted by (chrom, tss)).
+    key = ch.astype(np.float64) * 1e10 + t
+    lo = np.searchsorted(key, key - DENSITY_REACH, side="left")
+    hi = np.searchsorted(key, key + DENSITY_REACH, side="right")
+    density[order] = (hi - lo - 1).astype(np.float64)
+    out["nb_tss_density"] = density
+    shifts = [s for k in range(1, NEIGHBOURS_PER_SIDE + 1) for s in (-k, k)]
+    for assay, values in promoter.items():
+        v = values[order]
+        total = np.zeros(n)
+        count = np.zeros(n)
+        for s in shifts:
+            j = np.arange(n) + s
+            inside = (j >= 0) & (j < n)
+            jj = np.clip(j, 0, n - 1)
+            ok = inside & (ch[jj] == ch) & (np.abs(t[jj] - t) <= NEIGHBOUR_REACH) & np.isfinite(v[jj])
+            total += np.where(ok, v[jj], 0.0)
+            count += ok
+        res = np.full(n, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res[order] = np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan)
+        out[f"nb_prom_{assay}"] = res
+    return out
