@@ -8,7 +8,10 @@ import pytest
 from epigex.demo.enhancers import (
     MARKS,
     MAX_DIST,
+    MEAN_SITES,
     MIN_DIST,
+    P_BASE,
+    P_GAIN,
     ActiveEnhancers,
     activate,
     enhancer_pieces,
@@ -30,15 +33,17 @@ def test_sites_lie_2_to_100_kb_from_their_gene_on_both_sides() -> None:
     assert d.max() <= MAX_DIST
     np.testing.assert_array_equal(s.centre - tss[s.gene], s.distance)
     assert 0.4 < float((s.distance > 0).mean()) < 0.6
-    assert 3.5 < s.gene.size / tss.size < 4.5  # Poisson(4) sites per gene
+    assert s.gene.size / tss.size == pytest.approx(MEAN_SITES, rel=0.05)  # Poisson sites per gene
     assert ((s.width >= 400) & (s.width < 1500)).all()
 
 
 def test_sites_near_a_chromosome_end_are_dropped() -> None:
-    chrom = np.array(["chrM", "chr1"])
-    tss = np.array([100, 1_000_000])
-    s = enhancer_sites(chrom, tss, np.random.default_rng(3))
-    assert (s.chrom == "chr1").all()  # chrM (16.6 kb) cannot hold a site 2 kb+ away on both sides of base 100
+    chrom = np.array(["chrM"] * 200)  # 16,569 bp: most sites 2-100 kb from base 100 fall off it
+    s = enhancer_sites(chrom, np.full(200, 100), np.random.default_rng(3))
+    assert 0 < s.gene.size < 0.5 * MEAN_SITES * 200
+    assert (s.centre - s.width > 0).all()
+    assert (s.centre + s.width < 16_569).all()
+    assert (s.distance > 0).all()  # nothing upstream of base 100 fits
 
 
 def test_activity_raises_the_share_of_active_sites() -> None:
@@ -46,8 +51,8 @@ def test_activity_raises_the_share_of_active_sites() -> None:
     rng = np.random.default_rng(5)
     silent = activate(s, np.zeros(tss.size), rng).centre.size / s.gene.size
     active = activate(s, np.ones(tss.size), rng).centre.size / s.gene.size
-    assert silent == pytest.approx(0.04, abs=0.02)
-    assert active == pytest.approx(0.84, abs=0.03)
+    assert silent == pytest.approx(P_BASE, abs=0.01)
+    assert active == pytest.approx(P_BASE + P_GAIN, abs=0.02)
 
 
 def test_same_seed_same_sites() -> None:

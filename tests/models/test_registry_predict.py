@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from epigex.models.explain import explain_gene
 from epigex.models.persist import load_model, save_model
 from epigex.models.pipeline import train_from_store
 from epigex.models.predict import ensure_predictions, predict_matrix, predict_with, read_predictions
-from epigex.models.stacking import expressed_mask
+from epigex.models.stacking import Combiner, expressed_mask
 from epigex.models.submission import submission_csv, submission_zip, zip_name
 from epigex.store.catalog import Store
 from epigex.store.errors import ConflictError, EpigexError, InputError, NotFoundError
@@ -35,14 +36,24 @@ def test_registry_round_trip_predicts_identically(trained_copy: Path) -> None:
     assert loaded.record.cells == ["X1", "X2"]
     assert set(loaded.record.lineage["X1"]["tracks"]) >= {"DNase/bigwig", "H3K9me3/bed"}
     X = np.random.default_rng(0).normal(size=(300, len(PROMOTER))).astype(np.float32)
-    a = predict_with(trained.boosters, trained.rule, trained.threshold, X)
+    a = predict_with(trained.boosters, trained.rule, trained.threshold, X, combiner=trained.combiner)
     b = predict_matrix(loaded, X)
     np.testing.assert_array_equal(a.gex_predicted, b.gex_predicted)
     np.testing.assert_array_equal(a.contrib["regressor"], b.contrib["regressor"])
+    assert Combiner.from_dict(loaded.record.params.get("stack")) == trained.combiner
     assert next(m.id for m in list_models(store)) == record.id
     assert first is not None
     activate_model(store, first)
     assert get_model(store).id == first
+    # A combiner other than the recipe's travels with the model and changes what it predicts.
+    soft = Combiner("soft", (0.7, 0.2, 0.1), (0.2, 0.2, 0.6))
+    rec2 = save_model(store, replace(trained, combiner=soft), activate=False)
+    assert rec2.params["stack"] == soft.to_dict()
+    c = predict_matrix(load_model(store, rec2.id), X)
+    np.testing.assert_array_equal(
+        c.gex_predicted, predict_with(trained.boosters, trained.rule, trained.threshold, X, combiner=soft).gex_predicted
+    )
+    assert not np.array_equal(c.gex_predicted, a.gex_predicted)
     # a second save of the same training is a new model with the same content digest
     again = save_model(store, trained, activate=False)
     assert again.content_digest == record.content_digest
