@@ -39,7 +39,7 @@ from epigex.models.training import train_ensemble
 from epigex.store.catalog import Store
 from epigex.store.cells import feature_families
 
-NEW_FAMILIES = ("distal_rings", "distal_contact", "neighbour_promoters", "repressive_domain")
+NEW_FAMILIES = ("distal_rings", "distal_contact", "distal_assigned", "neighbour_promoters", "repressive_domain")
 
 
 def run_seed(seed: int, root: Path, profile: str, threads: int) -> dict[str, Any]:

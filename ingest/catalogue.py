@@ -40,6 +40,11 @@ NEIGHBOURHOOD_FORMULAS = {
     ("bigwig", "mean"): "mean z over covered bases",
     ("bigwig", "abc"): "Σ over sub-rings 5–100 kb (both sides) of z summed over covered bases (z·kb) × contact, "
     "contact = 5 kb / the sub-ring's geometric mid-distance",
+    ("bigwig", "assigned"): "excess of log1p over the chromosome's mean + 2 sd, in sd·kb, over the gene's own distal "
+    "domain (bases 2–100 kb from its TSS and nearer to it than to any other gene's TSS)",
+    ("bed", "assigned"): "summed signalValue of the peaks centred in the gene's own distal domain (2–100 kb from its "
+    "TSS, nearer to it than to any other gene's TSS)",
+    ("bed", "assigned_n"): "number of peaks centred in the gene's own distal domain",
     ("bed", "n_peaks"): "number of peak centres",
     ("bed", "abc"): "Σ over sub-rings 5–100 kb (both sides) of the peaks' summed signalValue × contact "
     "(5 kb / the sub-ring's geometric mid-distance; a peak without signalValue counts 1)",
@@ -119,6 +124,8 @@ def neighbourhood_catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
                     family, where = "distal_rings", RING_TEXT[window]
                 elif window == DOMAIN_WINDOW:
                     family, where = "repressive_domain", "TSS ± 50 kb"
+                elif stat in ("assigned", "assigned_n"):
+                    family, where = "distal_assigned", "the gene's own distal domain"
                 else:
                     family, where = "distal_contact", "5–100 kb around the TSS"
                 text = f"{NEIGHBOURHOOD_FORMULAS[(kind, stat)]}; window: {where}"

@@ -13,6 +13,10 @@ same prefix sums the window statistics use) gives them all exactly:
   over the sub-ring's covered bases (in z·kb) or the peaks' summed signalValue;
 - ``top_score``/``top_dist``: the strongest distal peak (signalValue × contact at its exact distance, 5–100 kb)
   and its signed distance (+ downstream);
+- ``assigned``: what lies in the gene's own distal domain — the bases 2–100 kb from its TSS that are nearer to
+  its TSS than to any other gene's (a GREAT-like nearest-gene assignment, so that an active neighbour's
+  enhancers are not counted as this gene's): the bigWig's excess over the chromosome's mean + 2 sd (in sd·kb),
+  the peaks' summed signalValue and their number (``assigned_n``);
 - ``dom100k``: a repressive mark's mean z (bigWig) or peak coverage (BED) over the TSS ± 50 kb;
 - ``nb_prom_<assay>``: the mean promoter signal of the two nearest genes on each side within 500 kb (genes of
   one domain are co-regulated), and ``nb_tss_density``: other TSSs within ± 100 kb.
@@ -39,6 +43,8 @@ DOMAIN_WINDOW = "dom100k"
 NEIGHBOURS_PER_SIDE = 2
 NEIGHBOUR_REACH = 500_000
 DENSITY_REACH = 100_000
+ASSIGN_MIN, ASSIGN_MAX = 2_000, 100_000
+HOT_Z = 2.0  # bigWig bases above the chromosome's mean + HOT_Z sd count towards ``assigned``
 MAX_PAIRS = 2_000_000  # peak-gene pairs held at once when finding the strongest distal element
 
 _EDGES = np.asarray(SUB_EDGES, dtype=np.int64)
@@ -85,6 +91,50 @@ def signal_rings(starts: I64, ends: I64, y: F64, tss: I64, minus: npt.NDArray[np
         out[s, 0] = _between(cov, p)
         out[s, 1] = _between(mass, p)
     return out
+
+
+def own_domains(tss: I64) -> tuple[I64, I64, I64, I64]:
+    """Each gene's distal domain as two half-open ranges ``[lo1, hi1)`` (genomic left) and ``[lo2, hi2)`` (right).
+
+    A base belongs to the gene whose TSS is nearest (ties go to the right-hand gene) and lies 2–100 kb from it;
+    genes sharing a TSS position share its domain. Empty ranges have ``hi == lo``.
+    """
+    n = tss.size
+    order = np.argsort(tss, kind="stable")
+    t = tss[order]
+    uniq, inv = np.unique(t, return_inverse=True)
+    mids = (uniq[:-1] + uniq[1:] + 1) // 2
+    left = np.concatenate([[np.iinfo(np.int64).min // 2], mids])[inv]
+    right = np.concatenate([mids, [np.iinfo(np.int64).max // 2]])[inv]
+    lo1 = np.maximum(left, t - ASSIGN_MAX)
+    hi1 = np.maximum(t - ASSIGN_MIN + 1, lo1)
+    lo2 = t + ASSIGN_MIN
+    hi2 = np.maximum(np.minimum(right, t + ASSIGN_MAX + 1), lo2)
+    out = [np.empty(n, np.int64) for _ in range(4)]
+    for arr, v in zip(out, (lo1, hi1, lo2, hi2), strict=True):
+        arr[order] = v
+    return out[0], out[1], out[2], out[3]
+
+
+def signal_assigned(starts: I64, ends: I64, y: F64, tss: I64, chrom_len: int) -> F64:
+    """Excess of ``y`` over the chromosome's mean + ``HOT_Z`` sd in each gene's own distal domain, in sd·kb.
+
+    The mean and sd are the chromosome's own (base-weighted over covered bases), so the statistic needs one pass.
+    """
+    lengths = (ends - starts).astype(np.float64)
+    total = float(lengths.sum())
+    if total <= 0:
+        return np.zeros(tss.size)
+    mu = float((lengths * y).sum()) / total
+    sd = float(np.sqrt(max(float((lengths * (y - mu) ** 2).sum()) / total, 0.0)))
+    if sd <= 0:
+        return np.zeros(tss.size)
+    hot = np.maximum(y - (mu + HOT_Z * sd), 0.0)
+    pi = PrefixIntegral(starts, ends)
+    cum = pi.cumulative(hot)
+    lo1, hi1, lo2, hi2 = (np.clip(v, 0, chrom_len) for v in own_domains(tss))
+    at = pi.at(cum, hot, pi.locate(np.concatenate([lo1, hi1, lo2, hi2]))).reshape(4, -1)
+    return np.asarray((at[1] - at[0] + at[3] - at[2]) / sd / 1000.0)
 
 
 def signal_domain(starts: I64, ends: I64, y: F64, tss: I64, chrom_len: int) -> F64:
@@ -147,6 +197,10 @@ def peak_features(starts: I64, ends: I64, signal: F64, tss: I64, minus: npt.NDAr
             out[f"r{side}{name}"] = count[:, k].sum(axis=1)
     out["abc"] = abc
     out["top_score"], out["top_dist"] = _strongest(c, w, tss, minus)
+    lo1, hi1, lo2, hi2 = own_domains(tss)
+    at = np.searchsorted(c, np.concatenate([lo1, hi1, lo2, hi2]), side="left").reshape(4, -1)
+    out["assigned"] = cum_w[at[1]] - cum_w[at[0]] + cum_w[at[3]] - cum_w[at[2]]
+    out["assigned_n"] = (at[1] - at[0] + at[3] - at[2]).astype(np.float64)
     return out
 
 

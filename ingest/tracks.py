@@ -23,6 +23,7 @@ from epigex.ingest.neighbourhood import (
     domain_mean,
     peak_domain_cov,
     peak_features,
+    signal_assigned,
     signal_domain,
     signal_features,
     signal_rings,
@@ -54,7 +55,8 @@ def bed_column(assay: str, window: str | None, stat: str) -> str:
 
 
 DISTAL_WINDOW = "distal"
-BED_DISTAL_STATS = ("abc", "top_score", "top_dist")
+BIGWIG_DISTAL_STATS = ("abc", "assigned")
+BED_DISTAL_STATS = ("abc", "top_score", "top_dist", "assigned", "assigned_n")
 
 
 def neighbourhood_columns(assay: str, kind: str, fs: FeatureSetDef) -> list[tuple[str, str, str]]:
@@ -65,7 +67,7 @@ def neighbourhood_columns(assay: str, kind: str, fs: FeatureSetDef) -> list[tupl
     if assay in DISTAL_ASSAYS:
         if kind == "bigwig":
             out += [(bigwig_column(assay, w, "mean"), w, "mean") for w in RING_WINDOWS]
-            out.append((bigwig_column(assay, DISTAL_WINDOW, "abc"), DISTAL_WINDOW, "abc"))
+            out += [(bigwig_column(assay, DISTAL_WINDOW, s), DISTAL_WINDOW, s) for s in BIGWIG_DISTAL_STATS]
         else:
             out += [(bed_column(assay, w, "n_peaks"), w, "n_peaks") for w in RING_WINDOWS]
             out += [(bed_column(assay, DISTAL_WINDOW, s), DISTAL_WINDOW, s) for s in BED_DISTAL_STATS]
@@ -149,6 +151,7 @@ def bigwig_features(
     done_idx: list[npt.NDArray[np.int64]] = []
     done_stats: list[F64] = []  # per chromosome: (statistic, window, gene)
     done_rings: list[F64] = []  # per chromosome: (side, sum, gene, sub-ring)
+    done_assigned: list[F64] = []  # per chromosome: (gene,)
     done_domain: list[F64] = []  # per chromosome: (sum, gene)
     with BigWigReader(path, limits) as reader:
         sizes_raw = {name: size for name, (_cid, size) in reader.chroms.items()}
@@ -189,6 +192,7 @@ def bigwig_features(
                 done_stats.append(np.stack([stats[s].reshape(len(bounds), idx.size) for s in SIGNAL_STATS]))
                 if distal:
                     done_rings.append(signal_rings(iv.starts, iv.ends, y, coords.tss_point, coords.minus, sizes[norm]))
+                    done_assigned.append(signal_assigned(iv.starts, iv.ends, y, coords.tss_point, sizes[norm]))
                 if domain:
                     done_domain.append(signal_domain(iv.starts, iv.ends, y, coords.tss_point, sizes[norm]))
             reader.clock.check()
@@ -215,6 +219,7 @@ def bigwig_features(
         for rw in RING_WINDOWS:
             cols[bigwig_column(assay, rw, "mean")][rows] = ring[rw]
         cols[bigwig_column(assay, DISTAL_WINDOW, "abc")][rows] = ring["abc"]
+        cols[bigwig_column(assay, DISTAL_WINDOW, "assigned")][rows] = np.concatenate(done_assigned)
     if done_idx and domain:
         cols[bigwig_column(assay, DOMAIN_WINDOW, "mean")][rows] = domain_mean(
             np.concatenate(done_domain, axis=1), mu, sd

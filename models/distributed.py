@@ -1,7 +1,9 @@
 """Training on a Dask cluster: validation units as Dask tasks, the pooled setup with ``lightgbm.dask``.
 
 - Every (fold, setup, stage) validation unit is a task (:func:`models.training.run_unit`) on the cluster's
-  workers; the cells' feature matrices and targets are scattered once and shared by all tasks.
+  workers. Each cell's feature matrix and targets are scattered once (not broadcast), and each fold's held-out
+  rows per cell once more; a task receives only its own setup's cells and the held-out rows it predicts, so a
+  worker's memory follows the tasks it runs, not the number of labelled cells.
 - The final pooled boosters train with ``lightgbm.dask`` on a Dask DataFrame read straight from the store's
   Parquet feature tables (one partition per cell), at the round count the validation chose (``lightgbm.dask``
   has no early stopping). LightGBM's distributed training bins features per worker and merges histograms over
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import lightgbm as lgb
@@ -37,14 +40,14 @@ def connect(address: str) -> Any:
         raise EpigexError(f"cannot reach the Dask scheduler at {address!r} ({err})") from None
 
 
-def _scatter(client: Any, arrays: dict[str, Any]) -> dict[str, Any]:
-    """Send arrays to every worker once; dict of futures by the same names.
+def _scatter(client: Any, arrays: dict[str, Any], broadcast: bool = True) -> dict[str, Any]:
+    """Send arrays to the cluster once (to every worker with ``broadcast``); dict of futures by the same names.
 
     A list, not the dict itself: ``scatter`` would use the dict's keys as the futures' keys, so the targets
     of cell ``X1`` would collide with its feature matrix.
     """
     names = list(arrays)
-    futures = client.scatter([arrays[n] for n in names], broadcast=True)
+    futures = client.scatter([arrays[n] for n in names], broadcast=broadcast)
     return dict(zip(names, futures, strict=True))
 
 
@@ -55,24 +58,43 @@ def dask_units(client: Any) -> UnitRunner:
         from distributed import as_completed
 
         X = {c: tr.X(c, np.ones(cd.genes.size, bool)) for c, cd in tr.cells.items()}
-        ys = {st: {c: tr.targets[c].of(st) for c in tr.cells} for st in ("classifier", "regressor")}
-        X_f = _scatter(client, X)
-        y_f = {st: _scatter(client, v) for st, v in ys.items()}
-        futures = [
-            client.submit(
-                run_unit,
+        used = sorted({c for u in units for c in u.cells})
+        X_f = _scatter(client, {c: X[c] for c in used}, broadcast=False)
+        y_f = {
+            st: _scatter(client, {c: tr.targets[c].of(st) for c in used}, broadcast=False)
+            for st in ("classifier", "regressor")
+        }
+        # The held-out rows of each fold (units of one fold share one ``test`` dict), per cell, scattered once.
+        tests: dict[int, dict[str, Any]] = {}
+        for u in units:
+            if id(u.test) not in tests:
+                rows = {c: X[c][m] for c, m in u.test.items() if m.any()}
+                tests[id(u.test)] = _scatter(client, rows, broadcast=False)
+        futures = []
+        for u in units:
+            own = list(u.cells)
+            slim = replace(
                 u,
-                X_f,
-                y_f[u.stage],
-                lgb_params(u.stage, tr.profile, tr.seed, tr.threads),
-                tr.names,
-                tr.profile.max_rounds,
-                tr.profile.early_stopping,
-                pure=False,
-                retries=2,
+                train={c: u.train[c] for c in own},
+                stop={c: u.stop[c] for c in own},
+                refit=None if u.refit is None else {c: u.refit[c] for c in own},
+                test={},
             )
-            for u in units
-        ]
+            futures.append(
+                client.submit(
+                    run_unit,
+                    slim,
+                    {c: X_f[c] for c in own},
+                    {c: y_f[u.stage][c] for c in own},
+                    lgb_params(u.stage, tr.profile, tr.seed, tr.threads),
+                    tr.names,
+                    tr.profile.max_rounds,
+                    tr.profile.early_stopping,
+                    tests[id(u.test)],
+                    pure=False,
+                    retries=2,
+                )
+            )
         index = {f.key: u for f, u in zip(futures, units, strict=True)}
         for fut in as_completed(futures):
             u = index[fut.key]

@@ -33,6 +33,7 @@ from epigex.store.types import F64, ProgressFn
 F32 = npt.NDArray[np.float32]
 Mask = npt.NDArray[np.bool_]
 MAX_DIRECTIONS = 12
+MAX_WITHIN_SETUPS = 8  # within-cell setups stacked beside the pooled one (a seeded sample beyond this)
 SELECTION_SAMPLE = 20_000
 
 
@@ -44,9 +45,19 @@ class Setup:
     cells: tuple[str, ...]
 
 
-def plan_setups(cells: list[str]) -> list[Setup]:
-    """The stacked setups: every cell alone, plus all pooled when there are two or more."""
-    out = [Setup(f"within:{c}", (c,)) for c in cells]
+def plan_setups(cells: list[str], max_within: int = MAX_WITHIN_SETUPS, seed: int = 0) -> list[Setup]:
+    """The stacked setups: each cell alone (a seeded sample of ``max_within`` when there are more), plus all
+    pooled when there are two or more.
+
+    With hundreds of labelled cells one within-cell setup per cell would multiply the boosters (and each
+    validation task's inputs) by the number of cells; the pooled setup sees every cell, the sample keeps the
+    stack's diversity at a bounded cost.
+    """
+    chosen = cells
+    if len(cells) > max_within:
+        idx = np.sort(np.random.default_rng(seed).choice(len(cells), max_within, replace=False))
+        chosen = [cells[i] for i in idx]
+    out = [Setup(f"within:{c}", (c,)) for c in chosen]
     if len(cells) > 1:
         out.append(Setup("pooled", tuple(cells)))
     return out
@@ -200,10 +211,13 @@ def run_unit(
     names: list[str],
     max_rounds: int,
     early_stopping: int,
+    X_test: dict[str, F32] | None = None,
 ) -> tuple[int, dict[str, F64], str | None, int]:
     """Fit one unit's booster(s); return the rounds kept, predictions per cell, the model text, boosters fitted.
 
-    A plain function of arrays, so it runs the same in this process or as a Dask task on a worker.
+    A plain function of arrays, so it runs the same in this process or as a Dask task on a worker. ``X`` and
+    ``y`` need only the unit's own cells; ``X_test`` (the rows to predict, per cell) replaces ``X[c][test]`` so
+    that a task is not sent every cell's whole matrix.
     """
 
     def rows(masks: dict[str, Mask]) -> tuple[F32, npt.NDArray[Any]]:
@@ -219,7 +233,10 @@ def run_unit(
         Xr, yr = rows(unit.refit)
         b = fit_booster(Xr, yr, params, names, rounds=rounds_of(b))
         fitted += 1
-    preds = {c: predict_stage(b, unit.stage, X[c][m]) for c, m in unit.test.items() if m.any()}
+    if X_test is not None:
+        preds = {c: predict_stage(b, unit.stage, x) for c, x in X_test.items()}
+    else:
+        preds = {c: predict_stage(b, unit.stage, X[c][m]) for c, m in unit.test.items() if m.any()}
     return rounds_of(b), preds, (b.model_to_string() if unit.keep_booster else None), fitted
 
 
@@ -340,7 +357,7 @@ def train_ensemble(
     rng = np.random.default_rng(seed)
     tr = TrainingRun(cells, profile, seed, threads, progress)
     cell_names = [c.name for c in cells]
-    setups = plan_setups(cell_names)
+    setups = plan_setups(cell_names, seed=seed)
     n_dir_sources = len({a for a, _ in selection_directions(cell_names, np.random.default_rng(seed))})
     n_folds = 1 if profile.on_val_split else len(np.unique(np.concatenate([c.chrom for c in cells])))
     per_fold = 1 if profile.on_val_split else 2

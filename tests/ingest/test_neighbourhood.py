@@ -170,3 +170,33 @@ def test_feature_sets_from_before_the_family_keep_their_id() -> None:
     assert FeatureSetDef.from_json(old.to_json()) == old
     assert FeatureSetDef.from_json(FeatureSetDef().to_json()).neighbourhood
     assert old.id != FeatureSetDef().id
+
+
+def test_own_domains_split_the_distal_bases_between_nearest_tss() -> None:
+    # TSSs at 100 kb, 130 kb, 130 kb (a shared TSS) and 400 kb; midpoints 115 kb and 265 kb.
+    tss = np.array([130_000, 100_000, 400_000, 130_000], I64)
+    lo1, hi1, lo2, hi2 = nb.own_domains(tss)
+    # Gene at 100 kb: left [0 kb, 98,001), right [102 kb, 115 kb) (bases ≥ 115 kb are the 130 kb gene's).
+    assert (lo1[1], hi1[1], lo2[1], hi2[1]) == (0, 98_001, 102_000, 115_000)
+    # The two genes at 130 kb share [115 kb, 128,001) and [132 kb, 230,001).
+    for g in (0, 3):
+        assert (lo1[g], hi1[g], lo2[g], hi2[g]) == (115_000, 128_001, 132_000, 230_001)
+    # Gene at 400 kb: left from its midpoint with 130 kb (265 kb) or 300 kb, whichever is nearer the TSS.
+    assert (lo1[2], hi1[2], lo2[2], hi2[2]) == (300_000, 398_001, 402_000, 500_001)
+
+
+def test_assigned_peaks_and_signal_by_hand() -> None:
+    tss = np.array([100_000, 130_000], I64)
+    centres = np.array([90_000, 110_000, 120_000, 101_000])  # 120 kb is nearer 130 kb; 101 kb is promoter-proximal
+    f = peak_features(centres - 50, centres + 50, np.array([1.0, 2.0, 4.0, 8.0]), tss, np.array([False, False]))
+    assert f["assigned"].tolist() == [3.0, 4.0]
+    assert f["assigned_n"].tolist() == [2.0, 1.0]
+    # bigWig: 0 on [0, 300 kb) but 10 on [108 kb, 110 kb); the chromosome mean and sd set the hot threshold.
+    s, e = np.array([0, 108_000, 110_000], I64), np.array([108_000, 110_000, 300_000], I64)
+    y = np.array([0.0, 10.0, 0.0])
+    lengths = (e - s).astype(float)
+    mu = float((lengths * y).sum() / lengths.sum())
+    sd = float(np.sqrt((lengths * (y - mu) ** 2).sum() / lengths.sum()))
+    got = nb.signal_assigned(s, e, y, tss, 300_000)
+    assert got[0] == pytest.approx(2000 * (10 - mu - 2 * sd) / sd / 1000)
+    assert got[1] == 0.0

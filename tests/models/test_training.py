@@ -120,3 +120,48 @@ def test_directions() -> None:
     assert len(many) == training.MAX_DIRECTIONS
     assert len(set(many)) == len(many)
     assert plan_setups(["A", "B", "C"])[-1].cells == ("A", "B", "C")
+
+
+def test_many_cells_stack_a_bounded_seeded_sample_of_within_cell_setups() -> None:
+    cells = [f"C{i}" for i in range(20)]
+    setups = plan_setups(cells, max_within=5, seed=3)
+    within = [s for s in setups if s.name.startswith("within:")]
+    assert len(within) == 5
+    assert setups[-1].name == "pooled"
+    assert setups[-1].cells == tuple(cells)  # the pooled setup still sees every cell
+    assert [s.name for s in plan_setups(cells, max_within=5, seed=3)] == [s.name for s in setups]
+    order = [cells.index(s.cells[0]) for s in within]
+    assert order == sorted(order)
+    assert len(plan_setups(cells[:5], max_within=5)) == 6  # at or below the bound: every cell alone, plus pooled
+
+
+def test_a_unit_given_only_its_cells_and_the_rows_it_predicts_fits_and_predicts_the_same() -> None:
+    from epigex.models.params import lgb_params
+    from epigex.models.targets import rank_target
+
+    cells = {c.name: c for c in (synthetic_cell("A", 1), synthetic_cell("B", 2), synthetic_cell("C", 3))}
+    test = {n: c.chrom == "chr3" for n, c in cells.items()}
+    unit = training.Unit(
+        "within:A",
+        "regressor",
+        ("A",),
+        train={n: (c.chrom != "chr3") & (c.chrom != "chr4") for n, c in cells.items()},
+        stop={n: c.chrom == "chr4" for n, c in cells.items()},
+        refit={n: c.chrom != "chr3" for n, c in cells.items()},
+        test=test,
+        keep_booster=True,
+    )
+    X = {n: c.X for n, c in cells.items()}
+    y = {n: rank_target(c.gex) for n, c in cells.items()}  # type: ignore[arg-type]
+    params = lgb_params("regressor", get_profile("full"), 0, 1)
+    whole = training.run_unit(unit, X, y, params, NAMES, 200, 20)
+    slim = training.Unit(
+        "within:A", "regressor", ("A",), {"A": unit.train["A"]}, {"A": unit.stop["A"]}, {"A": unit.refit["A"]}, {}, True
+    )  # type: ignore[index]
+    rows = {n: X[n][m] for n, m in test.items()}
+    part = training.run_unit(slim, {"A": X["A"]}, {"A": y["A"]}, params, NAMES, 200, 20, X_test=rows)
+    assert whole[0] == part[0]
+    assert whole[2] == part[2]  # the same booster, byte for byte
+    assert set(part[1]) == {"A", "B", "C"}
+    for n in cells:
+        np.testing.assert_array_equal(whole[1][n], part[1][n])
