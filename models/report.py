@@ -66,6 +66,18 @@ def _shap_section(store: Store, model: LoadedModel) -> str:
     return "".join(out)
 
 
+def _stack_choice(choice: dict[str, Any] | None) -> list[str]:
+    """The stack's combination: every candidate's out-of-fold score and the one chosen (models from before: none)."""
+    if not choice:
+        return []
+    return [
+        "<h3>How the setups are combined</h3>",
+        f"<p>Chosen on the out-of-fold predictions: <b>{html.escape(str(choice['chosen']))}</b>. The recipe's "
+        "equal-weight mean with a hard mask stays unless a candidate beats it by more than 0.0005.</p>",
+        html_table(choice["candidates"], ["candidate", "spearman"], ("candidate",)),
+    ]
+
+
 def _uncertainty_section(unc: dict[str, Any] | None) -> str:
     from epigex.models import plots
 
@@ -187,6 +199,7 @@ def render_report(store: Store, model: LoadedModel, qc: list[dict[str, Any]] | N
         "<h2>Threshold curve and mask rules</h2>",
         _img(plots.threshold_figure(m["threshold_curve"], ch), "threshold curve"),
         html_table(m["mask_rules"], ["rule", "best_threshold", "spearman"], ("rule",)),
+        *_stack_choice(m.get("stack_choice")),
         "<h2>Track QC of the training cells</h2>",
         _qc_section(qc),
         "<h2>Uncertainty: calibrated P(expressed) and 90 % percentile intervals</h2>",

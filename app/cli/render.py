@@ -69,6 +69,7 @@ def validation_table(record: ModelRecord) -> Group:
         f"mask: {ch['rule']} of P(expressed) ≥ {ch['threshold']:.2f} (swept on out-of-fold predictions: "
         f"{ch['spearman_masked']:.3f} vs {ch['spearman_unmasked']:.3f} unmasked); "
         f"{len(record.features)} features selected"
+        + (f"; setups combined: {m['stack_choice']['chosen']}" if m.get("stack_choice") else "")
     )
     return Group(table, note)
 
