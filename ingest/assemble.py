@@ -22,7 +22,7 @@ from epigex.ingest.derived import derived_features, geometry_features
 from epigex.ingest.featureset import FeatureSetDef
 from epigex.ingest.genes import gene_coords
 from epigex.ingest.layout import CellFiles
-from epigex.ingest.neighbourhood import NEIGHBOUR_ASSAYS, neighbour_features
+from epigex.ingest.neighbourhood import NEIGHBOUR_ASSAYS, NEIGHBOUR_WINDOW, neighbour_features
 from epigex.ingest.qc_profile import cell_profile
 from epigex.ingest.trackjobs import TrackJob, run_track
 from epigex.ingest.tracks import TrackResult, bigwig_column
@@ -54,9 +54,9 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
         coords = gene_coords(genes)
         codes = genes["chrom"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
         promoter = {
-            a: columns[bigwig_column(a, "prom1k", "mean")]
+            a: columns[bigwig_column(a, NEIGHBOUR_WINDOW, "mean")]
             for a in NEIGHBOUR_ASSAYS
-            if bigwig_column(a, "prom1k", "mean") in columns
+            if bigwig_column(a, NEIGHBOUR_WINDOW, "mean") in columns
         }
         columns.update(neighbour_features(codes, coords.tss_point, promoter))
     cat = catalogue(fs)

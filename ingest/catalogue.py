@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from epigex.ingest.derived import DERIVED, GEOMETRY
 from epigex.ingest.featureset import FeatureSetDef
-from epigex.ingest.neighbourhood import DOMAIN_WINDOW, NEIGHBOUR_ASSAYS, RINGS
+from epigex.ingest.neighbourhood import DOMAIN_WINDOW, NEIGHBOUR_ASSAYS, NEIGHBOUR_WINDOW, RINGS
 from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS
 from epigex.ingest.signal_stats import SIGNAL_STATS
 from epigex.ingest.tracks import bed_column, bigwig_column, neighbourhood_columns
@@ -135,7 +135,7 @@ def neighbourhood_catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
             "nb_tss_density", "neighbour_promoters", "", "", "nb_tss_density", "other genes' TSSs within ± 100 kb"
         )
     )
-    if fs.use_bigwig:
+    if fs.use_bigwig and any(w.name == NEIGHBOUR_WINDOW for w in fs.windows):
         for a in NEIGHBOUR_ASSAYS:
             if a in fs.assays:
                 rows.append(
@@ -143,9 +143,9 @@ def neighbourhood_catalogue(fs: FeatureSetDef) -> list[FeatureInfo]:
                         f"nb_prom_{a}",
                         "neighbour_promoters",
                         a,
-                        "prom1k",
+                        NEIGHBOUR_WINDOW,
                         "nb_prom",
-                        f"mean {bigwig_column(a, 'prom1k', 'mean')} of the 2 nearest other genes on each side "
+                        f"mean {bigwig_column(a, NEIGHBOUR_WINDOW, 'mean')} of the 2 nearest other genes on each side "
                         "within 500 kb (same chromosome)",
                         (track_key(a, "bigwig"),),
                     )

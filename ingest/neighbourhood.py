@@ -34,6 +34,7 @@ from epigex.store.types import F64, I64
 DISTAL_ASSAYS = ("DNase", "H3K27ac", "H3K4me1")
 DOMAIN_ASSAYS = ("H3K27me3", "H3K9me3")
 NEIGHBOUR_ASSAYS = ("H3K4me3", "H3K27ac", "DNase")
+NEIGHBOUR_WINDOW = "prom1k"  # the window whose mean stands for a neighbouring gene's promoter
 SUB_EDGES: tuple[int, ...] = (5_000, 7_000, 10_000, 14_000, 20_000, 28_000, 35_000, 50_000, 70_000, 100_000)
 RINGS: tuple[tuple[str, int, int], ...] = (("20k", 5_000, 20_000), ("50k", 20_000, 50_000), ("100k", 50_000, 100_000))
 RING_WINDOWS: tuple[str, ...] = tuple(f"r{side}{name}" for side in ("up", "dn") for name, _, _ in RINGS)

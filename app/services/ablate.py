@@ -6,7 +6,10 @@ cells), exactly as ``epigex train --profile quick`` validates:
 - track kinds: the default feature set (bigWig + BED, with SHAP selection) against the same recipe on bigWig
   features only and on BED features only (each recomputed from the raw files, derived families included);
 - TSS window: lean models on the statistics of one TSS window only (every assay, bigWig and BED, no derived
-  features, no selection), one-sided (strand-aware, upstream of the TSS) vs symmetric, 50 to 5000 bp.
+  features, no selection), one-sided (strand-aware, upstream of the TSS) vs symmetric, 50 to 5000 bp;
+- regulatory neighbourhood: the default feature set against the same set with one neighbourhood family left out
+  (distal rings, contact sums, own-domain assignment, neighbouring promoters, repressive domains) and with all of
+  them left out (the feature set before the family existed).
 
 Variant feature tables are computed in memory from the dataset folder and never written to the store; the
 results are kept in the store's ``ablations`` table, where the model report finds them.
@@ -24,6 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from epigex.ingest.catalogue import catalogue
 from epigex.ingest.featureset import FeatureSetDef, WindowKind, WindowSpec, default_feature_set
 from epigex.ingest.layout import CellFiles, discover
 from epigex.ingest.pipeline import compute_cell
@@ -36,6 +40,13 @@ from epigex.store.cells import CellIngest
 from epigex.store.errors import InputError
 
 DEFAULT_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
+NEIGHBOURHOOD_FAMILIES = (
+    "distal_rings",
+    "distal_contact",
+    "distal_assigned",
+    "neighbour_promoters",
+    "repressive_domain",
+)
 StepFn = Callable[[str, float], None]
 
 
@@ -92,7 +103,7 @@ def run_ablation(
     """Run both ablation groups on ``cells`` of the dataset in ``data_dir``; record and return the results."""
     t0 = time.perf_counter()
     found: list[CellFiles] = discover(data_dir, cells, default_feature_set().assays, ("bigwig", "bed"))
-    total = 3 + 2 * len(sizes)
+    total = 3 + 2 * len(sizes) + len(NEIGHBOURHOOD_FAMILIES) + 1
     done = 0
 
     def tick(label: str) -> None:
@@ -107,15 +118,30 @@ def run_ablation(
 
     kinds_rows = []
     base = default_feature_set()
+    full: tuple[list[CellData], list[str]] | None = None
     for label, fs in (
         ("bigWig + BED", base),
         ("bigWig only", replace(base, use_bed=False)),
         ("BED only", replace(base, use_bigwig=False)),
     ):
         data, names = compute(fs)
+        full = full or (data, names)
         masked, unmasked, n = _score(data, names, fs.id, None, seed, threads)
         kinds_rows.append({"variant": label, "features": n, "spearman_masked": masked, "spearman_unmasked": unmasked})
         tick(label)
+    assert full is not None
+    family_rows = [dict(kinds_rows[0], variant="every family")]
+    family_of = {r.name: r.family for r in catalogue(base)}
+    for dropped in (*NEIGHBOURHOOD_FAMILIES, "all of the neighbourhood"):
+        gone = set(NEIGHBOURHOOD_FAMILIES) if dropped == "all of the neighbourhood" else {dropped}
+        keep = [i for i, f in enumerate(full[1]) if family_of.get(f) not in gone]
+        sub = [replace(c, X=np.ascontiguousarray(c.X[:, keep])) for c in full[0]]
+        cols = [full[1][i] for i in keep]
+        masked, unmasked, n = _score(sub, cols, base.id, None, seed, threads)
+        family_rows.append(
+            {"variant": f"without {dropped}", "features": n, "spearman_masked": masked, "spearman_unmasked": unmasked}
+        )
+        tick(f"without {dropped}")
 
     kinds: tuple[WindowKind, ...] = ("tss_onesided", "tss_symmetric")
     specs = [WindowSpec(window_name(k, s), k, s) for k in kinds for s in sizes]
@@ -143,6 +169,11 @@ def run_ablation(
     results = [
         {"title": "track kinds (full recipe, quick profile)", "rows": kinds_rows, "note": kinds_note(kinds_rows)},
         {"title": "TSS window (lean: one window, all assays)", "rows": window_rows, "note": window_note(window_rows)},
+        {
+            "title": "regulatory neighbourhood families (full recipe, quick profile)",
+            "rows": family_rows,
+            "note": family_note(family_rows),
+        },
     ]
     ablation_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
     record_ablation(store, ablation_id, [cf.name for cf in found], results)
@@ -175,3 +206,10 @@ def window_note(rows: list[dict[str, Any]]) -> str:
     if default is not None:
         text += f"; the recipe's default one-sided 100 bp: {default['spearman_masked']:.3f}"
     return text + "."
+
+
+def family_note(rows: list[dict[str, Any]]) -> str:
+    """What leaving out each neighbourhood family costs, against the whole feature set."""
+    whole = rows[0]["spearman_masked"]
+    parts = [f"{r['variant']} {r['spearman_masked'] - whole:+.3f}" for r in rows[1:]]
+    return f"every family {whole:.3f}; " + ", ".join(parts) + " (negative: the family helps)."

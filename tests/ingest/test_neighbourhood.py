@@ -200,3 +200,15 @@ def test_assigned_peaks_and_signal_by_hand() -> None:
     got = nb.signal_assigned(s, e, y, tss, 300_000)
     assert got[0] == pytest.approx(2000 * (10 - mu - 2 * sd) / sd / 1000)
     assert got[1] == 0.0
+
+
+def test_every_catalogued_feature_is_computed_for_any_window_set(tmp_path: object) -> None:
+    from epigex.ingest.catalogue import catalogue
+    from epigex.ingest.featureset import WindowSpec
+
+    # A feature set without the prom1k window (as the window ablation builds) lists no neighbour-promoter feature.
+    fs = FeatureSetDef(windows=(WindowSpec("s200", "tss_symmetric", 200),), derived=False)
+    names = {r.name for r in catalogue(fs)}
+    assert not any(n.startswith("nb_prom_") for n in names)
+    assert "nb_tss_density" in names
+    assert any(n.startswith("nb_prom_") for n in (r.name for r in catalogue(FeatureSetDef())))
