@@ -13,7 +13,8 @@ Each row gives X3's Spearman against the hidden truth and the validation's maske
 ``quick``, leave-one-chromosome-out for ``full``), beside the demo's ceiling (the Spearman of X3's simulated
 latent chromatin activity against the truth). The mean |SHAP| of the selected features is summed per family.
 
-Run: ``python -m bench.neighbourhood [--seeds 0,1,2] [--profile quick|full]``; prints Markdown tables.
+Run: ``python -m bench.neighbourhood [--seeds 0,1,2] [--profile quick|full] [--no-ablation]``; prints Markdown
+tables.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from epigex.store.cells import feature_families
 NEW_FAMILIES = ("distal_rings", "distal_contact", "distal_assigned", "neighbour_promoters", "repressive_domain")
 
 
-def run_seed(seed: int, root: Path, profile: str, threads: int) -> dict[str, Any]:
+def run_seed(seed: int, root: Path, profile: str, threads: int, ablate: bool = True) -> dict[str, Any]:
     """Every variant's scores for one demo seed."""
     data = root / f"data{seed}"
     manifest = write_demo(data, seed=seed, workers=threads)
@@ -54,7 +55,8 @@ def run_seed(seed: int, root: Path, profile: str, threads: int) -> dict[str, Any
     fs = shared_feature_set(store, ["X1", "X2"])
     fam = feature_families(store, fs)
     variants = {"today": [n for n in fam if fam[n] not in NEW_FAMILIES], "+ neighbourhood": list(fam)}
-    variants |= {f"without {f}": [n for n in fam if fam[n] != f] for f in NEW_FAMILIES}
+    if ablate:
+        variants |= {f"without {f}": [n for n in fam if fam[n] != f] for f in NEW_FAMILIES}
     rows: dict[str, dict[str, float]] = {}
     shap_by_family: dict[str, float] = defaultdict(float)
     for label, names in variants.items():
@@ -99,10 +101,11 @@ def main() -> None:
     ap.add_argument("--profile", default="quick", choices=("quick", "full"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the raw results here")
+    ap.add_argument("--no-ablation", action="store_true", help="only today / + neighbourhood (+ stack)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        res = {s: run_seed(s, Path(tmp), args.profile, args.threads) for s in seeds}
+        res = {s: run_seed(s, Path(tmp), args.profile, args.threads, not args.no_ablation) for s in seeds}
     if args.json:
         args.json.write_text(json.dumps(res, indent=2))
     labels = list(res[seeds[0]]["rows"])
