@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from epigex.ingest.peak_stats import merge_intervals
-from epigex.ingest.signal_stats import PrefixIntegral
+from epigex.ingest.signal_stats import Prefix, PrefixIntegral, prefix_sums
 from epigex.store.types import F64, I64
 
 DISTAL_ASSAYS = ("DNase", "H3K27ac", "H3K4me1")
@@ -74,15 +74,22 @@ def _between(at: F64, pos: I64) -> F64:
     return d
 
 
-def signal_rings(starts: I64, ends: I64, y: F64, tss: I64, minus: npt.NDArray[np.bool_], chrom_len: int) -> F64:
+def signal_rings(
+    starts: I64,
+    ends: I64,
+    y: F64,
+    tss: I64,
+    minus: npt.NDArray[np.bool_],
+    chrom_len: int,
+    prefix: Prefix | None = None,
+) -> F64:
     """Covered bases and signal mass per sub-ring and side: an array (2 sides, 2 sums, genes, sub-rings).
 
     ``y`` is the (non-negative, log1p) value of each interval; positions are clipped to the chromosome, so a
-    sub-ring past its end has no bases.
+    sub-ring past its end has no bases. ``prefix``: the intervals' prefix sums, if the caller has them.
     """
-    pi = PrefixIntegral(starts, ends)
-    cum_len = pi.cumulative()
-    cum_mass = pi.cumulative(y)
+    prefix = prefix or prefix_sums(starts, ends, y)
+    pi, cum_len, cum_mass = prefix.pi, prefix.cum_len, prefix.cum_mass
     out = np.empty((2, 2, tss.size, _EDGES.size - 1))
     for s, pos in enumerate(_sides(tss, minus)):
         p = np.clip(pos, 0, chrom_len)
@@ -117,34 +124,47 @@ def own_domains(tss: I64) -> tuple[I64, I64, I64, I64]:
     return out[0], out[1], out[2], out[3]
 
 
-def signal_assigned(starts: I64, ends: I64, y: F64, tss: I64, chrom_len: int) -> F64:
+def signal_assigned(
+    starts: I64,
+    ends: I64,
+    y: F64,
+    tss: I64,
+    chrom_len: int,
+    moments: tuple[float, float] | None = None,
+    pi: PrefixIntegral | None = None,
+) -> F64:
     """Excess of ``y`` over the chromosome's mean + ``HOT_Z`` sd in each gene's own distal domain, in sd·kb.
 
-    The mean and sd are the chromosome's own (base-weighted over covered bases), so the statistic needs one pass.
+    The mean and sd are the chromosome's own (base-weighted over covered bases), so the statistic needs one pass;
+    ``moments`` gives them when the caller has them already, ``pi`` the intervals' :class:`PrefixIntegral`.
     """
-    lengths = (ends - starts).astype(np.float64)
-    total = float(lengths.sum())
-    if total <= 0:
-        return np.zeros(tss.size)
-    mu = float((lengths * y).sum()) / total
-    sd = float(np.sqrt(max(float((lengths * (y - mu) ** 2).sum()) / total, 0.0)))
-    if sd <= 0:
+    if moments is None:
+        lengths = (ends - starts).astype(np.float64)
+        total = float(lengths.sum())
+        if total <= 0:
+            return np.zeros(tss.size)
+        mu = float((lengths * y).sum()) / total
+        sd = float(np.sqrt(max(float((lengths * (y - mu) ** 2).sum()) / total, 0.0)))
+    else:
+        mu, sd = moments
+    if not (np.isfinite(mu) and np.isfinite(sd)) or sd <= 0:
         return np.zeros(tss.size)
     hot = np.maximum(y - (mu + HOT_Z * sd), 0.0)
-    pi = PrefixIntegral(starts, ends)
+    pi = pi or PrefixIntegral(starts, ends)
     cum = pi.cumulative(hot)
     lo1, hi1, lo2, hi2 = (np.clip(v, 0, chrom_len) for v in own_domains(tss))
     at = pi.at(cum, hot, pi.locate(np.concatenate([lo1, hi1, lo2, hi2]))).reshape(4, -1)
     return np.asarray((at[1] - at[0] + at[3] - at[2]) / sd / 1000.0)
 
 
-def signal_domain(starts: I64, ends: I64, y: F64, tss: I64, chrom_len: int) -> F64:
+def signal_domain(starts: I64, ends: I64, y: F64, tss: I64, chrom_len: int, prefix: Prefix | None = None) -> F64:
     """Covered bases and signal mass over TSS ± 50 kb: an array (2 sums, genes)."""
-    pi = PrefixIntegral(starts, ends)
+    prefix = prefix or prefix_sums(starts, ends, y)
+    pi = prefix.pi
     p = np.clip(np.stack([tss - DOMAIN_HALF, tss + DOMAIN_HALF], axis=1), 0, chrom_len)
     loc = pi.locate(p.ravel())
-    cov = pi.at(pi.cumulative(), None, loc).reshape(p.shape)
-    mass = pi.at(pi.cumulative(y), y, loc).reshape(p.shape)
+    cov = pi.at(prefix.cum_len, None, loc).reshape(p.shape)
+    mass = pi.at(prefix.cum_mass, y, loc).reshape(p.shape)
     return np.stack([cov[:, 1] - cov[:, 0], mass[:, 1] - mass[:, 0]])
 
 

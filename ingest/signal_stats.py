@@ -92,6 +92,22 @@ class PrefixIntegral:
         return cum[k] + partial * np.take(density, k, mode="clip")
 
 
+@dataclass(frozen=True)
+class Prefix:
+    """A chromosome's intervals with the prefix sums of their lengths and of their (non-negative) values."""
+
+    pi: PrefixIntegral
+    cum_len: F64
+    cum_mass: F64
+    values: F64
+
+
+def prefix_sums(starts: I64, ends: I64, values: F64) -> Prefix:
+    """Build the prefix sums once, to share between the window statistics and the neighbourhood features."""
+    pi = PrefixIntegral(starts, ends)
+    return Prefix(pi, pi.cumulative(), pi.cumulative(values), values)
+
+
 def _range_min_max(values: F64, lo: I64, hi: I64) -> tuple[F64, F64]:
     """Minimum and maximum of ``values[lo:hi]`` per range; NaN where the range is empty.
 
@@ -120,6 +136,7 @@ def window_stats(
     win_start: I64,
     win_end: I64,
     reverse: npt.NDArray[np.bool_],
+    prefix: Prefix | None = None,
 ) -> dict[str, F64]:
     """Statistics of the signal over each window ``[win_start, win_end)``, over covered bases only.
 
@@ -131,6 +148,8 @@ def window_stats(
         Window bounds, already clipped to the chromosome; a window with ``win_end <= win_start`` is empty.
     reverse
         Per window, whether it is read 3'→5' (genes on the minus strand), which flips ``slope``.
+    prefix
+        The same intervals' :func:`prefix_sums` when the caller already has them (non-negative values only).
 
     Returns
     -------
@@ -144,11 +163,14 @@ def window_stats(
     n = win_start.size
     width = (win_end - win_start).astype(np.float64)
     valid = width > 0
-    pi = PrefixIntegral(starts, ends)
     nonneg = values.size == 0 or float(values.min()) >= 0.0
     mass_density = values if nonneg else np.maximum(values, 0.0)
-    cum_mass = pi.cumulative(mass_density)
-    cum_len = pi.cumulative()
+    if prefix is not None and nonneg and prefix.values is values:
+        pi, cum_len, cum_mass = prefix.pi, prefix.cum_len, prefix.cum_mass
+    else:
+        pi = PrefixIntegral(starts, ends)
+        cum_mass = pi.cumulative(mass_density)
+        cum_len = pi.cumulative()
     # Squares about the chromosome's mean keep the variance's cancellation small.
     if nonneg and cum_len[-1] > 0:
         centre = float(cum_mass[-1] / cum_len[-1])  # the base-weighted mean, from sums already made

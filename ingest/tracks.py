@@ -29,7 +29,7 @@ from epigex.ingest.neighbourhood import (
     signal_rings,
 )
 from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
-from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums, track_sums, window_stats
+from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums, prefix_sums, track_sums, window_stats
 from epigex.ingest.windows import window_bounds
 from epigex.store.errors import InputError
 from epigex.store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
@@ -173,13 +173,15 @@ def bigwig_features(
                 negative_bases += int((iv.ends[neg] - iv.starts[neg]).sum())
             y = np.log1p(np.maximum(iv.values, 0.0))
             lengths = (iv.ends - iv.starts).astype(np.float64)
-            log_sums = log_sums + track_sums(iv.starts, iv.ends, y, lengths)
+            chrom_sums = track_sums(iv.starts, iv.ends, y, lengths)
+            log_sums = log_sums + chrom_sums
             lin_sums = lin_sums + track_sums(iv.starts, iv.ends, iv.values, lengths)
             idx = groups.get(norm)
             if idx is not None and idx.size:
                 # All windows of all genes of the chromosome in one call: one set of prefix sums.
                 coords = all_coords.take(idx)
                 bounds = [window_bounds(coords, w, sizes[norm]) for w in fs.windows]
+                prefix = prefix_sums(iv.starts, iv.ends, y)  # shared by the windows and the neighbourhood
                 stats = window_stats(
                     iv.starts,
                     iv.ends,
@@ -187,14 +189,17 @@ def bigwig_features(
                     np.concatenate([b[0] for b in bounds]),
                     np.concatenate([b[1] for b in bounds]),
                     np.tile(coords.minus, len(bounds)),
+                    prefix,
                 )
                 done_idx.append(idx)
                 done_stats.append(np.stack([stats[s].reshape(len(bounds), idx.size) for s in SIGNAL_STATS]))
                 if distal:
-                    done_rings.append(signal_rings(iv.starts, iv.ends, y, coords.tss_point, coords.minus, sizes[norm]))
-                    done_assigned.append(signal_assigned(iv.starts, iv.ends, y, coords.tss_point, sizes[norm]))
+                    tss, clen = coords.tss_point, sizes[norm]
+                    done_rings.append(signal_rings(iv.starts, iv.ends, y, tss, coords.minus, clen, prefix))
+                    moments = (chrom_sums.mean, chrom_sums.std)
+                    done_assigned.append(signal_assigned(iv.starts, iv.ends, y, tss, clen, moments, prefix.pi))
                 if domain:
-                    done_domain.append(signal_domain(iv.starts, iv.ends, y, coords.tss_point, sizes[norm]))
+                    done_domain.append(signal_domain(iv.starts, iv.ends, y, coords.tss_point, sizes[norm], prefix))
             reader.clock.check()
             if progress is not None:
                 progress((i + 1) / len(todo))
