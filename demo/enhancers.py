@@ -9,7 +9,7 @@ Fulco et al. 2019). The demo mimics that:
   (lognormal) — the element's intrinsic potency;
 - **activity** (per cell): a site is active with probability ``P_BASE + P_GAIN × act²`` of its gene's latent
   activity ``act`` (0 for silent chromatin, 0.35–1 for active genes), so an active gene has more active
-  enhancers; an active site's amplitude is its strength × (0.6 + 0.6 × act) × cell noise;
+  enhancers; an active site's amplitude is its strength × (0.3 + act) × cell noise;
 - **marks**: an active site carries H3K27ac over the element and 300 bp around it, H3K4me1 over a 1.2 kb wider
   region, and DNase accessibility at its core (the middle half), each with its own per-track noise (added in
   :mod:`demo.signal`).
@@ -77,7 +77,7 @@ def activate(sites: EnhancerSites, act: F64, rng: np.random.Generator) -> Active
     """The sites active in a cell whose genes have latent activity ``act`` (0..1)."""
     a = act[sites.gene]
     on = rng.random(a.size) < P_BASE + P_GAIN * a * a
-    amp = sites.strength * (0.3 + 1.0 * a) * rng.lognormal(0.0, 0.25, a.size)
+    amp = sites.strength * (0.3 + a) * rng.lognormal(0.0, 0.25, a.size)
     return ActiveEnhancers(sites.chrom[on], sites.centre[on], sites.width[on], amp[on])
 
 

@@ -46,12 +46,12 @@ class CellPlan:
 def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult], source: str) -> CellIngest:
     """Join a cell's track results with its geometry and derived features into one feature table."""
     genes = plan.genes
-    columns: dict[str, np.ndarray] = dict(geometry_features(gene_coords(genes)))
+    coords = gene_coords(genes)
+    columns: dict[str, np.ndarray] = dict(geometry_features(coords))
     for r in results:
         columns.update(r.columns)
     columns.update(derived_features(fs, columns))
     if fs.neighbourhood:
-        coords = gene_coords(genes)
         codes = genes["chrom"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
         promoter = {
             a: columns[bigwig_column(a, NEIGHBOUR_WINDOW, "mean")]

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from epigex.ingest.peak_stats import merge_intervals
-from epigex.ingest.signal_stats import Prefix, PrefixIntegral, prefix_sums
+from epigex.ingest.signal_stats import Prefix, PrefixIntegral, prefix_sums, track_sums
 from epigex.store.types import F64, I64
 
 DISTAL_ASSAYS = ("DNase", "H3K27ac", "H3K4me1")
@@ -139,14 +139,9 @@ def signal_assigned(
     ``moments`` gives them when the caller has them already, ``pi`` the intervals' :class:`PrefixIntegral`.
     """
     if moments is None:
-        lengths = (ends - starts).astype(np.float64)
-        total = float(lengths.sum())
-        if total <= 0:
-            return np.zeros(tss.size)
-        mu = float((lengths * y).sum()) / total
-        sd = float(np.sqrt(max(float((lengths * (y - mu) ** 2).sum()) / total, 0.0)))
-    else:
-        mu, sd = moments
+        sums = track_sums(starts, ends, y)
+        moments = (sums.mean, sums.std)
+    mu, sd = moments
     if not (np.isfinite(mu) and np.isfinite(sd)) or sd <= 0:
         return np.zeros(tss.size)
     hot = np.maximum(y - (mu + HOT_Z * sd), 0.0)

@@ -54,15 +54,10 @@ def predict_with(
     st = stack(P, R, rule, threshold, combiner)
     contrib: dict[Stage, F64] = {}
     if explain:
-        w = {"regressor": combiner.weights, "classifier": combiner.p_weights}
         for stage in STAGES:
             per_setup = np.stack([contributions(boosters[s][stage], X) for s in setups])
-            ws = w[stage]
-            if ws is None or len(ws) != len(setups):
-                contrib[stage] = per_setup.mean(axis=0)
-            else:
-                wa = np.asarray(ws) / float(np.sum(ws))
-                contrib[stage] = (per_setup * wa[:, None, None]).sum(axis=0)
+            w = combiner.setup_weights("p" if stage == "classifier" else "rank", len(setups))
+            contrib[stage] = per_setup.mean(axis=0) if w is None else (per_setup * w[:, None, None]).sum(axis=0)
     return Predicted(st.gex_predicted, st.p_expressed, st.rank_predicted, contrib)
 
 

@@ -36,13 +36,20 @@ class Combiner:
     weights: tuple[float, ...] | None = None
     p_weights: tuple[float, ...] | None = None
 
+    def setup_weights(self, which: Literal["rank", "p"], n_setups: int) -> F64 | None:
+        """The normalised weights of the ``n_setups`` setups for ranks or probabilities; None when equal."""
+        w = self.weights if which == "rank" else self.p_weights
+        if w is None or len(w) != n_setups:
+            return None
+        wa = np.asarray(w, dtype=np.float64)
+        return wa / wa.sum()
+
     def mean(self, x: F64, which: Literal["rank", "p"]) -> F64:
         """The weighted mean over setups of ``x`` (genes × setups)."""
-        w = self.weights if which == "rank" else self.p_weights
-        if w is None or len(w) != x.shape[1]:
+        w = self.setup_weights(which, x.shape[1])
+        if w is None:
             return np.asarray(x.mean(axis=1))
-        wa = np.asarray(w, dtype=np.float64)
-        return np.asarray((x * (wa / wa.sum())[None, :]).sum(axis=1))  # not ``@``: thread-independent rounding
+        return np.asarray((x * w[None, :]).sum(axis=1))  # not ``@``: thread-independent rounding
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-able values."""
