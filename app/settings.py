@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from epigex.app.runtime import default_threads
@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     keep_alive_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
     max_track_set_models: int = Field(default=8, ge=1)
+
+    @field_validator("api_token", "dask_scheduler", "demo_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """A blank value (``EPIGEX_DASK_SCHEDULER=`` as compose passes an unset variable) means not set."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     def read_limits(self) -> ReadLimits:
         """The resource budget of one track read."""

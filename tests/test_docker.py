@@ -104,6 +104,9 @@ def _wait(url: str, path: str, timeout: float) -> httpx.Response:
             if r.status_code == 200:
                 return r
             last = r.text
+            seed = r.json().get("seed") if path == "/readyz" else None
+            if seed and seed.get("status") == "failed":  # the first-start seed failed: it will never be ready
+                raise AssertionError(f"the first-start seed job failed: {seed}")
         except httpx.TransportError as err:
             last = err
         time.sleep(2)

@@ -209,12 +209,23 @@ class QcOut(BaseModel):
     note: str | None = None
 
 
+class SeedOut(BaseModel):
+    """Where the first-start seed job stands (``/readyz`` while it has made no model yet)."""
+
+    job_id: str
+    status: str
+    progress: float
+    message: str
+    error: str | None = None
+
+
 class HealthOut(BaseModel):
     """Liveness / readiness."""
 
     status: str
     model_id: str | None = None
     detail: str | None = None
+    seed: SeedOut | None = None
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

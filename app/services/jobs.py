@@ -145,6 +145,7 @@ class JobRunner:
             job.status, job.progress, job.message = "succeeded", 1.0, "done"
         except EpigexError as err:
             job.status, job.error, job.message = "failed", str(err), "failed"
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, err)
         except Exception as err:  # a bug, not the client's fault: keep the trace in the log, a short reason in the job
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
             job.status, job.error, job.message = "failed", f"internal error: {type(err).__name__}: {err}", "failed"
@@ -162,6 +163,12 @@ class JobRunner:
         with self._lock:
             job = self._jobs.get(job_id)
         return job if job is not None else get_job(self.store, job_id)
+
+    def latest(self, kind: str) -> JobRow | None:
+        """This process's most recently queued job of ``kind``, if any."""
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if j.kind == kind]  # in the order they were queued
+        return jobs[-1] if jobs else None
 
     def holder(self, key: str) -> JobRow | None:
         """The unfinished job that holds ``key``, if any."""

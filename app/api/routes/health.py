@@ -7,8 +7,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from epigex.app.api.deps import RunnerDep, ServingDep
-from epigex.app.api.schemas import HealthOut
+from epigex.app.api.schemas import HealthOut, SeedOut
 from epigex.store.errors import EpigexError
+from epigex.store.jobs import JobRow
 
 router = APIRouter(tags=["health"])
 
@@ -23,13 +24,27 @@ async def healthz() -> Response:
 
 
 @router.get("/readyz", response_model=HealthOut, responses={503: {"model": HealthOut}})
-def readyz(serving: ServingDep) -> Response:
-    """Ready when the store opens and an active model is loaded (503 otherwise, with the reason)."""
+def readyz(serving: ServingDep, runner: RunnerDep) -> Response:
+    """Ready when the store opens and an active model is loaded (503 otherwise, with the reason).
+
+    While the first-start seed job (``EPIGEX_SEED_DEMO``) has not made a model, the reason says where it stands,
+    and why it failed if it did.
+    """
     try:
         model = serving.model()
     except EpigexError as err:
-        return JSONResponse({"status": "not ready", "detail": str(err)}, status_code=503)
+        body: dict[str, object] = {"status": "not ready", "detail": str(err)}
+        if (seed := runner.latest("seed")) is not None:
+            body["seed"] = seed_state(seed)
+        return JSONResponse(body, status_code=503)
     return JSONResponse({"status": "ready", "model_id": model.id})
+
+
+def seed_state(job: JobRow) -> dict[str, object]:
+    """The seed job's state as ``/readyz`` shows it."""
+    return SeedOut(
+        job_id=job.id, status=job.status, progress=round(job.progress, 3), message=job.message, error=job.error
+    ).model_dump()
 
 
 @router.get("/metrics", response_class=Response)
