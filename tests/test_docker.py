@@ -181,5 +181,13 @@ def test_cluster_profile_runs_uploads_on_the_dask_workers(demo_dir: Path) -> Non
         with httpx.Client(base_url=url, timeout=300) as client:
             preds = client.get("/predict/X3").json()["predictions"]
         assert len(preds) == 1984
-        if "predictions" in SEEN:  # the same model and byte-identical features give the same predictions
-            assert preds == SEEN["predictions"]
+        if "predictions" in SEEN:
+            # The seed model was trained on the cluster here: lightgbm.dask merges per-worker histograms, so its
+            # boosters differ slightly from the plain stack's single-machine fit (models/distributed.py). Same
+            # genes, and nearly the same ranking.
+            from scipy.stats import spearmanr
+
+            plain = {p["gene_name"]: p["rank_predicted"] for p in SEEN["predictions"]}
+            assert {p["gene_name"] for p in preds} == set(plain)
+            rho = spearmanr([p["rank_predicted"] for p in preds], [plain[p["gene_name"]] for p in preds]).statistic
+            assert rho > 0.98, rho
