@@ -7,14 +7,17 @@ the default feature set, and models are trained on X1 + X2 in the same run:
 - **+ neighbourhood**: every feature, the recipe's stack;
 - **+ neighbourhood + stack**: the same boosters, combined as :func:`models.stacking.choose` picks on
   out-of-fold predictions (learned non-negative setup weights and/or the soft stage combination, or the recipe);
-- **without <family>**: every feature but one new family (the ablation per family), chosen stack.
+- **without <family>**: every feature but one new family (the ablation per family), chosen stack;
+- **today + oracle enhancers** (``--oracle``): today's features plus each gene's own active enhancer sites (how
+  many, summed amplitude) from the simulation's truth, chosen stack — what a perfect enhancer-to-gene assignment
+  with noiseless enhancer marks could add: the bound on any distal feature's gain on this demo.
 
 Each row gives X3's Spearman against the hidden truth and the validation's masked Spearman (the val split for
 ``quick``, leave-one-chromosome-out for ``full``), beside the demo's ceiling (the Spearman of X3's simulated
 latent chromatin activity against the truth). The mean |SHAP| of the selected features is summed per family.
 
-Run: ``python -m bench.neighbourhood [--seeds 0,1,2] [--profile quick|full] [--no-ablation]``; prints Markdown
-tables.
+Run: ``python -m bench.neighbourhood [--seeds 0,1,2] [--profile quick|full] [--no-ablation] [--oracle]``; prints
+Markdown tables.
 """
 
 from __future__ import annotations
@@ -24,15 +27,17 @@ import json
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from epigex.app.services.demo import read_truth, truth_spearman
 from epigex.demo.dataset import write_demo
 from epigex.ingest.pipeline import ingest_dataset
-from epigex.models.dataset import load_cell, load_training_cell, shared_feature_set
+from epigex.models.dataset import CellData, load_cell, load_training_cell, shared_feature_set
 from epigex.models.params import get_profile
 from epigex.models.predict import predict_with
 from epigex.models.stacking import RECIPE
@@ -43,7 +48,21 @@ from epigex.store.cells import feature_families
 NEW_FAMILIES = ("distal_rings", "distal_contact", "distal_assigned", "neighbour_promoters", "repressive_domain")
 
 
-def run_seed(seed: int, root: Path, profile: str, threads: int, ablate: bool = True) -> dict[str, Any]:
+ORACLE = ("oracle:n_active", "oracle:amp_sum")
+
+
+def with_oracle(cell: CellData, truth_dir: Path) -> CellData:
+    """The cell with two more columns: its genes' own active enhancer sites, from the simulation's truth."""
+    table = pl.read_csv(truth_dir / f"{cell.name}_enhancers.tsv", separator="\t")
+    index = dict(zip(table["gene_name"].to_list(), range(table.height), strict=True))
+    rows = np.array([index[g] for g in cell.genes])
+    extra = table.select("n_active", "amp_sum").to_numpy().astype(np.float32)[rows]
+    return replace(cell, X=np.hstack([cell.X, extra]))
+
+
+def run_seed(
+    seed: int, root: Path, profile: str, threads: int, ablate: bool = True, oracle: bool = False
+) -> dict[str, Any]:
     """Every variant's scores for one demo seed."""
     data = root / f"data{seed}"
     manifest = write_demo(data, seed=seed, workers=threads)
@@ -57,14 +76,23 @@ def run_seed(seed: int, root: Path, profile: str, threads: int, ablate: bool = T
     variants = {"today": [n for n in fam if fam[n] not in NEW_FAMILIES], "+ neighbourhood": list(fam)}
     if ablate:
         variants |= {f"without {f}": [n for n in fam if fam[n] != f] for f in NEW_FAMILIES}
+    if oracle:
+        variants["today + oracle enhancers"] = variants["today"]
     rows: dict[str, dict[str, float]] = {}
     shap_by_family: dict[str, float] = defaultdict(float)
     for label, names in variants.items():
         cells = [load_training_cell(store, c, fs, names) for c in ("X1", "X2")]
+        truth_dir = Path(str(manifest["truth"]))
+        if label.endswith("oracle enhancers"):
+            cells, names = [with_oracle(c, truth_dir) for c in cells], [*names, *ORACLE]
         t0 = time.perf_counter()
         tm = train_ensemble(cells, names, fs, get_profile(profile), seed=seed, threads=threads)
         seconds = time.perf_counter() - t0
-        x3 = load_cell(store, "X3", fs, tm.features)
+        if label.endswith("oracle enhancers"):
+            full = with_oracle(load_cell(store, "X3", fs, names[: -len(ORACLE)]), truth_dir)
+            x3 = replace(full, X=full.X[:, [names.index(f) for f in tm.features]])
+        else:
+            x3 = load_cell(store, "X3", fs, tm.features)
         test = x3.split == "test"
         choice = tm.metrics["stack_choice"]
         cands = {str(c["candidate"]): float(c["spearman"]) for c in choice["candidates"]}
@@ -87,7 +115,7 @@ def run_seed(seed: int, root: Path, profile: str, threads: int, ablate: bool = T
             for s in tm.selection:
                 if s.get("fate") == "selected":
                     shap_by_family[fam[str(s["feature"])]] += float(s["mean_abs_shap"])
-        if label.startswith("without"):
+        if label.startswith("without") or label.endswith("oracle enhancers"):
             rows[label] = {"x3": x3_chosen, "val": val_chosen, "seconds": seconds}
         print(f"seed {seed} {label}: X3 {x3_recipe:.4f} (recipe) {x3_chosen:.4f} (chosen), {seconds:.0f} s", flush=True)
     ceiling = float(manifest["ceiling"]["X3"])  # type: ignore[index]
@@ -102,10 +130,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the raw results here")
     ap.add_argument("--no-ablation", action="store_true", help="only today / + neighbourhood (+ stack)")
+    ap.add_argument(
+        "--oracle", action="store_true", help="add today's features + each gene's own active enhancers (the bound)"
+    )
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        res = {s: run_seed(s, Path(tmp), args.profile, args.threads, not args.no_ablation) for s in seeds}
+        res = {s: run_seed(s, Path(tmp), args.profile, args.threads, not args.no_ablation, args.oracle) for s in seeds}
     if args.json:
         args.json.write_text(json.dumps(res, indent=2))
     labels = list(res[seeds[0]]["rows"])

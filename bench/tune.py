@@ -17,6 +17,7 @@ import argparse
 import tempfile
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from epigex.models.boosters import fit_booster, predict_stage
 from epigex.models.dataset import CellData, load_training_cell, shared_feature_set
 from epigex.models.folds import balanced_groups
 from epigex.models.metrics import spearman
-from epigex.models.params import STAGES, Profile, get_profile, lgb_params
+from epigex.models.parallel import run_concurrently
+from epigex.models.params import STAGES, Profile, Stage, get_profile, lgb_params
 from epigex.models.stacking import DEFAULT_THRESHOLD
 from epigex.models.targets import expressed_target, rank_target
 from epigex.models.training import train_ensemble
@@ -54,27 +56,63 @@ def prepare(seed: int, root: Path, threads: int) -> tuple[list[CellData], list[s
     return cells, list(trained.features)
 
 
+def _fit_and_predict(
+    stage: Stage,
+    X: np.ndarray,
+    y: np.ndarray,
+    Xv: np.ndarray,
+    yv: np.ndarray,
+    profile: Profile,
+    seed: int,
+    names: list[str],
+    held_rows: list[np.ndarray],
+) -> list[np.ndarray]:
+    """One stage's pooled booster, stopped early on ``Xv``, and its predictions of each cell's held-out rows."""
+    b = fit_booster(
+        X,
+        y,
+        lgb_params(stage, profile, seed),
+        names,
+        valid=(Xv, yv),
+        rounds=profile.max_rounds,
+        early_stopping=profile.early_stopping,
+    )
+    return [predict_stage(b, stage, x) for x in held_rows]
+
+
 def score(cells: list[CellData], names: list[str], profile: Profile, seed: int, threads: int) -> float:
     """Mean masked Spearman over cells and held-out chromosome groups of the pooled booster pair."""
     groups = balanced_groups(np.concatenate([c.chrom for c in cells]), 4)
     g_of = [np.array([groups[x] for x in c.chrom]) for c in cells]
-    targets = {"classifier": [expressed_target(c.gex) for c in cells], "regressor": [rank_target(c.gex) for c in cells]}  # type: ignore[arg-type]
+    targets: dict[str, list[np.ndarray]] = {
+        "classifier": [expressed_target(c.gex) for c in cells],  # type: ignore[arg-type]
+        "regressor": [rank_target(c.gex) for c in cells],  # type: ignore[arg-type]
+    }
     scores = []
     for held in range(4):
         stop = (held + 1) % 4
-        preds: dict[str, list[np.ndarray]] = {}
-        for stage in STAGES:
-            params = lgb_params(stage, profile, seed, threads)
-            tr = [(g != held) & (g != stop) for g in g_of]
-            va = [g == stop for g in g_of]
-            X = np.concatenate([c.X[m] for c, m in zip(cells, tr, strict=True)])
-            y = np.concatenate([t[m] for t, m in zip(targets[stage], tr, strict=True)])
-            Xv = np.concatenate([c.X[m] for c, m in zip(cells, va, strict=True)])
-            yv = np.concatenate([t[m] for t, m in zip(targets[stage], va, strict=True)])
-            b = fit_booster(
-                X, y, params, names, valid=(Xv, yv), rounds=profile.max_rounds, early_stopping=profile.early_stopping
+        tr = [(g != held) & (g != stop) for g in g_of]
+        va = [g == stop for g in g_of]
+        X = np.concatenate([c.X[m] for c, m in zip(cells, tr, strict=True)])
+        Xv = np.concatenate([c.X[m] for c, m in zip(cells, va, strict=True)])
+
+        data = {
+            st: (
+                np.concatenate([t[m] for t, m in zip(targets[st], tr, strict=True)]),
+                np.concatenate([t[m] for t, m in zip(targets[st], va, strict=True)]),
             )
-            preds[stage] = [predict_stage(b, stage, c.X[g == held]) for c, g in zip(cells, g_of, strict=True)]
+            for st in STAGES
+        }
+        held_rows = [c.X[g == held] for c, g in zip(cells, g_of, strict=True)]
+        # The two stages side by side, one thread each (as training does).
+        fitted = run_concurrently(
+            [
+                partial(_fit_and_predict, st, X, data[st][0], Xv, data[st][1], profile, seed, names, held_rows)
+                for st in STAGES
+            ],
+            threads,
+        )
+        preds = dict(zip(STAGES, fitted, strict=True))
         for i, c in enumerate(cells):
             assert c.gex is not None
             p, r = preds["classifier"][i], preds["regressor"][i]

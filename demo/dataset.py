@@ -16,7 +16,7 @@ import numpy.typing as npt
 import polars as pl
 import pyBigWig
 
-from epigex.demo.enhancers import ActiveEnhancers, activate, enhancer_sites
+from epigex.demo.enhancers import ActiveEnhancers, activate, enhancer_sites, own_enhancers
 from epigex.demo.expression import activity, invent_expression
 from epigex.demo.signal import GeneArrays, PromoterState, call_peaks, promoter_state, simulate_track
 from epigex.store.errors import InputError
@@ -205,6 +205,10 @@ def write_demo(
         active = activate(sites, act, rng)
         shared = promoter_state(act.size, rng)
         ceiling[cell] = float(spearmanr(act[n_lab:], expr[cell][n_lab:]).statistic)
+        own_n, own_amp = own_enhancers(active, act.size)
+        pl.DataFrame({"gene_name": coords[cell]["gene_name"], "n_active": own_n, "amp_sum": own_amp}).write_csv(
+            truth_dir / f"{cell}_enhancers.tsv", separator="\t"
+        )
         for a in ASSAYS:
             st = stats[f"{a}_{stat_cell}"]["log1p"]
             tasks.append(

@@ -55,6 +55,7 @@ class ActiveEnhancers:
     centre: I64
     width: I64
     amp: F64
+    gene: I64 | None = None  # the gene each site belongs to (the simulation's truth, never in a track)
 
 
 def enhancer_sites(chrom: npt.NDArray[np.str_], tss: I64, rng: np.random.Generator) -> EnhancerSites:
@@ -78,7 +79,15 @@ def activate(sites: EnhancerSites, act: F64, rng: np.random.Generator) -> Active
     a = act[sites.gene]
     on = rng.random(a.size) < P_BASE + P_GAIN * a * a
     amp = sites.strength * (0.3 + a) * rng.lognormal(0.0, 0.25, a.size)
-    return ActiveEnhancers(sites.chrom[on], sites.centre[on], sites.width[on], amp[on])
+    return ActiveEnhancers(sites.chrom[on], sites.centre[on], sites.width[on], amp[on], sites.gene[on])
+
+
+def own_enhancers(enh: ActiveEnhancers, n_genes: int) -> tuple[I64, F64]:
+    """Per gene, its own active sites: how many, and their summed amplitude (the oracle distal view)."""
+    assert enh.gene is not None
+    count = np.bincount(enh.gene, minlength=n_genes).astype(np.int64)
+    amp = np.bincount(enh.gene, weights=enh.amp, minlength=n_genes).astype(np.float64)
+    return count, amp
 
 
 def enhancer_pieces(

@@ -86,7 +86,7 @@ def dask_units(client: Any) -> UnitRunner:
                     slim,
                     {c: X_f[c] for c in own},
                     {c: y_f[u.stage][c] for c in own},
-                    lgb_params(u.stage, tr.profile, tr.seed, tr.threads),
+                    lgb_params(u.stage, tr.profile, tr.seed),
                     tr.names,
                     tr.profile.max_rounds,
                     tr.profile.early_stopping,
@@ -131,7 +131,7 @@ def dask_pooled(client: Any, store: Store, feature_set: str) -> PooledFitter:
             parts.append((str(found), list(tr.names), mapping))
         meta = pd.DataFrame({**{f: pd.Series(dtype="float64") for f in tr.names}, "__y": pd.Series(dtype="float64")})
         ddf = dd.from_map(lambda p: _load_part(*p), parts, meta=meta, enforce_metadata=False)
-        params = lgb_params(stage, tr.profile, tr.seed, tr.threads)
+        params = lgb_params(stage, tr.profile, tr.seed)
         params.pop("metric", None)
         params.pop("num_threads", None)
         seed = params.pop("seed")

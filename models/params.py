@@ -49,6 +49,8 @@ class Profile:
         return asdict(self)
 
 
+BOOSTER_THREADS = 1
+
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
@@ -93,8 +95,12 @@ def get_profile(name: str) -> Profile:
         raise InputError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
 
 
-def lgb_params(stage: Stage, profile: Profile, seed: int, threads: int) -> dict[str, Any]:
-    """LightGBM parameters of one stage: deterministic, column-wise histograms, a fixed thread count."""
+def lgb_params(stage: Stage, profile: Profile, seed: int) -> dict[str, Any]:
+    """LightGBM parameters of one stage: deterministic, column-wise histograms, one thread.
+
+    One thread per booster: a training runs its fits side by side instead (:mod:`models.parallel`), so the same
+    inputs give the same model bytes whatever ``EPIGEX_THREADS`` is.
+    """
     return {
         "objective": "binary" if stage == "classifier" else "regression",
         "metric": "binary_logloss" if stage == "classifier" else "l2",
@@ -109,7 +115,7 @@ def lgb_params(stage: Stage, profile: Profile, seed: int, threads: int) -> dict[
         "max_bin": profile.max_bin,
         "deterministic": True,
         "force_col_wise": True,
-        "num_threads": threads,
+        "num_threads": BOOSTER_THREADS,
         "seed": seed,
         "verbosity": -1,
     }

@@ -38,7 +38,7 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True, jo
     lineage = {c: cell_lineage(store, c) for c in trained.cells}
     params: dict[str, Any] = {
         "profile": trained.profile.to_dict(),
-        **{stage: lgb_params(stage, trained.profile, trained.seed, trained.threads) for stage in STAGES},
+        **{stage: lgb_params(stage, trained.profile, trained.seed) for stage in STAGES},
     }
     if trained.combiner != RECIPE:  # models combined as the recipe keep the parameters (and content) they had
         params["stack"] = trained.combiner.to_dict()

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from epigex.models.boosters import contributions, fit_booster, predict_stage, rounds_of
 from epigex.models.dataset import CellData
 from epigex.models.folds import OuterFold, in_chroms, outer_folds
+from epigex.models.parallel import run_concurrently
 from epigex.models.params import STAGES, Profile, Stage, lgb_params
 from epigex.models.selection import Selection, mean_abs_shap, select_features
 from epigex.models.stacking import RECIPE, Combiner, MaskRule, SweepResult, choose, stack
@@ -97,7 +98,7 @@ class TrainedModel:
 
     def params(self, stage: Stage) -> dict[str, Any]:
         """The LightGBM parameters of a stage."""
-        return lgb_params(stage, self.profile, self.seed, self.threads)
+        return lgb_params(stage, self.profile, self.seed)
 
 
 @dataclass
@@ -145,10 +146,10 @@ class TrainingRun:
     def fit(
         self, setup: Setup, stage: Stage, train: dict[str, Mask], stop: dict[str, Mask] | None, rounds: int | None
     ) -> lgb.Booster:
-        params = lgb_params(stage, self.profile, self.seed, self.threads)
+        params = lgb_params(stage, self.profile, self.seed)
         X, y = self.stack_rows(setup, train, stage)
         valid = self.stack_rows(setup, stop, stage) if stop is not None else None
-        b = fit_booster(
+        return fit_booster(
             X,
             y,
             params,
@@ -157,8 +158,20 @@ class TrainingRun:
             rounds=rounds if rounds is not None else self.profile.max_rounds,
             early_stopping=self.profile.early_stopping,
         )
-        self.tick(f"{setup.name} {stage}")
-        return b
+
+    def fit_all(
+        self, fits: list[tuple[Setup, Stage, dict[str, Mask], dict[str, Mask] | None, int | None]]
+    ) -> list[lgb.Booster]:
+        """:meth:`fit` each ``(setup, stage, train, stop, rounds)``, ``threads`` at a time; boosters in order."""
+
+        def task(
+            job: tuple[Setup, Stage, dict[str, Mask], dict[str, Mask] | None, int | None],
+        ) -> Callable[[], lgb.Booster]:
+            return lambda: self.fit(*job)
+
+        return run_concurrently(
+            [task(f) for f in fits], self.threads, lambda i: self.tick(f"{fits[i][0].name} {fits[i][1]}")
+        )
 
 
 def _masks(cells: dict[str, CellData], fn: Callable[[CellData], Mask]) -> dict[str, Mask]:
@@ -170,13 +183,20 @@ def _select(tr: TrainingRun, names: list[str], rng: np.random.Generator) -> Sele
     cells = list(tr.cells)
     directions = selection_directions(cells, rng)
     sources = sorted({a for a, _ in directions}, key=cells.index)
-    boosters: dict[tuple[str, Stage], lgb.Booster] = {}
-    for a in sources:
-        setup = Setup(f"within:{a}", (a,))
-        train = {a: tr.cells[a].split == "train"}
-        stop = {a: tr.cells[a].split == "val"}
-        for stage in STAGES:
-            boosters[(a, stage)] = tr.fit(setup, stage, train, stop, None)
+    keys = [(a, stage) for a in sources for stage in STAGES]
+    fitted = tr.fit_all(
+        [
+            (
+                Setup(f"within:{a}", (a,)),
+                stage,
+                {a: tr.cells[a].split == "train"},
+                {a: tr.cells[a].split == "val"},
+                None,
+            )
+            for a, stage in keys
+        ]
+    )
+    boosters: dict[tuple[str, Stage], lgb.Booster] = dict(zip(keys, fitted, strict=True))
     importances: dict[str, dict[str, F64]] = {}
     for a, b in directions:
         rows = tr.cells[b].split == "val"
@@ -245,17 +265,19 @@ PooledFitter = Callable[[Stage, dict[str, Mask], int, "TrainingRun"], lgb.Booste
 
 
 def local_units(units: list[Unit], tr: TrainingRun) -> list[tuple[int, dict[str, F64], str | None, int]]:
-    """Run validation units one after another in this process."""
+    """Run validation units in this process, ``threads`` at a time (:mod:`models.parallel`)."""
     X = {c: tr.X(c, np.ones(cd.genes.size, bool)) for c, cd in tr.cells.items()}
-    out = []
-    for u in units:
+
+    def task(u: Unit) -> Callable[[], tuple[int, dict[str, F64], str | None, int]]:
         y = {c: tr.targets[c].of(u.stage) for c in tr.cells}
-        params = lgb_params(u.stage, tr.profile, tr.seed, tr.threads)
-        res = run_unit(u, X, y, params, tr.names, tr.profile.max_rounds, tr.profile.early_stopping)
-        for _ in range(res[3]):
-            tr.tick(f"{u.setup} {u.stage}")
-        out.append(res)
-    return out
+        params = lgb_params(u.stage, tr.profile, tr.seed)
+        return lambda: run_unit(u, X, y, params, tr.names, tr.profile.max_rounds, tr.profile.early_stopping)
+
+    def done(i: int) -> None:
+        for _ in range(2 if units[i].refit is not None else 1):
+            tr.tick(f"{units[i].setup} {units[i].stage}")
+
+    return run_concurrently([task(u) for u in units], tr.threads, done)
 
 
 def _validate(
@@ -402,6 +424,7 @@ def train_ensemble(
     final: dict[str, dict[Stage, lgb.Booster]] = {s.name: {} for s in setups}
     quick = profile.on_val_split
     rows_final = _masks(tr.cells, (lambda c: c.split == "train") if quick else (lambda c: np.ones(c.genes.size, bool)))
+    refits: list[tuple[Setup, Stage, dict[str, Mask], dict[str, Mask] | None, int | None]] = []
     for s in setups:
         for stage in STAGES:
             n = int(np.median(rounds[(s.name, stage)]))
@@ -411,7 +434,9 @@ def train_ensemble(
             elif quick:
                 final[s.name][stage] = tr.final[(s.name, stage)]
             else:
-                final[s.name][stage] = tr.fit(s, stage, rows_final, None, n)
+                refits.append((s, stage, rows_final, None, n))
+    for (s, stage, *_), b in zip(refits, tr.fit_all(refits), strict=True):
+        final[s.name][stage] = b
     timings["final_fit"] = time.perf_counter() - t0
 
     metrics = validation_tables(tr.cells, oof, evaluated, stacked, chosen, choice.combiner)

@@ -16,6 +16,7 @@ from epigex.demo.enhancers import (
     activate,
     enhancer_pieces,
     enhancer_sites,
+    own_enhancers,
 )
 
 
@@ -71,3 +72,27 @@ def test_marks_cover_the_element_as_documented() -> None:
     assert (spans["DNase"][0][0], spans["DNase"][1][0]) == (9_750, 10_250)  # the middle half
     for assay in ("H3K4me3", "H3K27me3", "H3K36me3", "H3K9me3"):
         assert enhancer_pieces(enh, assay, rng)[1].size == 0
+
+
+def test_own_enhancers_count_and_sum_each_genes_active_sites() -> None:
+    enh = ActiveEnhancers(
+        np.array(["chr2"] * 4),
+        np.array([1, 2, 3, 4]),
+        np.array([500] * 4),
+        np.array([0.5, 1.0, 2.0, 0.25]),
+        np.array([0, 2, 0, 2]),
+    )
+    n, amp = own_enhancers(enh, 4)
+    np.testing.assert_array_equal(n, [2, 0, 2, 0])
+    np.testing.assert_allclose(amp, [2.5, 0.0, 1.25, 0.0])
+
+
+def test_activated_sites_keep_their_gene() -> None:
+    tss, sites = _sites(seed=3)
+    act = np.random.default_rng(2).random(tss.size)
+    enh = activate(sites, act, np.random.default_rng(1))
+    assert enh.gene is not None
+    assert 0 < enh.gene.size < sites.gene.size
+    # each active site is one of its gene's sites
+    owned = set(zip(sites.gene.tolist(), sites.centre.tolist(), strict=True))
+    assert set(zip(enh.gene.tolist(), enh.centre.tolist(), strict=True)) <= owned

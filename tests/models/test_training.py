@@ -83,9 +83,12 @@ def test_quick_profile_trains_on_train_and_stops_on_val(spy: list[dict[str, Any]
         assert call["valid"] == {5, 6}
 
 
-def test_training_is_deterministic() -> None:
+@pytest.mark.parametrize("threads", [(2, 2), (1, 3)])
+def test_training_is_deterministic(threads: tuple[int, int]) -> None:
+    # The same model twice, and the same model whatever the thread count (each booster is fitted single-threaded;
+    # the threads run fits side by side).
     cells = [synthetic_cell("A", 1), synthetic_cell("B", 2)]
-    runs = [train_ensemble(cells, NAMES, "fs", get_profile("quick"), seed=7, threads=2) for _ in range(2)]
+    runs = [train_ensemble(cells, NAMES, "fs", get_profile("quick"), seed=7, threads=t) for t in threads]
     for s in runs[0].setups:
         for stage in ("classifier", "regressor"):
             assert runs[0].boosters[s][stage].model_to_string() == runs[1].boosters[s][stage].model_to_string()
@@ -153,7 +156,7 @@ def test_a_unit_given_only_its_cells_and_the_rows_it_predicts_fits_and_predicts_
     )
     X = {n: c.X for n, c in cells.items()}
     y = {n: rank_target(c.gex) for n, c in cells.items()}  # type: ignore[arg-type]
-    params = lgb_params("regressor", get_profile("full"), 0, 1)
+    params = lgb_params("regressor", get_profile("full"), 0)
     whole = training.run_unit(unit, X, y, params, NAMES, 200, 20)
     slim = training.Unit(
         "within:A", "regressor", ("A",), {"A": unit.train["A"]}, {"A": unit.stop["A"]}, {"A": unit.refit["A"]}, {}, True
