@@ -48,7 +48,7 @@ from epigex.store.cells import feature_families
 NEW_FAMILIES = ("distal_rings", "distal_contact", "distal_assigned", "neighbour_promoters", "repressive_domain")
 
 
-ORACLE = ("oracle:n_active", "oracle:amp_sum")
+ORACLE = ("oracle_n_active", "oracle_amp_sum")
 
 
 def with_oracle(cell: CellData, truth_dir: Path) -> CellData:
