@@ -75,6 +75,9 @@ def selection_directions(cells: list[str], rng: np.random.Generator) -> list[tup
     return pairs
 
 
+Fit = tuple[Setup, Stage, dict[str, Mask], dict[str, Mask] | None, int | None]  # setup, stage, train, stop, rounds
+
+
 @dataclass
 class TrainedModel:
     """Everything a training produced that the registry keeps."""
@@ -159,14 +162,10 @@ class TrainingRun:
             early_stopping=self.profile.early_stopping,
         )
 
-    def fit_all(
-        self, fits: list[tuple[Setup, Stage, dict[str, Mask], dict[str, Mask] | None, int | None]]
-    ) -> list[lgb.Booster]:
+    def fit_all(self, fits: list[Fit]) -> list[lgb.Booster]:
         """:meth:`fit` each ``(setup, stage, train, stop, rounds)``, ``threads`` at a time; boosters in order."""
 
-        def task(
-            job: tuple[Setup, Stage, dict[str, Mask], dict[str, Mask] | None, int | None],
-        ) -> Callable[[], lgb.Booster]:
+        def task(job: Fit) -> Callable[[], lgb.Booster]:
             return lambda: self.fit(*job)
 
         return run_concurrently(
@@ -424,7 +423,7 @@ def train_ensemble(
     final: dict[str, dict[Stage, lgb.Booster]] = {s.name: {} for s in setups}
     quick = profile.on_val_split
     rows_final = _masks(tr.cells, (lambda c: c.split == "train") if quick else (lambda c: np.ones(c.genes.size, bool)))
-    refits: list[tuple[Setup, Stage, dict[str, Mask], dict[str, Mask] | None, int | None]] = []
+    refits: list[Fit] = []
     for s in setups:
         for stage in STAGES:
             n = int(np.median(rounds[(s.name, stage)]))
