@@ -17,8 +17,9 @@ class Settings(BaseSettings):
     """Every ``EPIGEX_*`` setting.
 
     ``HOME`` (the store), ``API_TOKEN`` (bearer token for writes; see :mod:`app.api.guard`), ``MAX_UPLOAD_MB``
-    (per file), ``THREADS`` (booster fits run side by side and ingest threads; default: the CPUs this process may use, by
-    affinity and cgroup quota, at most 8; each booster is single-threaded, so models are the same whatever it is),
+    (per file), ``THREADS`` (booster fits run side by side, and ingest threads; default: the CPUs this process
+    may use, by affinity and cgroup quota, at most 8; each booster is single-threaded, so models are the same
+    whatever it is),
     ``LOG_LEVEL``, ``JOB_WORKERS`` (jobs run at once),
     ``BENCH_ENDPOINTS`` (serve ``/bench/floor`` for ``bench/serve.py``), ``SEED_DEMO`` (on first start with an
     empty store, generate the demo dataset, ingest it and train a quick model), ``DEMO_DIR`` (where; default
