@@ -30,11 +30,10 @@ import numpy as np
 from epigex.demo.dataset import write_demo
 from epigex.ingest.pipeline import ingest_dataset
 from epigex.models.dataset import load_training_cell, shared_feature_set
-from epigex.models.folds import in_chroms, outer_folds
 from epigex.models.parallel import run_concurrently
 from epigex.models.params import STAGES, get_profile, lgb_params
 from epigex.models.targets import expressed_target, rank_target
-from epigex.models.training import Unit, plan_setups, run_unit, train_ensemble
+from epigex.models.training import Unit, plan_setups, run_unit, train_ensemble, validation_units
 from epigex.store.catalog import Store
 from epigex.store.cells import feature_names
 
@@ -61,16 +60,9 @@ def main() -> None:
         "regressor": {c.name: rank_target(c.gex) for c in cells},  # type: ignore[arg-type]
     }
     profile = get_profile("full")
-    chroms = np.concatenate([c.chrom for c in cells])
-    units = []
-    for fold in list(outer_folds(chroms, profile.inner_groups))[: args.folds]:
-        test = {c.name: c.chrom == fold.held_out for c in cells}
-        inner = {c.name: in_chroms(c.chrom, fold.inner_val) for c in cells}
-        train = {n: ~test[n] & ~inner[n] for n in test}
-        refit = {n: ~test[n] for n in test}
-        for s in plan_setups([c.name for c in cells]):
-            for stage in STAGES:
-                units.append(Unit(s.name, stage, s.cells, train, inner, refit, test, keep_booster=False))
+    setups = plan_setups([c.name for c in cells])
+    per_fold = len(setups) * len(STAGES)  # units come fold by fold
+    units = validation_units({c.name: c for c in cells}, setups, profile)[: args.folds * per_fold]
 
     def task(u: Unit, threads: int) -> Callable[[], Any]:
         params = lgb_params(u.stage, profile, 0) | {"num_threads": threads}

@@ -54,9 +54,8 @@ ORACLE = ("oracle_n_active", "oracle_amp_sum")
 def with_oracle(cell: CellData, truth_dir: Path) -> CellData:
     """The cell with two more columns: its genes' own active enhancer sites, from the simulation's truth."""
     table = pl.read_csv(truth_dir / f"{cell.name}_enhancers.tsv", separator="\t")
-    index = dict(zip(table["gene_name"].to_list(), range(table.height), strict=True))
-    rows = np.array([index[g] for g in cell.genes])
-    extra = table.select("n_active", "amp_sum").to_numpy().astype(np.float32)[rows]
+    own = pl.DataFrame({"gene_name": cell.genes}).join(table, on="gene_name", how="left", maintain_order="left")
+    extra = own.select("n_active", "amp_sum").to_numpy().astype(np.float32)
     return replace(cell, X=np.hstack([cell.X, extra]))
 
 
@@ -80,9 +79,9 @@ def run_seed(
         variants["today + oracle enhancers"] = variants["today"]
     rows: dict[str, dict[str, float]] = {}
     shap_by_family: dict[str, float] = defaultdict(float)
+    truth_dir = Path(str(manifest["truth"]))
     for label, names in variants.items():
         cells = [load_training_cell(store, c, fs, names) for c in ("X1", "X2")]
-        truth_dir = Path(str(manifest["truth"]))
         if label.endswith("oracle enhancers"):
             cells, names = [with_oracle(c, truth_dir) for c in cells], [*names, *ORACLE]
         t0 = time.perf_counter()
@@ -110,7 +109,7 @@ def run_seed(
                 "x3": x3_chosen,
                 "val": val_chosen,
                 "seconds": seconds,
-                "stack": choice["chosen"],  # type: ignore[dict-item]
+                "stack": choice["chosen"],
             }
             for s in tm.selection:
                 if s.get("fate") == "selected":

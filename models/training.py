@@ -279,6 +279,32 @@ def local_units(units: list[Unit], tr: TrainingRun) -> list[tuple[int, dict[str,
     return run_concurrently([task(u) for u in units], tr.threads, done)
 
 
+def validation_units(cells: dict[str, CellData], setups: list[Setup], profile: Profile) -> list[Unit]:
+    """Every validation unit, fold by fold (setups × stages within a fold): the val split for ``quick``, one
+    held-out chromosome per fold (with its inner early-stopping group and refit) for ``full``."""
+    quick = profile.on_val_split
+    folds: list[OuterFold | None] = [None]
+    if not quick:
+        folds = list(outer_folds(np.concatenate([c.chrom for c in cells.values()]), profile.inner_groups))
+    units: list[Unit] = []
+    for fold in folds:
+        if fold is None:
+            test = _masks(cells, lambda c: c.split == "val")
+            train = _masks(cells, lambda c: c.split == "train")
+            stop = test
+            refit: dict[str, Mask] | None = None
+        else:
+            test = {n: c.chrom == fold.held_out for n, c in cells.items()}
+            inner_val = {n: in_chroms(c.chrom, fold.inner_val) for n, c in cells.items()}
+            train = {c: ~test[c] & ~inner_val[c] for c in cells}
+            stop = inner_val
+            refit = {c: ~test[c] for c in cells}
+        for s in setups:
+            for stage in STAGES:
+                units.append(Unit(s.name, stage, s.cells, train, stop, refit, test, keep_booster=quick))
+    return units
+
+
 def _validate(
     tr: TrainingRun, setups: list[Setup], unit_runner: UnitRunner = local_units
 ) -> tuple[dict[tuple[str, str], tuple[F64, F64]], dict[str, Mask], dict[tuple[str, Stage], list[int]]]:
@@ -291,26 +317,7 @@ def _validate(
         for c, cd in tr.cells.items()
     }
     rounds: dict[tuple[str, Stage], list[int]] = {(s.name, st): [] for s in setups for st in STAGES}
-    folds: list[OuterFold | None] = [None]
-    if not quick:
-        all_chroms = np.concatenate([c.chrom for c in tr.cells.values()])
-        folds = list(outer_folds(all_chroms, tr.profile.inner_groups))
-    units: list[Unit] = []
-    for fold in folds:
-        if fold is None:
-            test = _masks(tr.cells, lambda c: c.split == "val")
-            train = _masks(tr.cells, lambda c: c.split == "train")
-            stop = test
-            refit: dict[str, Mask] | None = None
-        else:
-            test = {n: c.chrom == fold.held_out for n, c in tr.cells.items()}
-            inner_val = {n: in_chroms(c.chrom, fold.inner_val) for n, c in tr.cells.items()}
-            train = {c: ~test[c] & ~inner_val[c] for c in tr.cells}
-            stop = inner_val
-            refit = {c: ~test[c] for c in tr.cells}
-        for s in setups:
-            for stage in STAGES:
-                units.append(Unit(s.name, stage, s.cells, train, stop, refit, test, keep_booster=quick))
+    units = validation_units(tr.cells, setups, tr.profile)
     for u, (n, preds, text, _) in zip(units, unit_runner(units, tr), strict=True):
         rounds[(u.setup, u.stage)].append(n)
         for c, p in preds.items():
