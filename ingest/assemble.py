@@ -102,7 +102,8 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
 def cell_qc(
     cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: float, missing: list[str] | None = None
 ) -> dict[str, Any]:
-    """The per-cell QC summary: genes, tracks (and those missing), chromosome naming, genes without signal, time."""
+    """The per-cell QC summary: genes, tracks (and those missing), chromosome naming, genes without signal, peaks on
+    contigs outside the genome, time."""
     naming = sorted({t.qc.get("naming", "none") for t in tracks})
     return {
         "cell_line": cell,
@@ -116,6 +117,11 @@ def cell_qc(
         "genes_on_missing_chrom": {
             f"{t.assay}/{t.kind}": t.qc.get("genes_on_missing_chrom", t.qc.get("genes_on_chrom_without_peaks"))
             for t in tracks
+        },
+        "outside_genome": {
+            f"{t.assay}/{t.kind}": {**t.qc["outside_genome"], "of": t.qc.get("n_items", 0)}
+            for t in tracks
+            if t.qc.get("outside_genome", {}).get("peaks")
         },
         "seconds": round(seconds, 2),
     }

@@ -18,8 +18,9 @@ MIB = 1024 * 1024
 # Peak bytes of one bigWig interval through decode + window statistics: 925 MB above the imports for the
 # 9,958,257 intervals of a dense, full-length chr1 (bench/memory.py), rounded up.
 BYTES_PER_INTERVAL = 96
-# Peak bytes per byte of inflated BED text through the polars parse (split, typed columns, arrays), rounded up.
-BYTES_PER_BED_BYTE = 6
+# Peak bytes per peak held through a BED read and its feature extraction (codes, coordinates and scores kept per
+# block, their concatenation, the per-chromosome order), rounded up; a block of text in flight adds a few MiB.
+BYTES_PER_PEAK = 160
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,9 @@ class ReadLimits:
         """The most bigWig intervals one chromosome may hold within the memory ceiling."""
         return self.max_memory_bytes // BYTES_PER_INTERVAL
 
-    def max_text_bytes(self) -> int:
-        """The most bytes of (inflated) BED text a read may hold within the memory ceiling."""
-        return self.max_memory_bytes // BYTES_PER_BED_BYTE
+    def max_peaks(self) -> int:
+        """The most peaks a BED read may hold within the memory ceiling."""
+        return self.max_memory_bytes // BYTES_PER_PEAK
 
     def clock(self, path: str) -> Clock:
         """A clock for one read of ``path``, started now."""

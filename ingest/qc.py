@@ -57,6 +57,23 @@ Profile = dict[str, Any]  # see ingest.qc_profile.cell_profile
 Frame = pl.DataFrame | FeatureView
 
 
+def placement(outside: Mapping[str, Any] | None) -> tuple[Verdict, str | None]:
+    """The verdict on a peak file's peaks that lie on contigs the genome lacks (``Peaks.outside_genome`` plus ``of``).
+
+    Contigs of GRCh38's analysis set (``chrUn_*``, ``*_random``, chrEBV, …) are expected in ENCODE files: read
+    past, not judged. Peaks on names hg38 does not know at all are named (warn); most of a file's peaks there
+    (fail) means another genome or a damaged file.
+    """
+    if not outside or not outside.get("unknown_peaks"):
+        return "pass", None
+    n, of = int(outside["unknown_peaks"]), max(1, int(outside.get("of") or 1))
+    names = ", ".join(outside.get("unknown_named", []))
+    what = f"{n:,} of {of:,} peaks lie on contigs hg38 does not have ({names}) and were not used"
+    if n / of > COVERAGE_FAIL:
+        return "fail", f"{what}: is this file from another genome, or damaged?"
+    return "warn", what
+
+
 def worst(verdicts: list[Verdict]) -> Verdict:
     """The most severe of ``verdicts`` (pass when none)."""
     return max(verdicts, key=lambda v: ORDER[v], default="pass")

@@ -1,15 +1,19 @@
-"""Load a small text input (a BED file), plain or gzipped, within a byte budget, as decoded lines.
+"""Text inputs (BED files, gene tables), plain or gzipped, read as a stream of whole-line blocks within a budget.
 
-Gzip (including multi-member and BGZF files) is inflated as a stream with an output cap — the smaller of the
-memory ceiling's text budget and the compressed size times the inflate-ratio limit — so a zip bomb is refused
-after at most that many bytes, never inflated in full. A UTF-8 byte-order mark is dropped; LF, CRLF and CR-only
-line endings are all line ends, so line numbers match what an editor shows.
+A file is read in blocks of about a megabyte and handed on as decoded text that always ends at a line end, with
+the 1-based number of its first line, so a caller's memory is one block plus what it keeps — never the whole
+file. Gzip (including multi-member and BGZF files) is inflated as a stream with an output cap (the compressed size
+times the inflate-ratio limit, at least 16 MiB), so a zip bomb is refused after at most that many bytes. A UTF-8
+byte-order mark is dropped; LF, CRLF and CR-only line endings are all line ends (handed on as ``\\n``), so line
+numbers match what an editor shows. One line may hold at most :data:`MAX_LINE_BYTES`.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from epigex.ingest.bbi import sniff_kind
 from epigex.ingest.limits import MIB, ReadLimits
@@ -19,75 +23,138 @@ _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 # Whatever the ratio, a gzip may inflate to this much (small files compress unusually well).
 _MIN_INFLATE_CAP = 16 * MIB
+# The longest line a text input may have: a peak line is about a hundred bytes, a gene table's far less.
+MAX_LINE_BYTES = 1 * MIB
 
 
-def _inflate(path: Path, size: int, limits: ReadLimits) -> bytes:
-    cap = min(limits.max_text_bytes(), max(int(size * limits.max_inflate_ratio), _MIN_INFLATE_CAP))
-    out = bytearray()
+def _plain_chunks(fh: BinaryIO) -> Iterator[bytes]:
+    while chunk := fh.read(_CHUNK):
+        yield chunk
+
+
+def _gzip_chunks(fh: BinaryIO, path: Path, size: int, limits: ReadLimits) -> Iterator[bytes]:
+    """Inflated bytes of every gzip member in turn, refused past the inflate cap."""
+    cap = max(int(size * limits.max_inflate_ratio), _MIN_INFLATE_CAP)
+    total = 0
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
     in_member = False
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            data: bytes = chunk
-            while data:
-                if not in_member and not any(data):
-                    data = b""  # zero padding after the last member
-                    break
-                in_member = True
-                try:
-                    out += d.decompress(data, cap + 1 - len(out))
-                except zlib.error as err:
-                    raise InputError(f"{path}: gzip data is truncated or corrupt ({err})") from None
-                if len(out) > cap:
-                    raise ResourceLimitError(
-                        f"{path}: the gzip inflates to more than {cap / MIB:,.0f} MiB ({size / MIB:,.1f} MiB "
-                        f"compressed); a peak file is never this large — it is a zip bomb or not a BED file "
-                        "(limits: EPIGEX_MAX_TRACK_MEMORY_MB, EPIGEX_MAX_INFLATE_RATIO)"
-                    )
-                if d.eof:
-                    data = d.unused_data
-                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    in_member = False
-                else:
-                    data = d.unconsumed_tail
+    while chunk := fh.read(_CHUNK):
+        data: bytes = chunk
+        while data:
+            if not in_member and not any(data):
+                break  # zero padding after the last member
+            in_member = True
+            try:
+                out = d.decompress(data, _CHUNK)
+            except zlib.error as err:
+                raise InputError(f"{path}: gzip data is truncated or corrupt ({err})") from None
+            total += len(out)
+            if total > cap:
+                raise ResourceLimitError(
+                    f"{path}: the gzip inflates to more than {cap / MIB:,.0f} MiB ({size / MIB:,.1f} MiB "
+                    f"compressed); a text input never compresses this well — it is a zip bomb "
+                    "(limit: EPIGEX_MAX_INFLATE_RATIO)"
+                )
+            if out:
+                yield out
+            if d.eof:
+                data = d.unused_data
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                in_member = False
+            else:
+                data = d.unconsumed_tail
     if in_member:
         raise InputError(f"{path}: gzip data is truncated or corrupt (the stream ends mid-member)")
-    return bytes(out)
 
 
-def read_text_lines(path: Path, limits: ReadLimits, what: str) -> list[str]:
-    """The lines of a plain or gzipped UTF-8 text file (no line-end characters), within ``limits``."""
+def _last_line_end(buf: bytearray) -> int:
+    """The index just past the last complete line end in ``buf`` (0: none); a CR at the very end waits for LF."""
+    lf = buf.rfind(b"\n")
+    cr = buf.rfind(b"\r", 0, len(buf) - 1)
+    cut = max(lf, cr)
+    if cut < 0:
+        return 0
+    if buf[cut] == 0x0D and buf[cut + 1] == 0x0A:
+        cut += 1
+    return cut + 1
+
+
+def _decode(raw: bytes, path: Path, first_line: int, what: str) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        head = raw[: err.start].replace(b"\r\n", b"\n")
+        line = first_line + head.count(b"\n") + head.count(b"\r")
+        raise FileTypeError(f"{path}, line {line}: not UTF-8 text; expected {what}") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def text_blocks(path: Path, limits: ReadLimits, what: str) -> Iterator[tuple[int, str]]:
+    """Blocks of whole lines of a plain or gzipped UTF-8 text file: ``(number of the first line, text)``.
+
+    Every block but possibly the last ends with ``\\n``; the last line need not have a line end. Raises the
+    project's errors naming the file (and the line, for text that is not UTF-8 or a line that is too long).
+    """
     try:
         size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-        kind = sniff_kind(head)
+        fh = open(path, "rb")  # closed in the finally below (the caller may stop early)
+    except OSError as err:
+        raise InputError(f"{path}: cannot be read ({err.strerror or err})") from None
+    try:
+        kind = sniff_kind(fh.read(8))
+        fh.seek(0)
         if kind == "empty":
             raise InputError(f"{path}: the file is empty; expected {what}")
         if kind in ("bigwig", "bigbed"):
             raise FileTypeError(f"{path}: this is a binary {kind} file, not a text file of {what}")
-        if kind == "gzip":
-            raw = _inflate(path, size, limits)
-        else:
-            if size > limits.max_text_bytes():
-                raise ResourceLimitError(
-                    f"{path}: {size / MIB:,.0f} MiB of text is more than a read may hold "
-                    f"({limits.max_text_bytes() / MIB:,.0f} MiB under EPIGEX_MAX_TRACK_MEMORY_MB); "
-                    f"this is not a file of {what}, or split it"
+        chunks = _gzip_chunks(fh, path, size, limits) if kind == "gzip" else _plain_chunks(fh)
+        buf = bytearray()
+        line = 1
+        first = True
+        for chunk in chunks:
+            buf += chunk
+            if first and len(buf) >= len(_BOM):
+                if buf.startswith(_BOM):
+                    del buf[: len(_BOM)]
+                first = False
+            cut = _last_line_end(buf)
+            if cut == 0:
+                if len(buf) > MAX_LINE_BYTES:
+                    raise InputError(
+                        f"{path}, line {line}: a line longer than {MAX_LINE_BYTES // MIB} MiB; expected {what}"
+                    )
+                continue
+            text = _decode(bytes(buf[:cut]), path, line, what)
+            del buf[:cut]
+            yield line, text
+            line += text.count("\n")
+        if first and buf.startswith(_BOM):
+            del buf[: len(_BOM)]
+        if buf:
+            if len(buf) > MAX_LINE_BYTES:
+                raise InputError(
+                    f"{path}, line {line}: a line longer than {MAX_LINE_BYTES // MIB} MiB; expected {what}"
                 )
-            raw = path.read_bytes()
+            yield line, _decode(bytes(buf), path, line, what)
     except OSError as err:
         raise InputError(f"{path}: cannot be read ({err.strerror or err})") from None
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM) :]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        raise FileTypeError(f"{path}, line {line}: not UTF-8 text (byte {err.start:,}); expected {what}") from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    finally:
+        fh.close()
+
+
+def read_text_lines(path: Path, limits: ReadLimits, what: str, max_bytes: int = 256 * MIB) -> list[str]:
+    """Every line of a small text file (no line-end characters); a file of more than ``max_bytes`` is refused."""
+    lines: list[str] = []
+    held = 0
+    for _, text in text_blocks(path, limits, what):
+        held += len(text)
+        if held > max_bytes:
+            raise ResourceLimitError(
+                f"{path}: more than {max_bytes / MIB:,.0f} MiB of text; this is not {what}, or split it"
+            )
+        lines.extend(text.split("\n"))
+        if lines[-1] == "" and text.endswith("\n"):
+            lines.pop()
     return lines

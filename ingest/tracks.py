@@ -278,10 +278,7 @@ def bed_features(
     peaks = read_peaks(path, check_build=not force_build, limits=limits)
     groups = _chrom_groups(genes)
     all_coords = gene_coords(genes)
-    order = np.argsort(peaks.chrom, kind="stable")
-    uniq, first = np.unique(peaks.chrom[order], return_index=True)
-    bounds = [*first.tolist(), order.size]
-    by_chrom = {str(c): order[bounds[i] : bounds[i + 1]] for i, c in enumerate(uniq)}
+    by_chrom = peaks.by_chrom()
     empty = np.zeros(0, dtype=np.int64)
     for i, (chrom, idx) in enumerate(sorted(groups.items())):
         sel = by_chrom.get(chrom, empty)
@@ -324,6 +321,7 @@ def bed_features(
             "n_bases": int((peaks.end - peaks.start).sum()),
             "genes_on_chrom_without_peaks": int(sum(groups[c].size for c in missing)),
             "chroms_without_peaks": missing,
+            "outside_genome": peaks.outside_genome(),
             "genes_without_signal": int((~has_any).sum()),
         },
     )

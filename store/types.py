@@ -8,7 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 Bools = npt.NDArray[np.bool_]
 ProgressFn = Callable[[str, float], None]
 """A progress report: ``(label of the task, fraction of it done in 0..1)``."""

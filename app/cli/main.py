@@ -101,8 +101,16 @@ def ingest(
                 highlight=False,
             )
     for o in outcomes:
+        for track, out in o.qc.get("outside_genome", {}).items():
+            console.print(
+                f"{o.cell} {track.replace('/', ' ')}: {out['peaks']:,} of {out['of']:,} peaks lie on "
+                f"{out['contigs']} contig(s) outside hg38's chromosomes ({', '.join(out['named'])}); not used",
+                markup=False,
+                highlight=False,
+            )
+    for o in outcomes:
         verdict = cell_qc(store, o.cell)
-        if verdict["references"]:
+        if verdict["references"] or verdict["verdict"] != "pass":
             bad = [f"{t['assay']} {t['kind']}: {t['verdict']}" for t in verdict["tracks"] if t["verdict"] != "pass"]
             console.print(
                 f"{o.cell}: track QC {verdict['verdict'].upper()}" + (f" ({'; '.join(bad)})" if bad else ""),

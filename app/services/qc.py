@@ -11,7 +11,7 @@ from typing import Any
 
 from epigex.app.services.assaysets import ModelNeeded, model_for_cell
 from epigex.ingest.featureset import ASSAYS
-from epigex.ingest.qc import drift, references, track_verdicts, worst
+from epigex.ingest.qc import drift, placement, references, track_verdicts, worst
 from epigex.ingest.qc_profile import PROFILE_VERSION, cell_profile, profile_columns
 from epigex.store.catalog import Store
 from epigex.store.cells import cells_overview, feature_table, feature_tables
@@ -33,6 +33,16 @@ def _profile(store: Store, cell: str, entry: dict[str, Any], fs_id: str | None) 
     tracks = _tracks(entry["tracks"])
     cols = [c for a, k in tracks for c in profile_columns(a, k)]
     return cell_profile(feature_table(store, cell, fs_id, cols), tracks)
+
+
+def _placement(rows: list[dict[str, Any]], qc: dict[str, Any]) -> None:
+    """Add the verdict on peaks outside the genome (kept at ingest) to each peak file's row."""
+    outside = qc.get("outside_genome", {})
+    for r in rows:
+        verdict, reason = placement(outside.get(f"{r['assay']}/{r['kind']}"))
+        if reason is not None:
+            r["verdict"] = worst([r["verdict"], verdict])
+            r["reasons"].append(reason)
 
 
 def _drift_model(
@@ -66,12 +76,16 @@ def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, A
     refs = [c for c, e in overview.items() if e["labelled"] and c != cell]
     tracks = _tracks(entry["tracks"])
     if not refs:
+        rows: list[dict[str, Any]] = [
+            {"assay": a, "kind": k, "verdict": "pass", "looks_like": a, "reasons": []} for a, k in tracks
+        ]
+        _placement(rows, qc)
         return {
             "cell_line": cell,
-            "verdict": "pass",
+            "verdict": worst([r["verdict"] for r in rows]),
             "references": [],
-            "note": "no other labelled cell line in the store to compare with: nothing was checked",
-            "tracks": [{"assay": a, "kind": k, "verdict": "pass", "looks_like": a, "reasons": []} for a, k in tracks],
+            "note": "no other labelled cell line in the store to compare with: the tracks' profiles were not checked",
+            "tracks": rows,
             "drift": None,
         }
     model = _drift_model(store, cell, model_id, overview)
@@ -88,6 +102,7 @@ def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, A
     rows = track_verdicts(
         _profile(store, cell, entry, fs_id), tracks, ref, {key: v or 0.0 for key, v in no_data.items()}
     )
+    _placement(rows, qc)
     drifted = None
     if model is not None:
         importance = {r["feature"]: r.get("mean_abs_shap") or 0.0 for r in model.selection}

@@ -190,3 +190,26 @@ def test_ingest_takes_the_tracks_a_cell_has_and_require_all_refuses(demo_dir: Pa
     assert r.returncode == 0, r.stderr
     assert "P1: without " in r.stdout
     assert "DNase (bed)" in r.stdout  # only the bigWig of DNase came
+
+
+def test_peaks_on_contigs_outside_the_genome_are_reported_not_silent(demo_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from tests.app.services.test_assaysets import partial_folder
+
+    folder = partial_folder(demo_dir, tmp_path / "d", {"P1": "X3"}, {"DNase": ("bigwig", "bed")})
+    bed = folder / "DNase-bed" / "P1.bed"
+    n = bed.read_text().count("\n")
+    extra = [f"chrFoo\t{i * 1000}\t{i * 1000 + 300}\tp\t0\t.\t5\t-1\t3\t150\n" for i in range(30)]
+    extra += ["chrUn_KI270302v1\t100\t400\tp\t0\t.\t5\t-1\t3\t150\n"] * 2
+    with bed.open("a") as fh:
+        fh.writelines(extra)
+    r = run(["ingest", str(folder)], tmp_path / "home")
+    assert r.returncode == 0, r.stderr
+    assert f"P1 DNase bed: 32 of {n + 32:,} peaks lie on 2 contig(s) outside hg38's chromosomes" in r.stdout
+    assert "(chrFoo, chrUn_KI270302v1); not used" in r.stdout
+    qc = json.loads(run(["qc", "P1", "--json"], tmp_path / "home").stdout)
+    row = next(t for t in qc["tracks"] if t["kind"] == "bed")
+    assert row["verdict"] == "warn"  # an unknown contig is named; the analysis set's chrUn_ contigs are expected
+    assert row["reasons"] == [f"30 of {n + 32:,} peaks lie on contigs hg38 does not have (chrFoo) and were not used"]
+    assert qc["verdict"] == "warn"

@@ -185,6 +185,12 @@ def bigwig_mutants(data: bytes, rng: np.random.Generator, n: int) -> Iterator[tu
             yield f"selfref@{i}", bytes(b)
 
 
+def _many_lines(text: bytes, n: int) -> list[bytes]:
+    """The file's non-empty lines repeated to about ``n`` lines."""
+    lines = [line for line in text.split(b"\n") if line.strip()] or [b"chr1\t1\t2"]
+    return (lines * (n // len(lines) + 1))[:n]
+
+
 def bed_mutants(data: bytes, rng: np.random.Generator, n: int) -> Iterator[tuple[str, bytes]]:
     """``n`` seeded mutants of a (possibly gzipped) BED file."""
     gz = data[:2] == b"\x1f\x8b"
@@ -208,7 +214,7 @@ def bed_mutants(data: bytes, rng: np.random.Generator, n: int) -> Iterator[tuple
         b"\x00",
     ]
     for _ in range(n):
-        op = int(rng.integers(0, 6))
+        op = int(rng.integers(0, 8))
         t = bytearray(text)
         if op == 0:
             cut = int(rng.integers(0, len(t)))
@@ -234,8 +240,18 @@ def bed_mutants(data: bytes, rng: np.random.Generator, n: int) -> Iterator[tuple
             out = b"\n".join(lines)
         elif op == 4:  # line endings
             out = bytes(t).replace(b"\n", [b"\r\n", b"\r", b"\n\n"][int(rng.integers(0, 3))])
-        else:
+        elif op == 5:
             out = b"\xef\xbb\xbf" + bytes(t)
+        elif op == 6:  # memory shape: one huge chromosome name among many lines (fixed-width arrays pay it per line)
+            lines = _many_lines(bytes(t), 60_000)
+            i = int(rng.integers(0, len(lines)))
+            fields = lines[i].split(b"\t")
+            fields[0] = b"chrUn_" + b"A" * int(rng.integers(200, 50_000))
+            lines[i] = b"\t".join(fields)
+            out = b"\n".join(lines) + b"\n"
+        else:  # memory shape: wide lines, hundreds of columns the format does not use
+            extra = b"\t0" * int(rng.integers(100, 1_000))
+            out = b"\n".join(line + extra for line in _many_lines(bytes(t), 3_000)) + b"\n"
         if gz:
             out = gzip.compress(out, mtime=0)
             if rng.random() < 0.3:
