@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         """A blank value (``EPIGEX_DASK_SCHEDULER=`` as compose passes an unset variable) means not set."""
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("home", "demo_dir", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        """``~`` is the user's home, as a shell would read it (``EPIGEX_HOME='~/x'`` is not a folder named ``~``)."""
+        return value.expanduser() if value is not None else None
+
     def read_limits(self) -> ReadLimits:
         """The resource budget of one track read."""
         return ReadLimits(self.max_track_memory_mb, self.max_track_seconds, self.max_inflate_ratio)

@@ -3,7 +3,8 @@
 A file is read in blocks of about a megabyte and handed on as decoded text that always ends at a line end, with
 the 1-based number of its first line, so a caller's memory is one block plus what it keeps — never the whole
 file. Gzip (including multi-member and BGZF files) is inflated as a stream with an output cap (the compressed size
-times the inflate-ratio limit, at least 16 MiB), so a zip bomb is refused after at most that many bytes. A UTF-8
+times the inflate-ratio limit, at least 16 MiB), once without keeping anything before the pass that is read, so
+a zip bomb is refused after inflating at most that many bytes and before any of it is parsed. A UTF-8
 byte-order mark is dropped; LF, CRLF and CR-only line endings are all line ends (handed on as ``\\n``), so line
 numbers match what an editor shows. One line may hold at most :data:`MAX_LINE_BYTES`.
 """
@@ -109,6 +110,10 @@ def text_blocks(path: Path, limits: ReadLimits, what: str) -> Iterator[tuple[int
             raise InputError(f"{path}: the file is empty; expected {what}")
         if kind in ("bigwig", "bigbed"):
             raise FileTypeError(f"{path}: this is a binary {kind} file, not a text file of {what}")
+        if kind == "gzip":  # a first pass that keeps nothing refuses a bomb before any of it is parsed
+            for _ in _gzip_chunks(fh, path, size, limits):
+                pass
+            fh.seek(0)
         chunks = _gzip_chunks(fh, path, size, limits) if kind == "gzip" else _plain_chunks(fh)
         buf = bytearray()
         line = 1

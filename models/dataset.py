@@ -58,7 +58,7 @@ def load_cell(store: Store, cell: str, feature_set: str, features: list[str] | N
     """A cell's genes, features (``features`` or the whole set, in that order) and labels if it has them."""
     info = cell_info(store, cell)
     genes = cell_genes(store, cell)
-    table = feature_table(store, cell, feature_set)
+    table = feature_table(store, cell, feature_set, features)
     names = features if features is not None else feature_names(store, feature_set)
     missing = [f for f in names if f not in table.columns]
     if missing:

@@ -69,30 +69,6 @@ def predict_matrix(model: LoadedModel, X: F32, *, explain: bool = True) -> Predi
     return predict_with(boosters, rule, model.record.threshold, X, explain=explain, combiner=combiner)
 
 
-BASE = "__base__"  # the "feature" whose contribution column holds a stage's base value
-
-
-def contrib_column(stage: str, feature: str) -> str:
-    """Column name of a stage's SHAP value of a feature (or of its base value, ``BASE``) in the contributions file."""
-    return f"{stage}:{feature}"
-
-
-def value_column(feature: str) -> str:
-    """Column name of a feature's value in the contributions file."""
-    return f"value:{feature}"
-
-
-def _contrib_frame(genes: npt.NDArray[np.str_], features: list[str], X: F32, pred: Predicted) -> pl.DataFrame:
-    cols: dict[str, npt.NDArray[np.generic]] = {"gene_name": genes}
-    for j, f in enumerate(features):
-        cols[value_column(f)] = X[:, j]
-    for stage, c in pred.contrib.items():
-        for j, f in enumerate(features):
-            cols[contrib_column(stage, f)] = c[:, j].astype(np.float32)
-        cols[contrib_column(stage, BASE)] = c[:, -1].astype(np.float32)
-    return pl.DataFrame(cols)
-
-
 @dataclass(frozen=True)
 class CellPredictions:
     """Where a (model, cell)'s predictions live in the store."""
@@ -100,18 +76,21 @@ class CellPredictions:
     model_id: str
     cell: str
     path: str
-    contrib_path: str
 
 
 def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None) -> CellPredictions:
-    """Predictions of ``model`` (default: the active one) for ``cell``: from the store, computed on first use."""
+    """Predictions of ``model`` (default: the active one) for ``cell``: from the store, computed on first use.
+
+    Only the predictions are kept: a gene's SHAP contributions are computed when it is explained (a few
+    milliseconds for one gene, where every gene's would cost seconds per cell).
+    """
     model = model or load_model(store)
     digest = str(cell_info(store, cell)["input_digest"])
     found = find_predictions(store, model.id, cell, digest)
     if found:
-        return CellPredictions(model.id, cell, *found)
+        return CellPredictions(model.id, cell, found)
     data = load_cell(store, cell, model.record.feature_set, model.record.features)
-    pred = predict_matrix(model, data.X)
+    pred = predict_matrix(model, data.X, explain=False)
     frame = pl.DataFrame(
         {
             "gene_name": data.genes,
@@ -121,17 +100,13 @@ def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None
             "rank_predicted": pred.rank_predicted,
         }
     )
-    pred_tmp, contrib_tmp = store.new_tmp_path(".parquet"), store.new_tmp_path(".parquet")
+    pred_tmp = store.new_tmp_path(".parquet")
     try:
         pq.write_table(frame.to_arrow(), pred_tmp, compression="zstd")
-        pq.write_table(
-            _contrib_frame(data.genes, model.record.features, data.X, pred).to_arrow(), contrib_tmp, compression="zstd"
-        )
-        paths = commit_predictions(store, model.id, cell, digest, pred_tmp, contrib_tmp, data.genes.size)
+        path = commit_predictions(store, model.id, cell, digest, pred_tmp, data.genes.size)
     finally:
         pred_tmp.unlink(missing_ok=True)
-        contrib_tmp.unlink(missing_ok=True)
-    return CellPredictions(model.id, cell, *paths)
+    return CellPredictions(model.id, cell, path)
 
 
 def uncertain_columns(model: LoadedModel, pred: Predicted) -> dict[str, F64]:

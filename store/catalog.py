@@ -19,7 +19,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,7 +92,7 @@ class Store:
     """A store rooted at ``home``: ``catalog.duckdb``, ``features/``, ``tracks/``, ``tmp/``."""
 
     def __init__(self, home: Path | str | None = None, *, gc: bool = True) -> None:
-        self.home = Path(home) if home is not None else default_home()
+        self.home = Path(home).expanduser() if home is not None else default_home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.catalog_path = self.home / "catalog.duckdb"
         self.tmp = self.home / "tmp"
@@ -226,7 +226,8 @@ class Store:
                         d.rmdir()
         return removed
 
-    def remove_files(self, rel_paths: list[str]) -> None:
-        """Delete store files (after the catalog stopped referencing them)."""
+    def remove_files(self, rel_paths: Sequence[str | None]) -> None:
+        """Delete store files (after the catalog stopped referencing them); None entries are skipped."""
         for rel in rel_paths:
-            (self.home / rel).unlink(missing_ok=True)
+            if rel:
+                (self.home / rel).unlink(missing_ok=True)

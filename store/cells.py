@@ -326,7 +326,7 @@ def delete_cell(store: Store, cell: str) -> list[str]:
             ).fetchall()
         ]
         for p, c in con.execute("SELECT path, contrib_path FROM predictions WHERE cell_line = ?", [cell]).fetchall():
-            files += [p, c]
+            files += [p, *([c] if c else [])]
         for table, col in (("predictions", "cell_line"), *CELL_TABLES):
             con.execute(f"DELETE FROM {table} WHERE {col} = ?", [cell])
     store.remove_files(files)

@@ -220,39 +220,36 @@ def model_artifacts(store: Store, model_id: str) -> list[Artifact]:
     return [Artifact(*r) for r in rows]
 
 
-def find_predictions(store: Store, model_id: str, cell: str, input_digest: str) -> tuple[str, str] | None:
-    """Store paths of the cached predictions and contributions of (model, cell), if current."""
+def find_predictions(store: Store, model_id: str, cell: str, input_digest: str) -> str | None:
+    """Store path of the kept predictions of (model, cell), if current."""
     rows = store.query(
-        "SELECT path, contrib_path FROM predictions WHERE model_id = ? AND cell_line = ? AND input_digest = ?",
+        "SELECT path FROM predictions WHERE model_id = ? AND cell_line = ? AND input_digest = ?",
         [model_id, cell, input_digest],
     )
-    return (rows[0][0], rows[0][1]) if rows else None
+    return rows[0][0] if rows else None
 
 
-def commit_predictions(
-    store: Store, model_id: str, cell: str, input_digest: str, pred_tmp: Path, contrib_tmp: Path, n_genes: int
-) -> tuple[str, str]:
-    """Place the prediction and contribution files and record them, replacing older ones of (model, cell)."""
+def commit_predictions(store: Store, model_id: str, cell: str, input_digest: str, pred_tmp: Path, n_genes: int) -> str:
+    """Place the predictions file and record it, replacing older ones of (model, cell) and their files."""
     rel_dir = f"predictions/model={model_id}/cell_line={cell}"
     pred = store.place(pred_tmp, rel_dir, ".parquet")
-    contrib = store.place(contrib_tmp, rel_dir, ".parquet")
     old: list[str] = []
     try:
         with store.write() as con:
             for p, c in con.execute(
                 "SELECT path, contrib_path FROM predictions WHERE model_id = ? AND cell_line = ?", [model_id, cell]
             ).fetchall():
-                old += [p, c]
+                old += [p, *([c] if c else [])]
             con.execute("DELETE FROM predictions WHERE model_id = ? AND cell_line = ?", [model_id, cell])
             con.execute(
-                "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, now())",
-                [model_id, cell, input_digest, pred, contrib, n_genes],
+                "INSERT INTO predictions VALUES (?, ?, ?, ?, NULL, ?, now())",
+                [model_id, cell, input_digest, pred, n_genes],
             )
     except BaseException:
-        store.remove_files([pred, contrib])
+        store.remove_files([pred])
         raise
     store.remove_files(old)
-    return pred, contrib
+    return pred
 
 
 def model_ids_with_tracks(store: Store, tracks: list[str]) -> list[str]:
@@ -283,7 +280,7 @@ def delete_model(store: Store, model_id: str) -> list[str]:
             raise ConflictError(f"model {record.id} is the active model; activate another before deleting it")
         arts = con.execute("SELECT path FROM model_artifacts WHERE model_id = ?", [record.id]).fetchall()
         preds = con.execute("SELECT path, contrib_path FROM predictions WHERE model_id = ?", [record.id]).fetchall()
-        files = [r[0] for r in arts] + [p for row in preds for p in row]
+        files = [r[0] for r in arts] + [p for row in preds for p in row if p]
         con.execute("DELETE FROM predictions WHERE model_id = ?", [record.id])
         con.execute("DELETE FROM model_artifacts WHERE model_id = ?", [record.id])
         con.execute("DELETE FROM models WHERE id = ?", [record.id])

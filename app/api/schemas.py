@@ -102,6 +102,13 @@ class TrainIn(BaseModel):
     )
     profile: Literal["quick", "full"] = "full"
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    for_cell: Annotated[str, StringConstraints(pattern=CELL_NAME_PATTERN)] | None = Field(
+        default=None,
+        description=(
+            "train the model a cell line with some of the tracks needs (on every labelled cell, exactly its "
+            "tracks, the quick profile; not made active) instead; cells, profile and seed are then not used"
+        ),
+    )
 
 
 class ModelOut(BaseModel):

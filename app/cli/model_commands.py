@@ -17,12 +17,13 @@ from epigex.app.cli.progress import single_bar
 from epigex.app.cli.render import ablation_tables, explanation_tables, timing_line, validation_table
 from epigex.app.services import reading
 from epigex.app.services.ablate import run_ablation
+from epigex.app.services.inventory import activate_checked
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.training import train as train_model
 from epigex.app.settings import get_settings
 from epigex.models.submission import zip_name
 from epigex.store.errors import InputError
-from epigex.store.registry import activate_model, active_model_id, list_models
+from epigex.store.registry import active_model_id, list_models
 from epigex.store.tracksets import describe
 
 TRAINING_ON_DEMAND = "a model for this cell's tracks (once)"
@@ -110,7 +111,7 @@ def models_activate(
     model_id: Annotated[str, typer.Argument(metavar="MODEL_ID", help="Model id: whole, a unique prefix, or latest.")],
 ) -> None:
     """Make a model the active one (the one predict, submission, explain and the service use)."""
-    record = activate_model(open_store(), model_id)
+    record = activate_checked(open_store(), model_id)
     console.print(f"model {record.id} is now active")
 
 

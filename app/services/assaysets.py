@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from epigex.app.services.jobs import JobRunner
 from epigex.app.settings import Settings
 from epigex.models.pipeline import train_from_store
 from epigex.store.catalog import Store
@@ -45,6 +46,28 @@ class ModelNeeded(ConflictError):
             f"no model yet for cell line {cell!r}'s tracks ({describe(tracks)}); one is trained on demand "
             "(epigex predict does it; the service trains it in a job)"
         )
+
+
+def track_set_key(tracks: list[str]) -> str:
+    """The job key of the training of a track set's model (one such job at a time)."""
+    return f"tracks:{','.join(tracks)}"
+
+
+def model_needed_conflict(runner: JobRunner | None, needed: ModelNeeded) -> ConflictError:
+    """The 409 a read answers for a cell whose track set has no model yet: what is missing, and who may train it.
+
+    A read never starts a write; when a job is already training that model, it is named.
+    """
+    what = f"cell line {needed.cell!r} has {describe(needed.tracks)}, and no model has been trained for these tracks"
+    running = None
+    if runner is not None:
+        running = runner.holder(track_set_key(needed.tracks)) or runner.holder(f"cell:{needed.cell}")
+    if running is not None:
+        return ConflictError(f"{what} yet: job {running.id} is training it (GET /jobs/{running.id}); ask again later")
+    return ConflictError(
+        f'{what} yet; a writer trains it with POST /models {{"for_cell": "{needed.cell}"}} '
+        f"(or `epigex predict {needed.cell}` on the server's machine), then ask again"
+    )
 
 
 def shared_tracks(store: Store, overview: dict[str, dict[str, Any]] | None = None) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from epigex.app.services.ahead import predict_ahead
 from epigex.app.services.assaysets import ensure_cell_model
 from epigex.app.services.jobs import JobRow, JobRunner, Report
 from epigex.app.services.qc import cell_qc
@@ -208,6 +209,7 @@ def submit_cell(
             report(share * sum(done.values()) / n_tracks, f"ingesting {label}")
 
         tracks = DaskRunner(dask_scheduler) if dask_scheduler else None
+        labels = {part.path: f"{field} ({part.filename})" for field, part in upload.files.items()}
         try:
             out = ingest_cell(
                 store,
@@ -221,6 +223,10 @@ def submit_cell(
                 runner=tracks,
                 limits=limits,
             )
+        except EpigexError as err:  # name the client's file, not where the server kept it
+            for path, label in labels.items():
+                _relabel(err, path, label)
+            raise
         finally:
             upload.discard()
             if tracks is not None:
@@ -246,6 +252,8 @@ def submit_cell(
                 result["model"] = {"id": model.id, "tracks": model.tracks, "reused": model.reused}
             except EpigexError as err:  # the cell is in the store; say why it cannot be predicted yet
                 result["model"] = {"error": str(err)}
+        report(0.99, "predicting its genes")
+        result["predicted"] = bool(predict_ahead(store, [name]))
         return result
 
     try:

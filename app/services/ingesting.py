@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from epigex.app.services.ahead import predict_ahead
 from epigex.app.settings import Settings
 from epigex.ingest.committer import IngestOutcome
 from epigex.ingest.executors import DaskRunner, LocalRunner, TrackRunner
@@ -40,7 +41,7 @@ def ingest_folder(
     """Ingest every (or the named) cell of a course-layout folder, within the settings' read budget; a cell may
     bring some of the tracks unless ``require_all``."""
     with track_runner(settings, dask) as runner:
-        return ingest_dataset(
+        outcomes = ingest_dataset(
             store,
             data_dir,
             cells,
@@ -50,3 +51,5 @@ def ingest_folder(
             limits=settings.read_limits(),
             require_all=require_all,
         )
+    predict_ahead(store, [o.cell for o in outcomes if o.status != "unchanged"])
+    return outcomes

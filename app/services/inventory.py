@@ -1,12 +1,13 @@
-"""Read-side views of the store for the API: cell lines and models as plain dicts."""
+"""Views of the store for the API and the CLI: cell lines and models as plain dicts; activating a model."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from epigex.models.persist import load_model
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_feature_sets, cell_info, cell_tracks, list_cells, predicted_by
-from epigex.store.registry import ModelRecord, active_model_id, get_model, list_models
+from epigex.store.registry import ModelRecord, activate_model, active_model_id, get_model, list_models
 
 
 def cell_lines(store: Store) -> list[dict[str, Any]]:
@@ -72,3 +73,13 @@ def model_detail(store: Store, model_id: str) -> dict[str, Any]:
         "timings": r.timings,
         "n_boosters": r.n_boosters,
     }
+
+
+def activate_checked(store: Store, ref: str) -> ModelRecord:
+    """Make the model ``ref`` (an id, a unique prefix or ``latest``) active, once its files are known to load.
+
+    The id is resolved once; a model whose booster files are damaged is refused before anything changes.
+    """
+    record = get_model(store, ref)
+    load_model(store, record.id)
+    return activate_model(store, record.id)

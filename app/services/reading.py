@@ -88,7 +88,7 @@ def explain(
     """SHAP contributions of both stages for one gene, in the shape of ``GET /explain/{gene}``."""
     loaded = load_model(store, cell_model(store, cell, model, settings, progress))
     where = ensure_predictions(store, cell, loaded)
-    return explain_gene(store, where, gene, loaded.record.features, top)
+    return explain_gene(store, where, gene, loaded, top)
 
 
 def report(store: Store, model: str | None = None, path: Path | None = None) -> Path:

@@ -1,10 +1,12 @@
-"""Fast reads: models loaded once per process, predictions and contributions held in memory per (model, cell).
+"""Fast reads: models loaded once per process, predictions held in memory per (model, cell).
 
-Predictions are computed once per (model, cell) and kept in the store (:func:`models.predict.ensure_predictions`);
-this cache holds them in memory, with the all-genes JSON, CSV and TSV bodies serialised once, so a read costs
-a dictionary lookup. Which model is active and which inputs a cell has are re-read from the catalog only when the
-catalog files changed (their size and modification time, one ``stat`` each per read): any write, by this process
-or another (the CLI), invalidates them, and an unchanged catalog is never queried.
+Predictions are computed once per (model, cell) and kept in the store (:func:`models.predict.ensure_predictions`;
+training and ingest jobs compute them ahead of the first read); this cache holds them in memory, with the
+all-genes JSON, CSV and TSV bodies serialised once, so a read costs a dictionary lookup. An explanation computes
+the one gene's SHAP values (milliseconds) from the cell's feature matrix, read on the first explanation. Which
+model is active and which inputs a cell has are re-read from the catalog only when the catalog files changed
+(their size and modification time, one ``stat`` each per read): any write, by this process or another (the
+CLI), invalidates them, and an unchanged catalog is never queried.
 """
 
 from __future__ import annotations
@@ -14,48 +16,38 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import polars as pl
 
-from epigex.app.services.assaysets import model_for_cell
+from epigex.app.services.assaysets import ModelNeeded, model_for_cell, model_needed_conflict
+from epigex.app.services.inventory import models
+from epigex.app.services.jobs import JobRunner
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.reading import table_text
-from epigex.models.explain import explanation
-from epigex.models.params import STAGES
+from epigex.models.dataset import load_cell
+from epigex.models.explain import explain_row
 from epigex.models.persist import LoadedModel, load_model
-from epigex.models.predict import (
-    BASE,
-    PREDICTION_COLUMNS,
-    contrib_column,
-    ensure_predictions,
-    read_predictions,
-    value_column,
-)
+from epigex.models.predict import PREDICTION_COLUMNS, ensure_predictions, read_predictions
 from epigex.store.catalog import Store
-from epigex.store.cells import cell_info
-from epigex.store.errors import EpigexError, NotFoundError
+from epigex.store.cells import cell_genes, cell_info
+from epigex.store.errors import ConflictError, EpigexError, NotFoundError
 from epigex.store.registry import active_model_id, touch_model
+from epigex.store.types import F32
 
 
 @dataclass
 class PredictionSet:
-    """One (model, cell)'s predictions and contributions, ready to serve."""
+    """One (model, cell)'s predictions, ready to serve; the cell's feature matrix is read on the first explanation."""
 
     model_id: str
     cell: str
     digest: str
     frame: pl.DataFrame
     rows: dict[str, int]
-    features: list[str]
-    values: npt.NDArray[np.float64]  # genes × features
-    shap: dict[str, npt.NDArray[np.float64]]  # stage -> genes × features
-    base: dict[str, npt.NDArray[np.float64]]  # stage -> genes
     bodies: dict[str, bytes] = field(default_factory=dict)
     qc_verdict: str | None = None  # the cell's track QC verdict against the training cells (None: not checked)
+    X: F32 | None = None  # genes × the model's features, in ``frame``'s order
 
 
 def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
@@ -73,8 +65,10 @@ def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
 class Serving:
     """The process's model and prediction caches over one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, runner: JobRunner | None = None, *, record_use: bool = True) -> None:
         self.store = store
+        self.runner = runner  # to name the job that trains a model a read asks for (a read never starts one)
+        self.record_use = record_use  # note in the catalog when a per-track-set model serves (False: read-only)
         self._lock = threading.RLock()
         self._models: dict[str, LoadedModel] = {}
         self._active: tuple[object, str | None] = (None, None)
@@ -82,6 +76,8 @@ class Serving:
         self._sets: dict[tuple[str, str], PredictionSet] = {}
         self._building: dict[tuple[str, str], threading.Lock] = {}
         self._cell_models: dict[str, tuple[object, str | None]] = {}  # cell -> (stamp, its model; None: active)
+        self._models_body: tuple[object, bytes] = (None, b"")
+        self._genes: dict[str, tuple[str, frozenset[str]]] = {}  # cell -> (input digest, its gene names)
 
     def _stamp(self) -> object:
         """Size and modification time of the catalog and its write-ahead log: changes with every write."""
@@ -142,6 +138,19 @@ class Serving:
             self._cell_models[cell] = (stamp, mid)
         return mid
 
+    def check_genes(self, cell: str, genes: list[str]) -> None:
+        """404 naming the first of ``genes`` the cell does not have (before anything is computed for it)."""
+        digest = self.digest(cell)
+        with self._lock:
+            hit = self._genes.get(cell)
+        if hit is None or hit[0] != digest:
+            hit = (digest, frozenset(cell_genes(self.store, cell)["gene_name"].to_list()))
+            with self._lock:
+                self._genes[cell] = hit
+        for g in genes:
+            if g not in hit[1]:
+                raise NotFoundError(f"gene {g!r} is not among cell line {cell}'s genes")
+
     def cached(self, cell: str, model_id: str | None = None) -> PredictionSet | None:
         """The prediction set if it is in memory and current (no I/O beyond two ``stat`` calls), else None."""
         stamp = self._stamp()
@@ -158,8 +167,14 @@ class Serving:
             return ps if ps is not None and ps.digest == hit[1] else None
 
     def predictions(self, cell: str, model_id: str | None = None) -> PredictionSet:
-        """The prediction set of (model, cell), computed on first use by one thread while others wait."""
-        own = self.cell_model(cell) if model_id is None else None
+        """The prediction set of (model, cell), computed on first use by one thread while others wait.
+
+        A cell whose track set has no model yet is a 409 that says who may train it: a read never trains.
+        """
+        try:
+            own = self.cell_model(cell) if model_id is None else None
+        except ModelNeeded as needed:
+            raise model_needed_conflict(self.runner, needed) from None
         model = self.model(model_id if model_id is not None else own)
         digest = self.digest(cell)
         key = (model.id, cell)
@@ -173,24 +188,9 @@ class Serving:
                 ps = self._sets.get(key)
                 if ps is not None and ps.digest == digest:
                     return ps
-            where = ensure_predictions(self.store, cell, model)
-            frame = read_predictions(self.store, where)
-            contrib = pl.read_parquet(self.store.home / where.contrib_path)
-            feats = model.record.features
-
-            def matrix(column: Callable[[str], str]) -> npt.NDArray[np.float64]:
-                return contrib.select([column(f) for f in feats]).to_numpy().astype(np.float64)
-
+            frame = read_predictions(self.store, ensure_predictions(self.store, cell, model))
             ps = PredictionSet(
-                model.id,
-                cell,
-                digest,
-                frame,
-                {g: i for i, g in enumerate(frame["gene_name"].to_list())},
-                feats,
-                matrix(value_column),
-                {st: matrix(partial(contrib_column, st)) for st in STAGES},
-                {st: contrib[contrib_column(st, BASE)].to_numpy().astype(np.float64) for st in STAGES},
+                model.id, cell, digest, frame, {g: i for i, g in enumerate(frame["gene_name"].to_list())}
             )
             try:
                 ps.qc_verdict = cell_qc(self.store, cell, model.id)["verdict"]
@@ -198,7 +198,7 @@ class Serving:
                 ps.qc_verdict = None
             table = frame.select(PREDICTION_COLUMNS)
             ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
-            if own is not None:  # a per-track-set model served a cell: it is in use (its cache bound is by use)
+            if own is not None and self.record_use:  # a per-track-set model in use (its cache bound is by use)
                 touch_model(self.store, own)
             with self._lock:
                 self._sets[key] = ps
@@ -215,20 +215,36 @@ class Serving:
         return _body(ps, fmt, ps.frame[idx].select(PREDICTION_COLUMNS))
 
     def explain(self, ps: PredictionSet, gene: str, top: int) -> dict[str, Any]:
-        """The explanation of one gene from the in-memory contributions."""
+        """The explanation of one gene (its SHAP values computed now, a few milliseconds)."""
         i = ps.rows.get(gene)
         if i is None:
             raise NotFoundError(f"gene {gene!r} is not among cell line {ps.cell}'s genes")
-        shap = {st: ps.shap[st][i] for st in STAGES}
-        base = {st: float(ps.base[st][i]) for st in STAGES}
-        row = ps.frame.row(i, named=True)
-        return explanation(gene, ps.cell, ps.model_id, row, ps.features, ps.values[i], shap, base, top)
+        model = self.model(ps.model_id)
+        if ps.X is None:
+            data = load_cell(self.store, ps.cell, model.record.feature_set, model.record.features)
+            if data.genes.tolist() != ps.frame["gene_name"].to_list():
+                raise ConflictError(f"cell line {ps.cell!r} changed while it was read; ask again")
+            ps.X = data.X
+        return explain_row(model, ps.cell, gene, ps.frame.row(i, named=True), ps.X[i], top)
+
+    def models_body(self, render: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
+        """Every model, briefly, newest first, rendered by ``render`` (redone only after the catalog changed)."""
+        stamp = self._stamp()
+        with self._lock:
+            seen, body = self._models_body
+            if seen == stamp:
+                return body
+        body = render(models(self.store))
+        with self._lock:
+            self._models_body = (stamp, body)
+        return body
 
     def forget_cell(self, cell: str) -> None:
         """Drop everything cached about a cell (after this process re-ingested or deleted it)."""
         with self._lock:
             self._digests.pop(cell, None)
             self._cell_models.pop(cell, None)
+            self._genes.pop(cell, None)
             for key in [k for k in self._sets if k[1] == cell]:
                 del self._sets[key]
 

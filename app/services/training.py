@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model
+from epigex.app.services.ahead import predict_ahead
+from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model, target_tracks, track_set_key
 from epigex.app.services.inventory import cell_lines
 from epigex.app.services.jobs import JobRow, JobRunner, Report
 from epigex.app.services.serving import Serving
@@ -61,6 +62,7 @@ def train(
         job_id=job_id,
     )
     assert record is not None  # registered
+    predict_ahead(store, only_model=record.id)
     return record
 
 
@@ -95,14 +97,23 @@ def submit_training(
 
 
 def submit_track_set_training(
-    store: Store, runner: JobRunner, serving: Serving, settings: Settings, needed: ModelNeeded
+    store: Store, runner: JobRunner, serving: Serving, settings: Settings, cell: str
 ) -> JobRow:
-    """Queue (once) the training of the model a cell's track set needs; the job that already does it, if any."""
-    key = f"tracks:{','.join(needed.tracks)}"
+    """Queue (once) the training of the model ``cell``'s track set needs; the job that already does it, if any.
+
+    A cell that has every shared track is served by the active model: 409, there is nothing to train for it.
+    """
+    target = target_tracks(store, cell)
+    if target is None:
+        raise ConflictError(
+            f"cell line {cell!r} has every track the labelled cells share: the active model serves it "
+            '(train a new one with POST /models {"cells": [...]})'
+        )
+    needed = ModelNeeded(cell, target)
+    key = track_set_key(needed.tracks)
     running = runner.holder(key)
     if running is not None:
         return running
-    cell = needed.cell
 
     def work(report: Report) -> dict[str, Any]:
         record = ensure_cell_model(
@@ -111,6 +122,7 @@ def submit_track_set_training(
             cell,
             progress=lambda label, f: report(f, f"training for {describe(needed.tracks)}: {label}"),
         )
+        predict_ahead(store, only_model=record.id)
         serving.forget_cell(cell)
         return {"model_id": record.id, "tracks": record.tracks, "reused": record.reused}
 

@@ -26,3 +26,16 @@ def test_set_optional_settings_are_kept(monkeypatch: pytest.MonkeyPatch) -> None
     settings = Settings()
     assert settings.dask_scheduler == "tcp://scheduler:8786"
     assert settings.demo_dir == Path("/srv/demo")
+
+
+def test_a_tilde_in_the_store_path_is_the_users_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from epigex.store.catalog import Store
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("EPIGEX_HOME", "~/x")
+    monkeypatch.setenv("EPIGEX_DEMO_DIR", "~/demo")
+    settings = Settings()
+    assert settings.home == tmp_path / "x"
+    assert settings.demo_dir == tmp_path / "demo"
+    assert Store("~/y").home == tmp_path / "y"
+    assert (tmp_path / "y" / "catalog.duckdb").is_file()

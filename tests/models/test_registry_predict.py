@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from epigex.models.dataset import load_cell
 from epigex.models.explain import explain_gene
 from epigex.models.persist import load_model, save_model
 from epigex.models.pipeline import train_from_store
@@ -83,20 +84,28 @@ def test_contributions_add_up_to_the_prediction(trained_copy: Path) -> None:
     store = Store(trained_copy)
     model = load_model(store)
     where = ensure_predictions(store, "X1", model)
-    contrib = pl.read_parquet(store.home / where.contrib_path)
     pred = read_predictions(store, where)
-    cols = [c for c in contrib.columns if c.startswith("regressor:")]
-    raw = contrib.select(pl.sum_horizontal(cols)).to_series().to_numpy()
+    data = load_cell(store, "X1", model.record.feature_set, model.record.features)
+    rows = np.sort(np.random.default_rng(0).choice(data.genes.size, 400, replace=False))
+    rows = np.union1d(rows, np.flatnonzero(data.genes == "TP53"))
+    batch = predict_matrix(model, data.X[rows]).contrib
+    raw = batch["regressor"].sum(axis=1)  # features + base value = the stack's raw rank
     inside = (raw > 0.01) & (raw < 0.99)
-    assert inside.sum() > 1000
-    np.testing.assert_allclose(raw[inside], pred["rank_predicted"].to_numpy()[inside], atol=2e-3)
-    ex = explain_gene(store, where, "TP53", model.record.features, top=5)
+    assert inside.sum() > 200
+    np.testing.assert_allclose(raw[inside], pred["rank_predicted"].to_numpy()[rows][inside], atol=2e-3)
+    ex = explain_gene(store, where, "TP53", model, top=5)
     reg = ex["stages"]["regressor"]["contributions"]
     assert len(reg) == 5
     assert [abs(c["shap"]) for c in reg] == sorted((abs(c["shap"]) for c in reg), reverse=True)
     assert set(ex["stages"]) == {"classifier", "regressor"}
+    # one gene explained alone gives the numbers of the same gene explained in a batch
+    j = int(np.flatnonzero(data.genes[rows] == "TP53")[0])
+    for c in reg:
+        k = model.record.features.index(c["feature"])
+        assert c["shap"] == batch["regressor"][j, k]
+    assert ex["stages"]["regressor"]["base_value"] == batch["regressor"][j, -1]
     with pytest.raises(NotFoundError, match="NOT_A_GENE"):
-        explain_gene(store, where, "NOT_A_GENE", model.record.features)
+        explain_gene(store, where, "NOT_A_GENE", model)
 
 
 def test_submission_matches_the_course_format(trained_copy: Path) -> None:

@@ -37,6 +37,7 @@ UPLOAD_SCHEMA: dict[str, Any] = {
                         "gzipped); bad content answers 422 naming the file and line, a budget exceeded 413."
                     ),
                     "required": ["name"],
+                    "anyOf": [{"required": [f"{a}_{k}"]} for a in ASSAYS for k in ("bigwig", "bed")],
                     "properties": {
                         "name": {"type": "string", "pattern": CELL_NAME.pattern},
                         "replace": {"type": "boolean", "default": False},

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from pydantic import TypeAdapter
 
 from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
 from epigex.app.api.schemas import Accepted, ModelDetail, ModelOut, TrainIn, error_responses
 from epigex.app.services import reading
-from epigex.app.services.inventory import model_detail, models
-from epigex.app.services.training import submit_training
-from epigex.models.persist import load_model
-from epigex.store.registry import activate_model
+from epigex.app.services.inventory import activate_checked, model_detail, model_summary
+from epigex.app.services.training import submit_track_set_training, submit_training
 
 router = APIRouter(tags=["models"])
+_MODELS = TypeAdapter(list[ModelOut])
+
+
+def _render_models(rows: list[dict[str, Any]]) -> bytes:
+    return _MODELS.dump_json(_MODELS.validate_python(rows))
 
 
 @router.post(
@@ -26,17 +32,23 @@ router = APIRouter(tags=["models"])
 def train_model(
     body: TrainIn, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep, settings: SettingsDep
 ) -> Accepted:
-    """Train the stacked ensemble as a background job; the new model becomes the active one."""
-    job = submit_training(
-        store, runner, serving, cells=body.cells, profile=body.profile, seed=body.seed, settings=settings
-    )
+    """Train the stacked ensemble as a background job; the new model becomes the active one.
+
+    With ``for_cell``: train the model for that cell line's tracks instead (a cell with some of the assays), once.
+    """
+    if body.for_cell is not None:
+        job = submit_track_set_training(store, runner, serving, settings, body.for_cell)
+    else:
+        job = submit_training(
+            store, runner, serving, cells=body.cells, profile=body.profile, seed=body.seed, settings=settings
+        )
     return Accepted(job_id=job.id, status_url=f"/jobs/{job.id}")
 
 
 @router.get("/models", response_model=list[ModelOut])
-def list_models(store: StoreDep) -> list[ModelOut]:
+def list_models(serving: ServingDep) -> Response:
     """Every model, newest first (``active`` marks the one reads use)."""
-    return [ModelOut(**m) for m in models(store)]
+    return Response(serving.models_body(_render_models), media_type="application/json")
 
 
 @router.get("/models/{model_id}", response_model=ModelDetail, responses=error_responses(404))
@@ -61,8 +73,7 @@ async def model_report(model_id: str, store: StoreDep, serving: ServingDep) -> H
 
 @router.post("/models/{model_id}/activate", response_model=ModelOut, responses=error_responses(401, 403, 404, 409))
 def activate(model_id: str, _: WriteAccess, store: StoreDep, serving: ServingDep) -> ModelOut:
-    """Make a model the active one."""
-    activate_model(store, model_id)
+    """Make a model the active one (its id whole, a unique prefix, or ``latest``)."""
+    record = activate_checked(store, model_id)
     serving.forget_active()
-    load_model(store, model_id)  # fail now, not on the next read, if its files are damaged
-    return ModelOut(**next(m for m in models(store) if m["id"] == model_id))
+    return ModelOut(**model_summary(record, record.id))

@@ -211,3 +211,41 @@ def test_cli_refuses_the_example_token(tmp_path: Path) -> None:
     )
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1
+
+
+def test_a_read_only_server_never_writes_on_a_read(trained_copy: Path, demo_dir: Path, tmp_path: Path) -> None:
+    from epigex.ingest.pipeline import ingest_dataset
+    from tests.app.services.test_assaysets import partial_folder
+
+    store = Store(trained_copy)
+    ingest_dataset(store, partial_folder(demo_dir, tmp_path / "d", {"P1": "X3"}, {"DNase": ("bigwig", "bed")}))
+
+    def counts() -> tuple[int, int]:
+        return store.query("SELECT count(*) FROM jobs")[0][0], store.query("SELECT count(*) FROM models")[0][0]
+
+    before = counts()
+    with running_server(trained_copy, tmp_path / "ro.log", host="0.0.0.0", env={"EPIGEX_API_TOKEN": None}) as s:
+        r = httpx.get(f"{s.url}/predict/P1")
+        assert r.status_code == 409
+        assert 'a writer trains it with POST /models {"for_cell": "P1"}' in r.json()["detail"]
+        assert httpx.post(f"{s.url}/models", json={"for_cell": "P1"}).status_code == 403
+        assert counts() == before
+    with (
+        running_server(trained_copy, tmp_path / "tok.log", env={"EPIGEX_API_TOKEN": TOKEN}) as s,
+        httpx.Client(base_url=s.url, timeout=60) as client,
+    ):
+        assert client.get("/predict/P1").status_code == 409  # a reader without the token: still no training
+        assert counts() == before
+        r = client.post("/models", json={"for_cell": "P1"}, headers=AUTH)
+        assert r.status_code == 202, r.text
+        busy = client.get("/predict/P1")  # while it trains, the read names the job
+        assert busy.status_code in (200, 409)
+        if busy.status_code == 409:
+            assert r.json()["job_id"] in busy.json()["detail"]
+        job = wait_job(client, r.json()["job_id"])
+        assert job["status"] == "succeeded", job
+        mid = job["result"]["model_id"]
+        assert store.query("SELECT count(*) FROM predictions WHERE model_id = ? AND cell_line = 'P1'", [mid])[0][0] == 1
+        body = client.get("/predict/P1").json()
+        assert body["model_id"] == mid
+        assert len(body["predictions"]) == 1984

@@ -25,7 +25,9 @@ def test_health_ready_metrics_openapi(client: TestClient) -> None:
     for path in ("/cell-lines", "/jobs/{job_id}", "/models", "/predict/{cell_line}", "/explain/{gene}"):
         assert path in spec["paths"], path
     upload = spec["paths"]["/cell-lines"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert upload["required"] == ["name"]  # the files say which assays a cell has
+    assert upload["required"] == ["name"]  # the files say which assays a cell has, and at least one must come
+    assert {"required": ["DNase_bigwig"]} in upload["anyOf"]
+    assert len(upload["anyOf"]) == 14
     assert {"DNase_bigwig", "H3K9me3_bed", "require_all"} <= set(upload["properties"])
 
 
@@ -121,3 +123,65 @@ def test_no_model_yet(store_copy: Path) -> None:
         r = c.get("/predict/X3")
         assert r.status_code == 409
         assert "no model yet" in r.json()["detail"]
+
+
+def test_activate_by_latest_or_prefix_resolves_the_id_once(client: TestClient) -> None:
+    mid = client.get("/models").json()[0]["id"]
+    for ref in ("latest", mid[:6], mid):
+        r = client.post(f"/models/{ref}/activate", headers=AUTH)
+        assert r.status_code == 200, r.text
+        assert r.json()["id"] == mid
+        assert r.json()["active"] is True
+    r = client.post("/models/m-404/activate", headers=AUTH)
+    assert r.status_code == 404
+    assert client.get("/readyz").json()["model_id"] == mid
+
+
+def test_unknown_genes_are_refused_before_any_prediction_is_computed(trained_copy: Path) -> None:
+    from epigex.store.catalog import Store
+
+    store = Store(trained_copy)
+    assert store.query("SELECT count(*) FROM predictions WHERE cell_line = 'X2'")[0][0] == 0
+    with make_client(trained_copy) as c:
+        r = c.get("/explain/0", params={"cell_line": "X2"})
+        assert r.status_code == 404
+        assert "gene '0' is not among cell line X2's genes" in r.json()["detail"]
+        assert c.get("/predict/X2", params={"genes": "TP53,0"}).status_code == 404
+        assert store.query("SELECT count(*) FROM predictions WHERE cell_line = 'X2'")[0][0] == 0  # nothing computed
+        assert c.get("/explain/TP53", params={"cell_line": "X2"}).status_code == 200
+    assert store.query("SELECT count(*) FROM predictions WHERE cell_line = 'X2'")[0][0] == 1
+
+
+def test_models_listing_follows_the_catalog(client: TestClient, trained_copy: Path) -> None:
+    from epigex.store.catalog import Store
+
+    first = client.get("/models")
+    assert first.headers["content-type"] == "application/json"
+    assert client.get("/models").content == first.content  # served from memory while the catalog is unchanged
+    assert first.json()[0]["created_at"].endswith("Z")
+    mid = first.json()[0]["id"]
+    with Store(trained_copy).write() as con:  # another process's write (e.g. the CLI) shows at the next read
+        con.execute("UPDATE models SET profile = 'edited' WHERE id = ?", [mid])
+    assert client.get("/models").json()[0]["profile"] == "edited"
+
+
+def test_a_read_never_trains_a_model(trained_copy: Path, demo_dir: Path, tmp_path: Path) -> None:
+    from epigex.ingest.pipeline import ingest_dataset
+    from epigex.store.catalog import Store
+    from tests.app.services.test_assaysets import partial_folder
+
+    store = Store(trained_copy)
+    ingest_dataset(store, partial_folder(demo_dir, tmp_path / "d", {"P1": "X3"}, {"DNase": ("bigwig", "bed")}))
+    models_before = store.query("SELECT count(*) FROM models")[0][0]
+    with make_client(trained_copy) as c:
+        for path, params in (("/predict/P1", {}), ("/explain/CAPN9", {"cell_line": "P1"}), ("/submission/P1", {})):
+            r = c.get(path, params=params)
+            assert r.status_code == 409, r.text
+            assert "no model has been trained for these tracks yet" in r.json()["detail"]
+            assert 'POST /models {"for_cell": "P1"}' in r.json()["detail"]
+        assert store.query("SELECT count(*) FROM jobs")[0][0] == 0  # no job was queued by a read
+        assert store.query("SELECT count(*) FROM models")[0][0] == models_before
+        unauthorised = c.post("/models", json={"for_cell": "P1"})
+        assert unauthorised.status_code == 401
+        assert c.post("/models", json={"for_cell": "X3"}, headers=AUTH).status_code == 409  # the active one serves it
+        assert c.post("/models", json={"for_cell": "NOPE"}, headers=AUTH).status_code == 404

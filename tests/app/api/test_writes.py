@@ -172,3 +172,18 @@ def test_ingest_job_over_its_time_budget_fails_and_changes_nothing(trained_copy:
         assert "time budget of 0.001 s" in job["error"]
         assert c.get("/cell-lines/Slow").status_code == 404
         assert not list((trained_copy / "features").glob("*/cell_line=Slow"))
+
+
+def test_a_failed_ingest_job_names_the_clients_file(client: TestClient, demo_dir: Path, tmp_path: Path) -> None:
+    from tests.ingest.bbi_build import Section, build_bigwig
+
+    # header, chromosomes and index are sound (the upload's fast check passes); the data block is not zlib data
+    bad = tmp_path / "lab_DNase.bw"
+    bad.write_bytes(build_bigwig([("chr1", 248_956_422)], [Section(0, 1, [(10, 20, 1.0)], raw=b"\x78garbage")]).data)
+    r = post_cell(client, "Bad1", cell_files(demo_dir) | {"DNase_bigwig": bad})
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["job_id"])
+    assert job["status"] == "failed"
+    assert "DNase_bigwig (lab_DNase.bw)" in job["error"]
+    assert "uploads" not in job["error"]
+    assert str(client.app.state.store.home) not in job["error"]  # type: ignore[attr-defined]
