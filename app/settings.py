@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     empty store, generate the demo dataset, ingest it and train a quick model), ``DEMO_DIR`` (where; default
     ``$EPIGEX_HOME/demo``), ``DASK_SCHEDULER`` (``tcp://host:8786``: run ingest track jobs on that cluster),
     ``MAX_TRACK_SET_MODELS`` (models kept for cell lines with some of the tracks; the least recently used beyond it
-    are dropped).
+    are dropped); the connection limits ``HEADER_TIMEOUT_S``, ``BODY_TIMEOUT_S`` (longest pause in a body),
+    ``BODY_GRACE_S`` and ``BODY_MIN_RATE`` (a body must average this many bytes/s after the grace),
+    ``MAX_BODY_STREAMS`` (requests with a body at once, at most half of ``MAX_CONNECTIONS``) — see
+    :mod:`app.api.protocol` and :mod:`app.api.streams`.
     """
 
     model_config = SettingsConfigDict(env_prefix="EPIGEX_", extra="ignore")
@@ -50,6 +53,9 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     header_timeout_s: float = Field(default=10.0, gt=0)
     body_timeout_s: float = Field(default=60.0, gt=0)
+    body_grace_s: float = Field(default=10.0, gt=0)
+    body_min_rate: float = Field(default=1024.0, gt=0)
+    max_body_streams: int = Field(default=64, ge=1)
     keep_alive_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
     max_track_set_models: int = Field(default=8, ge=1)

@@ -14,6 +14,7 @@ from epigex.app.api.errors import install_error_handlers
 from epigex.app.api.guard import HttpGuard, describe, write_mode
 from epigex.app.api.metrics import Metrics, MetricsMiddleware
 from epigex.app.api.routes import bench, cell_lines, health, jobs, models, predict
+from epigex.app.api.streams import BodyStreams
 from epigex.app.services.jobs import JobRunner
 from epigex.app.services.seed import maybe_seed
 from epigex.app.services.serving import Serving
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers.append(bench.router)
     routes = [*app.router.routes, *(route for r in routers for route in r.routes)]
     app.add_middleware(HttpGuard, mode=mode, token=settings.api_token, routes=routes)
+    app.add_middleware(BodyStreams, limit=min(settings.max_body_streams, max(1, settings.max_connections // 2)))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     for router in routers:

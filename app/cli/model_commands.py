@@ -246,7 +246,12 @@ def serve(
         port=port,
         log_level=settings.log_level.lower(),
         access_log=False,
-        http=guarded_protocol(settings.header_timeout_s, settings.body_timeout_s),
+        http=guarded_protocol(
+            settings.header_timeout_s,
+            settings.body_timeout_s,
+            body_grace=settings.body_grace_s,
+            body_min_rate=settings.body_min_rate,
+        ),
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=int(max(1, settings.keep_alive_s)),
     )

@@ -249,3 +249,109 @@ def test_a_read_only_server_never_writes_on_a_read(trained_copy: Path, demo_dir:
         body = client.get("/predict/P1").json()
         assert body["model_id"] == mid
         assert len(body["predictions"]) == 1984
+
+
+def _slow_post(port: int, auth: bool, length: int = 1_000_000) -> socket.socket:
+    """A connection that sent the headers of an upload and will send its body a byte at a time."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    head = f"POST /cell-lines HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
+    head += f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+    head += f"Authorization: Bearer {TOKEN}\r\n" if auth else ""
+    sock.sendall((head + "\r\n").encode() + f"--{BOUNDARY}\r\n".encode())
+    sock.setblocking(False)
+    return sock
+
+
+def _drip_until_closed(socks: list[socket.socket], seconds: float) -> dict[int, tuple[float, bytes]]:
+    """Send each socket one byte every 5 s; per socket, when the server closed it and what it answered."""
+    import selectors
+
+    t0 = time.monotonic()
+    sel = selectors.DefaultSelector()
+    got: dict[int, bytearray] = {}
+    for i, s in enumerate(socks):
+        sel.register(s, selectors.EVENT_READ, i)
+        got[i] = bytearray()
+    closed: dict[int, tuple[float, bytes]] = {}
+    next_drip = t0
+    while len(closed) < len(socks) and time.monotonic() - t0 < seconds:
+        if time.monotonic() >= next_drip:
+            for i, s in enumerate(socks):
+                if i not in closed:
+                    try:
+                        s.send(b"x")
+                    except OSError:
+                        pass
+            next_drip += 5
+        for key, _ in sel.select(timeout=0.2):
+            i, s = key.data, key.fileobj
+            try:
+                data = s.recv(65536)  # type: ignore[union-attr]
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if data:
+                got[i] += data
+            else:
+                closed[i] = (time.monotonic() - t0, bytes(got[i]))
+                sel.unregister(s)
+    for s in socks:
+        s.close()
+    return closed
+
+
+def test_a_thousand_slow_bodies_cannot_hold_the_connections(trained_copy: Path, tmp_path: Path) -> None:
+    env: dict[str, str | None] = {"EPIGEX_API_TOKEN": TOKEN, "EPIGEX_BODY_GRACE_S": "4", "EPIGEX_LOG_LEVEL": "WARNING"}
+    with running_server(trained_copy, tmp_path / "s.log", env=env) as s:
+        socks = [_slow_post(s.port, auth=True) for _ in range(999)]
+        reads: list[int] = []
+
+        def read_meanwhile() -> None:
+            with httpx.Client(base_url=s.url, timeout=10) as c:
+                for _ in range(20):
+                    try:
+                        reads.append(c.get("/predict/X3", params={"genes": "CAPN9"}).status_code)
+                    except httpx.HTTPError as err:
+                        reads.append(repr(err))  # type: ignore[arg-type]
+                    time.sleep(0.25)
+
+        reader = threading.Thread(target=read_meanwhile)
+        reader.start()
+        closed = _drip_until_closed(socks, seconds=30)
+        reader.join()
+        assert len(closed) == 999  # every slow body was cut off, none is left holding a connection
+        status = [int(answer.split(b" ", 2)[1]) for _, answer in closed.values()]
+        assert status.count(503) == 999 - 64  # beyond the streams allowed at once: refused before the body
+        assert status.count(408) == 64  # the others: cut off once they fell behind the minimum rate
+        assert max(t for t, _ in closed.values()) < 4 + 6
+        slow = next(a for _, a in closed.values() if a.startswith(b"HTTP/1.1 408"))
+        assert b"slower than 1,024 bytes/s (EPIGEX_BODY_MIN_RATE)" in slow
+        assert reads == [200] * 20, reads  # reads were served all along
+        assert httpx.get(f"{s.url}/healthz").status_code == 200
+
+
+def test_an_answered_request_whose_body_keeps_dripping_is_closed(trained_copy: Path, tmp_path: Path) -> None:
+    env: dict[str, str | None] = {"EPIGEX_API_TOKEN": TOKEN, "EPIGEX_BODY_GRACE_S": "3"}
+    with running_server(trained_copy, tmp_path / "s.log", env=env) as s:
+        closed = _drip_until_closed([_slow_post(s.port, auth=False) for _ in range(5)], seconds=20)
+        assert len(closed) == 5
+        for t, answer in closed.values():
+            assert answer.startswith(b"HTTP/1.1 401")  # answered at once, before the body
+            assert t < 3 + 6  # and then closed although the client kept sending
+
+
+def test_a_paused_body_is_answered_408(trained_copy: Path, tmp_path: Path) -> None:
+    env: dict[str, str | None] = {"EPIGEX_API_TOKEN": TOKEN, "EPIGEX_BODY_TIMEOUT_S": "2", "EPIGEX_BODY_GRACE_S": "60"}
+    with running_server(trained_copy, tmp_path / "s.log", env=env) as s:
+        sock = _slow_post(s.port, auth=True)
+        sock.setblocking(True)
+        sock.settimeout(15)
+        t0 = time.monotonic()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        sock.close()
+        assert time.monotonic() - t0 < 6
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert b"paused for more than 2 s (EPIGEX_BODY_TIMEOUT_S)" in answer
