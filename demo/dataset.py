@@ -17,7 +17,7 @@ import polars as pl
 import pyBigWig
 
 from epigex.demo.enhancers import ActiveEnhancers, activate, enhancer_sites, own_enhancers
-from epigex.demo.expression import activity, invent_expression
+from epigex.demo.expression import activity, invent_expression, lineage
 from epigex.demo.signal import GeneArrays, PromoterState, call_peaks, promoter_state, simulate_track
 from epigex.store.errors import InputError
 from epigex.store.genome import HG38_SIZES
@@ -125,11 +125,25 @@ def write_demo(
     n_cells: int = 0,
     workers: int = 2,
     progress: Callable[[str], None] | None = None,
+    *,
+    n_labelled: int | None = None,
+    reference_labels: bool = False,
 ) -> dict[str, object]:
-    """Write the demo dataset to ``out_dir`` and X3's truth to ``out_dir.truth``; return a manifest."""
+    """Write the demo dataset to ``out_dir`` and X3's truth to ``out_dir.truth``; return a manifest.
+
+    ``n_cells`` adds simulated cells C1..CN, the first half labelled; ``n_labelled`` instead makes that many cell
+    types labelled in all (X1, X2 and C1..C(N-2)). With ``reference_labels`` every labelled cell also has labels on
+    X3's test genes (the case of a lab whose reference cell lines were measured on every gene).
+    """
     from scipy.stats import spearmanr  # slow to import; only demo-data needs it
 
     t0 = time.perf_counter()
+    if n_labelled is not None:
+        if n_cells:
+            raise InputError("give either the number of labelled cells or of extra cells, not both")
+        if n_labelled < 2:
+            raise InputError(f"at least 2 labelled cells (X1 and X2), not {n_labelled}")
+        n_cells = n_labelled - 2
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise InputError(f"{out_dir}: folder exists and is not empty; choose a new folder for the demo data")
@@ -169,25 +183,30 @@ def write_demo(
     for c in ("X3", *extra):
         coords[c] = coords["X1"]
 
-    for c in ("X1", "X2"):
-        for s in ("train", "val"):
-            info[(c, s)].write_csv(tables / f"{c}_{s}_info.tsv", separator="\t")
-            ys[(c, s)].write_csv(tables / f"{c}_{s}_y.tsv", separator="\t")
-    test.write_csv(tables / "X3_test_info.tsv", separator="\t")
     n_lab = labelled["X1"].height
+
+    def write_labelled(cell: str, split: str, part_info: pl.DataFrame, gex: npt.NDArray[np.float64]) -> None:
+        """A labelled cell's info and y files; with ``reference_labels`` its train split also holds the test genes."""
+        y = pl.DataFrame({"gene_name": part_info["gene_name"], "gex": gex})
+        if reference_labels and split == "train":
+            part_info = pl.concat([part_info, test])
+            y = pl.concat([y, pl.DataFrame({"gene_name": test["gene_name"], "gex": expr[cell][n_lab:]})])
+        part_info.write_csv(tables / f"{cell}_{split}_info.tsv", separator="\t")
+        y.write_csv(tables / f"{cell}_{split}_y.tsv", separator="\t")
+
+    for c in ("X1", "X2"):
+        for split in ("train", "val"):
+            write_labelled(c, split, info[(c, split)], ys[(c, split)]["gex"].to_numpy())
+    test.write_csv(tables / "X3_test_info.tsv", separator="\t")
     pl.DataFrame({"gene_name": test["gene_name"], "gex": expr["X3"][n_lab:]}).write_csv(
         truth_dir / "X3_test_y.tsv", separator="\t"
     )
-    half = (n_cells + 1) // 2
+    half = n_cells if n_labelled is not None else (n_cells + 1) // 2
     for i, c in enumerate(extra):
         if i < half:
             tr, va = labelled["X1"][:n_train], labelled["X1"][n_train:]
-            tr.write_csv(tables / f"{c}_train_info.tsv", separator="\t")
-            va.write_csv(tables / f"{c}_val_info.tsv", separator="\t")
-            for split, part, lo in (("train", tr, 0), ("val", va, n_train)):
-                pl.DataFrame({"gene_name": part["gene_name"], "gex": expr[c][lo : lo + part.height]}).write_csv(
-                    tables / f"{c}_{split}_y.tsv", separator="\t"
-                )
+            write_labelled(c, "train", tr, expr[c][:n_train])
+            write_labelled(c, "val", va, expr[c][n_train:n_lab])
         else:
             test.write_csv(tables / f"{c}_test_info.tsv", separator="\t")
             pl.DataFrame({"gene_name": test["gene_name"], "gex": expr[c][n_lab:]}).write_csv(
@@ -229,6 +248,8 @@ def write_demo(
         "seed": seed,
         "cells": ["X1", "X2", "X3", *extra],
         "labelled": ["X1", "X2", *extra[:half]],
+        "reference_labels": reference_labels,
+        "lineages": {c: lineage(c, i) for i, c in enumerate(("X1", "X2", "X3", *extra))},
         "tracks": [{"cell": c, "assay": a, "intervals": n, "peaks": p} for c, a, n, p in summary],
         "truth": str(truth_dir),
         # The demo's ceiling: Spearman of each cell's simulated latent chromatin activity against its expression on

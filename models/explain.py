@@ -71,11 +71,21 @@ def explain_row(
     model: LoadedModel, cell: str, gene: str, prediction: dict[str, Any], x: F32, top: int
 ) -> dict[str, Any]:
     """The explanation of one gene whose feature values (in the model's feature order) are ``x``."""
-    contrib = predict_matrix(model, np.asarray(x, dtype=np.float32).reshape(1, -1), explain=True).contrib
+    marks = predict_matrix(model, np.asarray(x, dtype=np.float32).reshape(1, -1), explain=True)
+    contrib = marks.contrib
     shap = {st: contrib[st][0, :-1] for st in STAGES}
     base = {st: float(contrib[st][0, -1]) for st in STAGES}
     values = np.asarray(x, dtype=np.float64)
-    return explanation(gene, cell, model.id, prediction, model.record.features, values, shap, base, top)
+    out = explanation(gene, cell, model.id, prediction, model.record.features, values, shap, base, top)
+    refs = str(prediction.get("references") or "")
+    out["references"] = refs
+    if refs:  # the references moved the prediction: the SHAP values explain the marks-only one, given beside it
+        out["marks_only"] = {
+            "gex_predicted": float(marks.gex_predicted[0]),
+            "p_expressed": float(marks.p_expressed[0]),
+            "rank_predicted": float(marks.rank_predicted[0]),
+        }
+    return out
 
 
 def explain_gene(store: Store, where: CellPredictions, gene: str, model: LoadedModel, top: int = 20) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import lightgbm as lgb
 
 from epigex.models.boosters import rounds_of
 from epigex.models.params import STAGES, Stage, lgb_params
+from epigex.models.references import ReferenceModel
 from epigex.models.stacking import RECIPE
 from epigex.models.training import TrainedModel
 from epigex.store.catalog import Store
@@ -28,6 +29,8 @@ from epigex.store.registry import (
     model_with_content,
 )
 
+REFERENCE_SETUP = "reference"  # the artifacts of the reference model's boosters
+
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
@@ -42,9 +45,14 @@ def save_model(store: Store, trained: TrainedModel, *, activate: bool = True, jo
     }
     if trained.combiner != RECIPE:  # models combined as the recipe keep the parameters (and content) they had
         params["stack"] = trained.combiner.to_dict()
+    if trained.references is not None:
+        params["references"] = trained.references.to_dict()
     files: list[tuple[Artifact, Path]] = []
     shas = {}
-    for setup, stages in trained.boosters.items():
+    boosters = dict(trained.boosters)
+    if trained.references is not None and trained.references.boosters:
+        boosters[REFERENCE_SETUP] = trained.references.boosters  # type: ignore[assignment]
+    for setup, stages in boosters.items():
         for stage, booster in stages.items():
             text = booster.model_to_string()
             tmp = store.new_tmp_path(".txt")
@@ -119,6 +127,13 @@ class LoadedModel:
     def id(self) -> str:
         """The model id."""
         return self.record.id
+
+    def references(self) -> ReferenceModel | None:
+        """The model's reference model (None: trained before reference-informed prediction existed)."""
+        d = self.record.params.get("references")
+        if d is None:
+            return None
+        return ReferenceModel.from_dict(d, dict(self.boosters.get(REFERENCE_SETUP, {})))  # type: ignore[arg-type]
 
 
 def load_model(store: Store, model_id: str | None = None) -> LoadedModel:

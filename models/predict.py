@@ -14,6 +14,7 @@ from epigex.models.boosters import contributions, predict_stage
 from epigex.models.dataset import load_cell
 from epigex.models.params import STAGES, Stage
 from epigex.models.persist import LoadedModel, load_model
+from epigex.models.reference_predict import overlay, reference_outputs, reference_uncertainty
 from epigex.models.stacking import RECIPE, Combiner, MaskRule, stack
 from epigex.models.uncertainty import Uncertainty
 from epigex.store.catalog import Store
@@ -22,7 +23,15 @@ from epigex.store.registry import commit_predictions, find_predictions
 from epigex.store.types import F64
 
 F32 = npt.NDArray[np.float32]
-PREDICTION_COLUMNS = ("gene_name", "gex_predicted", "p_expressed", "rank_predicted", "pct_lo", "pct_hi")
+PREDICTION_COLUMNS = (
+    "gene_name",
+    "gex_predicted",
+    "p_expressed",
+    "rank_predicted",
+    "pct_lo",
+    "pct_hi",
+    "references",
+)
 
 
 @dataclass
@@ -91,13 +100,20 @@ def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None
         return CellPredictions(model.id, cell, found)
     data = load_cell(store, cell, model.record.feature_set, model.record.features)
     pred = predict_matrix(model, data.X, explain=False)
+    columns = {"gex_predicted": pred.gex_predicted.copy(), **uncertain_columns(model, pred)}
+    columns["rank_predicted"] = pred.rank_predicted.copy()
+    references = [""] * data.genes.size
+    informed = reference_outputs(store, model, data)
+    if informed is not None:
+        fitted = model.record.metrics.get("uncertainty")
+        stack_unc = Uncertainty.from_dict(fitted["model"]) if fitted is not None else None
+        references = overlay(columns, informed, reference_uncertainty(model), stack_unc)
     frame = pl.DataFrame(
         {
             "gene_name": data.genes,
             "split": data.split,
-            "gex_predicted": pred.gex_predicted,
-            **uncertain_columns(model, pred),
-            "rank_predicted": pred.rank_predicted,
+            **columns,
+            "references": pl.Series(references, dtype=pl.String),
         }
     )
     pred_tmp = store.new_tmp_path(".parquet")
@@ -131,7 +147,10 @@ def uncertain_columns(model: LoadedModel, pred: Predicted) -> dict[str, F64]:
 
 def read_predictions(store: Store, where: CellPredictions) -> pl.DataFrame:
     """The stored predictions of a (model, cell): gene_name, split, gex_predicted, p_expressed, rank_predicted,
-    pct_lo, pct_hi (the last two null in files written before intervals existed)."""
+    pct_lo, pct_hi (null in files written before intervals existed) and references (the cells that informed each
+    gene, comma-separated; empty for none)."""
     frame = pl.read_parquet(store.home / where.path)
     missing = [c for c in ("pct_lo", "pct_hi") if c not in frame.columns]
+    if "references" not in frame.columns:  # written before reference-informed prediction: none informed them
+        frame = frame.with_columns(pl.lit("", dtype=pl.String).alias("references"))
     return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in missing) if missing else frame

@@ -24,6 +24,8 @@ from epigex.models.dataset import CellData
 from epigex.models.folds import OuterFold, in_chroms, outer_folds
 from epigex.models.parallel import run_concurrently
 from epigex.models.params import STAGES, Profile, Stage, lgb_params
+from epigex.models.reference_fit import CELL_GROUPS, CHROM_GROUPS, LabelledCell, ReferenceFit, fit_reference_model
+from epigex.models.references import N_TOP, ReferenceModel
 from epigex.models.selection import Selection, mean_abs_shap, select_features
 from epigex.models.stacking import RECIPE, Combiner, MaskRule, SweepResult, choose, stack
 from epigex.models.targets import expressed_target, rank_target
@@ -98,6 +100,7 @@ class TrainedModel:
     n_boosters: int = 0
     tracks: list[str] | None = None  # the track set it was restricted to (None: every track of its cells)
     combiner: Combiner = RECIPE  # setup weights and stage combination chosen on out-of-fold predictions
+    references: ReferenceModel | None = None  # how the labelled cells' measured expression informs a prediction
 
     def params(self, stage: Stage) -> dict[str, Any]:
         """The LightGBM parameters of a stage."""
@@ -127,15 +130,18 @@ class TrainingRun:
             assert c.gex is not None
             self.targets[c.name] = _Targets(rank_target(c.gex), expressed_target(c.gex))
         self.n_boosters = 0
+        self.done = 0
         self.planned = 1
         self.cols: npt.NDArray[np.int64] | None = None
         self.names: list[str] = []
         self.final: dict[tuple[str, Stage], lgb.Booster] = {}
 
-    def tick(self, label: str) -> None:
-        self.n_boosters += 1
+    def tick(self, label: str, booster: bool = True) -> None:
+        """One planned fit done (``booster``: one of the ensemble's; the reference model's fits are not counted)."""
+        self.done += 1
+        self.n_boosters += booster
         if self.progress:
-            self.progress(label, min(1.0, self.n_boosters / self.planned))
+            self.progress(label, min(1.0, self.done / self.planned))
 
     def X(self, cell: str, rows: Mask) -> F32:
         x = self.cells[cell].X[rows]
@@ -389,7 +395,10 @@ def train_ensemble(
     n_dir_sources = len({a for a, _ in selection_directions(cell_names, np.random.default_rng(seed))})
     n_folds = 1 if profile.on_val_split else len(np.unique(np.concatenate([c.chrom for c in cells])))
     per_fold = 1 if profile.on_val_split else 2
-    tr.planned = (0 if features else 2 * n_dir_sources) + len(setups) * 2 * (n_folds * per_fold + (n_folds > 1))
+    ref_fits = 2 * CHROM_GROUPS * min(CELL_GROUPS, len(cells)) if len(cells) > 1 else 0  # reference validation
+    tr.planned = (
+        (0 if features else 2 * n_dir_sources) + len(setups) * 2 * (n_folds * per_fold + (n_folds > 1)) + ref_fits
+    )
 
     tr.names = names
     if features is None:
@@ -445,7 +454,12 @@ def train_ensemble(
         final[s.name][stage] = b
     timings["final_fit"] = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
+    refs = _fit_references(tr, final, chosen, scores)
+    timings["references"] = time.perf_counter() - t0
+
     metrics = validation_tables(tr.cells, oof, evaluated, stacked, chosen, choice.combiner)
+    metrics["references"] = refs.metrics
     metrics["stack_choice"] = {
         "chosen": choice.combiner.describe(),
         "candidates": choice.candidates,
@@ -473,4 +487,29 @@ def train_ensemble(
         timings={k: round(v, 2) for k, v in timings.items()},
         n_boosters=tr.n_boosters,
         combiner=choice.combiner,
+        references=refs.model,
+    )
+
+
+def _fit_references(
+    tr: TrainingRun, final: dict[str, dict[Stage, lgb.Booster]], chosen: SweepResult, scores: list[dict[str, Any]]
+) -> ReferenceFit:
+    """The reference model, on the labelled cells with the final within-cell boosters as their cross predictors."""
+    importance = {r["feature"]: float(r.get("mean_abs_shap") or 0.0) for r in scores}
+    order = sorted(range(len(tr.names)), key=lambda j: (-importance.get(tr.names[j], 0.0), j))[:N_TOP]
+    cells = [
+        LabelledCell(c, cd.genes, cd.chrom, tr.X(c, np.ones(cd.genes.size, bool)), cd.gex)  # type: ignore[arg-type]
+        for c, cd in tr.cells.items()
+    ]
+    within = {s: b for s, b in final.items() if s.startswith("within:")}
+    return fit_reference_model(
+        cells,
+        within,
+        chosen.rule,
+        chosen.threshold,
+        [tr.names[j] for j in order],
+        order,
+        seed=tr.seed,
+        threads=tr.threads,
+        tick=lambda: tr.tick("reference model", booster=False),
     )

@@ -25,7 +25,15 @@ def test_public_api_returns_frames(trained_copy: Path) -> None:
     val = epigex.validation(model, store=trained_copy)
     assert {"setup", "cell", "spearman_masked"} <= set(val.columns)
     x3 = epigex.predict("X3", store=trained_copy)
-    assert x3.columns == ["gene_name", "gex_predicted", "p_expressed", "rank_predicted", "pct_lo", "pct_hi"]
+    assert x3.columns == [
+        "gene_name",
+        "gex_predicted",
+        "p_expressed",
+        "rank_predicted",
+        "pct_lo",
+        "pct_hi",
+        "references",
+    ]
     checked = epigex.qc("X3", store=trained_copy)
     assert checked.height == 14
     assert set(checked["verdict"]) <= {"pass", "warn", "fail"}

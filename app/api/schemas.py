@@ -151,6 +151,11 @@ class PredictionRow(BaseModel):
     rank_predicted: float
     pct_lo: float | None = Field(description="90 % interval of the gene's expression percentile in its cell: low")
     pct_hi: float | None = Field(description="… and high (null for models trained before intervals existed)")
+    references: str = Field(
+        default="",
+        description="the labelled reference cells whose measured expression informed this gene, comma-separated; "
+        "empty when none did (the marks-only prediction)",
+    )
 
 
 class PredictionsOut(BaseModel):
@@ -190,6 +195,13 @@ class ExplanationOut(BaseModel):
     rank_predicted: float
     pct_lo: float | None
     pct_hi: float | None
+    references: str = Field(
+        default="", description="the reference cells that informed the prediction (the SHAP values explain the marks)"
+    )
+    marks_only: dict[str, float] | None = Field(
+        default=None,
+        description="for a gene references informed: the marks-only prediction the SHAP values explain",
+    )
     stages: dict[Literal["classifier", "regressor"], StageOut]
 
 

@@ -35,6 +35,14 @@ def demo_data(
     n_cells: Annotated[
         int, typer.Option("--n-cells", metavar="N", help="Extra simulated cells C1..CN (first half labelled).")
     ] = 0,
+    cells: Annotated[
+        int | None,
+        typer.Option("--cells", metavar="N", help="Labelled cell types in all (X1, X2, C1..; at least 2)."),
+    ] = None,
+    reference_labels: Annotated[
+        bool,
+        typer.Option("--reference-labels", help="Label the labelled cells on X3's test genes too (references)."),
+    ] = False,
 ) -> None:
     """Write the demo dataset in the course layout; X3's hidden truth goes to OUT.truth/."""
     with console.status("simulating tracks…") as status:
@@ -44,6 +52,8 @@ def demo_data(
             n_cells=n_cells,
             workers=get_settings().threads,
             progress=lambda msg: status.update(msg),
+            n_labelled=cells,
+            reference_labels=reference_labels,
         )
     console.print(
         f"wrote {len(manifest['tracks'])} tracks × (bigWig + BED) for cells "  # type: ignore[arg-type]

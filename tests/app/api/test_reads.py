@@ -42,16 +42,26 @@ def test_predict_formats_and_subsets(client: TestClient) -> None:
         "rank_predicted",
         "pct_lo",
         "pct_hi",
+        "references",
     }
+    assert {p["references"] for p in body["predictions"]} == {""}  # no reference measured X3's (chr1) genes
     two = client.get("/predict/X3", params={"genes": "ILF2,CAPN9"}).json()["predictions"]
     assert [p["gene_name"] for p in two] == ["ILF2", "CAPN9"]
     csv = client.get("/predict/X3", params={"format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
     frame = pl.read_csv(io.StringIO(csv.text))
-    assert frame.columns == ["gene_name", "gex_predicted", "p_expressed", "rank_predicted", "pct_lo", "pct_hi"]
+    assert frame.columns == [
+        "gene_name",
+        "gex_predicted",
+        "p_expressed",
+        "rank_predicted",
+        "pct_lo",
+        "pct_hi",
+        "references",
+    ]
     assert frame.height == 1984
     tsv = client.get("/predict/X3", params={"format": "tsv", "genes": "CAPN9"}).text.splitlines()
-    assert tsv[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted\tpct_lo\tpct_hi"
+    assert tsv[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted\tpct_lo\tpct_hi\treferences"
     assert tsv[1].startswith("CAPN9\t")
     assert client.get("/predict/X3", params={"format": "xml"}).status_code == 422
 
