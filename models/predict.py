@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -154,3 +155,18 @@ def read_predictions(store: Store, where: CellPredictions) -> pl.DataFrame:
     if "references" not in frame.columns:  # written before reference-informed prediction: none informed them
         frame = frame.with_columns(pl.lit("", dtype=pl.String).alias("references"))
     return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in missing) if missing else frame
+
+
+def references_summary(frame: pl.DataFrame) -> dict[str, Any]:
+    """Which references informed a cell's predictions, and on how many of its genes."""
+    refs = frame["references"] if "references" in frame.columns else pl.Series([], dtype=pl.String)
+    per_cell = (
+        refs.filter(refs != "").str.split(",").explode().value_counts(sort=True, name="n")
+        if refs.len()
+        else pl.DataFrame({"references": [], "n": []})
+    )
+    return {
+        "genes": frame.height,
+        "informed_genes": int((refs != "").sum()) if refs.len() else 0,
+        "cells": {str(r[0]): int(r[1]) for r in per_cell.iter_rows()},
+    }

@@ -98,6 +98,36 @@ def _uncertainty_section(unc: dict[str, Any] | None) -> str:
     )
 
 
+REFERENCE_COLUMNS = ["learned", "blend", "marks only", "references alone", "rank average"]
+
+
+def _references_section(ref: dict[str, Any] | None) -> str:
+    """How the labelled cells' measured expression informs a prediction, validated cell by cell (out of fold)."""
+    if not ref:
+        return "<p class='muted'>Trained before reference-informed prediction existed.</p>"
+    head = (
+        f"<p>Chosen: <b>{html.escape(ref['mode'])}</b> — {html.escape(ref['why'])}. A gene that some labelled cell "
+        "measured is predicted from that cell's expression, the change in the marks and how alike the cells are; "
+        "the others by the stack above. Each labelled cell is predicted from the others, on chromosome groups and "
+        "cell groups the model never trained on, beside the marks alone, the references' expression alone and the "
+        "plain rank average of the two (computed in the same run).</p>"
+    )
+    if not ref.get("cells"):
+        return head
+    unc = ref.get("uncertainty") or {}
+    by_chrom = [r for r in ref.get("chromosomes", []) if r["genes"] >= 50]
+    return (
+        head
+        + html_table(ref["cells"], ["cell", "genes", *REFERENCE_COLUMNS], ("cell",))
+        + "<h3>Per chromosome</h3>"
+        + html_table(by_chrom, ["cell", "chrom", "genes", *REFERENCE_COLUMNS], ("cell", "chrom"))
+        + f"<p>90 % intervals of reference-informed genes out of fold: coverage {unc.get('coverage') or 0:.3f}, "
+        f"mean width {unc.get('mean_width') or 0:.3f}; ECE of P(expressed) "
+        f"{unc.get('ece_calibrated_cross_fitted') or 0:.3f}; genes per agreement class "
+        f"{html.escape(str(unc.get('classes', {})))}.</p>"
+    )
+
+
 def _ablation_section(ablation: dict[str, Any] | None) -> str:
     from epigex.models import plots
 
@@ -200,6 +230,8 @@ def render_report(store: Store, model: LoadedModel, qc: list[dict[str, Any]] | N
         _img(plots.threshold_figure(m["threshold_curve"], ch), "threshold curve"),
         html_table(m["mask_rules"], ["rule", "best_threshold", "spearman"], ("rule",)),
         *_stack_choice(m.get("stack_choice")),
+        "<h2>Reference-informed prediction</h2>",
+        _references_section(m.get("references")),
         "<h2>Track QC of the training cells</h2>",
         _qc_section(qc),
         "<h2>Uncertainty: calibrated P(expressed) and 90 % percentile intervals</h2>",

@@ -158,6 +158,14 @@ class PredictionRow(BaseModel):
     )
 
 
+class ReferencesSummary(BaseModel):
+    """Which references informed a cell's predictions (reference-informed prediction)."""
+
+    genes: int
+    informed_genes: int = Field(description="genes some reference measured (the others: the marks-only stack)")
+    cells: dict[str, int] = Field(description="per reference cell, how many genes it informed")
+
+
 class PredictionsOut(BaseModel):
     """Predictions of a model for a cell line's genes."""
 
@@ -165,6 +173,9 @@ class PredictionsOut(BaseModel):
     model_id: str
     qc_verdict: Literal["pass", "warn", "fail"] | None = Field(
         description="the cell's track QC verdict (GET /cell-lines/{name}/qc says why); also the X-Epigex-QC header"
+    )
+    references: ReferencesSummary | None = Field(
+        default=None, description="which labelled reference cells informed these predictions, on how many genes"
     )
     predictions: list[PredictionRow]
 

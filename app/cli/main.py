@@ -14,7 +14,14 @@ from rich.table import Table
 from epigex.app.cli import model_commands  # noqa: F401  (registers the model commands)
 from epigex.app.cli.base import app, console, friendly, open_store, split_names
 from epigex.app.cli.progress import single_bar, task_bars
-from epigex.app.cli.render import qc_table, qc_verdict_table, score_table, timing_line, validation_table
+from epigex.app.cli.render import (
+    qc_table,
+    qc_verdict_table,
+    reference_table,
+    score_table,
+    timing_line,
+    validation_table,
+)
 from epigex.app.services.demo import build_demo_store, finish_demo
 from epigex.app.services.ingesting import ingest_folder
 from epigex.app.services.qc import cell_qc
@@ -174,6 +181,16 @@ def demo(
         Path, typer.Option(metavar="DIR", help="Folder for the demo (and the store unless EPIGEX_HOME is set).")
     ] = Path("epigex-demo"),
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed of the demo data and the training.")] = 0,
+    cells: Annotated[
+        int | None,
+        typer.Option("--cells", metavar="N", help="Labelled cell types in all (X1, X2, C1..; at least 2)."),
+    ] = None,
+    reference_labels: Annotated[
+        bool,
+        typer.Option(
+            "--reference-labels", help="Label the labelled cells on X3's genes too: predictions use the references."
+        ),
+    ] = False,
 ) -> None:
     """The main job on a fresh machine: demo data, ingest, train (quick), predict X3, ZIP, report, X3's score."""
     t0 = time.perf_counter()
@@ -187,7 +204,10 @@ def demo(
 
         def ingesting(label: str, fraction: float) -> None:
             tracks[label] = fraction
-            bar(f"ingesting {label}", 0.5 * sum(tracks.values()) / max(len(tracks), 2 * len(ASSAYS) * 3))
+            bar(
+                f"ingesting {label}",
+                0.5 * sum(tracks.values()) / max(len(tracks), 2 * len(ASSAYS) * (1 + max(2, cells or 2))),
+            )
 
         outcomes, record = build_demo_store(
             store,
@@ -197,10 +217,15 @@ def demo(
             status=lambda message: bar(message, 0.0),
             ingest_progress=ingesting,
             train_progress=lambda label, fraction: bar(f"training (quick): {label}", 0.5 + 0.5 * fraction),
+            n_labelled=cells,
+            reference_labels=reference_labels,
         )
     console.print(f"demo data: {data} (hidden truth: {truth})")
     console.print(qc_table(outcomes))
     console.print(validation_table(record))
+    refs = reference_table(record)
+    if refs is not None:
+        console.print(refs)
     console.print(timing_line(record))
     with console.status("predicting X3, writing the ZIP and the report, training the baselines…"):
         done = finish_demo(store, out, truth / "X3_test_y.tsv", seed=seed, threads=threads)

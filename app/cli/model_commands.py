@@ -14,13 +14,14 @@ from rich.table import Table
 
 from epigex.app.cli.base import app, console, err_console, friendly, open_store, split_names
 from epigex.app.cli.progress import single_bar
-from epigex.app.cli.render import ablation_tables, explanation_tables, timing_line, validation_table
+from epigex.app.cli.render import ablation_tables, explanation_tables, reference_table, timing_line, validation_table
 from epigex.app.services import reading
 from epigex.app.services.ablate import run_ablation
 from epigex.app.services.inventory import activate_checked
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.training import train as train_model
 from epigex.app.settings import get_settings
+from epigex.models.predict import references_summary
 from epigex.models.submission import zip_name
 from epigex.store.errors import InputError
 from epigex.store.registry import active_model_id, list_models
@@ -58,6 +59,9 @@ def train(
             store, get_settings(), cells=split_names(cells), profile=profile, seed=seed, progress=bar, dask=dask
         )
     console.print(validation_table(record))
+    refs = reference_table(record)
+    if refs is not None:
+        console.print(refs)
     console.print(timing_line(record))
     if record.reused:
         console.print(
@@ -133,6 +137,15 @@ def predict(
         err_console.print(
             f"warning: {cell}'s track QC says {verdict.upper()}: these predictions may not be trustworthy "
             f"(epigex qc {cell})",
+            markup=False,
+            highlight=False,
+        )
+    refs = references_summary(frame)
+    if refs["informed_genes"]:
+        cells = ", ".join(f"{c} ({n:,})" for c, n in refs["cells"].items())
+        err_console.print(
+            f"{refs['informed_genes']:,} of {refs['genes']:,} genes informed by the references' measured expression: "
+            f"{cells}; the others by the marks alone",
             markup=False,
             highlight=False,
         )

@@ -74,6 +74,32 @@ def validation_table(record: ModelRecord) -> Group:
     return Group(table, note)
 
 
+REFERENCE_COLUMNS = ("learned", "blend", "marks only", "references alone", "rank average")
+
+
+def reference_table(record: ModelRecord) -> Group | None:
+    """The reference model's validation: each labelled cell predicted from the others, beside the baselines."""
+    ref = record.metrics.get("references")
+    if not ref:
+        return None
+    if not ref.get("cells"):
+        return Group(Text(f"reference-informed prediction: {ref['mode']} ({ref['why']})"))
+    table = Table(title="reference-informed: each labelled cell predicted from the others (Spearman, out of fold)")
+    table.add_column("cell")
+    table.add_column("genes", justify="right")
+    for col in REFERENCE_COLUMNS:
+        table.add_column(col + (" *" if col == ref["mode"] else ""), justify="right")
+    for r in ref["cells"]:
+        table.add_row(r["cell"], f"{r['genes']:,}", *(_f(r[c]) for c in REFERENCE_COLUMNS))
+    unc = ref.get("uncertainty") or {}
+    note = Text(
+        f"* chosen: {ref['mode']} ({ref['why']}); a gene some reference measured is predicted this way, the others "
+        f"by the stack; 90 % intervals out of fold: coverage {_f(unc.get('coverage'))}, mean width "
+        f"{_f(unc.get('mean_width'))}; ECE of P(expressed) {_f(unc.get('ece_calibrated_cross_fitted'))}"
+    )
+    return Group(table, note)
+
+
 def timing_line(record: ModelRecord) -> str:
     """Where the training's time went."""
     t = record.timings

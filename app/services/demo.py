@@ -24,9 +24,16 @@ from epigex.ingest.committer import IngestOutcome
 from epigex.ingest.featureset import ASSAYS
 from epigex.models.dataset import load_cell
 from epigex.models.metrics import spearman
-from epigex.models.persist import load_model
+from epigex.models.persist import LoadedModel, load_model
 from epigex.models.pipeline import train_from_store
-from epigex.models.predict import PREDICTION_COLUMNS, ensure_predictions, predict_with, read_predictions
+from epigex.models.predict import (
+    PREDICTION_COLUMNS,
+    ensure_predictions,
+    predict_matrix,
+    predict_with,
+    read_predictions,
+)
+from epigex.models.references import align, rank01
 from epigex.models.stacking import MaskRule
 from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
@@ -49,14 +56,24 @@ def build_demo_store(
     status: Callable[[str], None] | None = None,
     ingest_progress: ProgressFn | None = None,
     train_progress: ProgressFn | None = None,
+    n_labelled: int | None = None,
+    reference_labels: bool = False,
 ) -> tuple[list[IngestOutcome], ModelRecord]:
     """The demo's first half (the CLI's ``epigex demo`` and the service's first-start seeding alike).
 
-    Simulate the dataset into ``data`` unless it is there, ingest ``cells`` (default: all), train a ``quick``
-    model on the labelled ones; it becomes the active model.
+    Simulate the dataset into ``data`` unless it is there (``n_labelled`` labelled cell types, the references
+    labelled on X3's genes with ``reference_labels``), ingest ``cells`` (default: all), train a ``quick`` model on
+    the labelled ones; it becomes the active model.
     """
     if not (data / "CAGE-train").is_dir():
-        write_demo(data, seed=seed, workers=settings.threads, progress=status)
+        write_demo(
+            data,
+            seed=seed,
+            workers=settings.threads,
+            progress=status,
+            n_labelled=n_labelled,
+            reference_labels=reference_labels,
+        )
     outcomes = ingest_folder(store, settings, data, cells, progress=ingest_progress)
     record = train(store, settings, cells=None, profile="quick", seed=seed, progress=train_progress)
     return outcomes, record
@@ -105,6 +122,31 @@ def baseline_scores(store: Store, cell: str, truth: pl.DataFrame, *, seed: int, 
     return out
 
 
+def reference_baselines(
+    store: Store, model: LoadedModel, cell: str, refs: list[str], truth: pl.DataFrame
+) -> dict[str, float]:
+    """What the references add, measured: the marks-only stack, the references' mean rank alone, and the plain
+    rank average of the two, on ``cell``'s test genes (computed here, never typed in)."""
+    data = load_cell(store, cell, model.record.feature_set, model.record.features)
+    test = data.split == "test"
+    marks = predict_matrix(model, data.X[test], explain=False).gex_predicted
+    genes = data.genes[test]
+    ranks = []
+    for r in refs:
+        ref = load_cell(store, r, model.record.feature_set, model.record.features)
+        assert ref.gex is not None
+        ranks.append(align(ref.genes, rank01(ref.gex), genes))
+    alone = np.nanmean(np.column_stack(ranks), axis=1)
+    ok = np.isfinite(alone)
+    both = np.full(genes.size, np.nan)
+    both[ok] = rank01(marks[ok]) + rank01(alone[ok])
+    return {
+        "marks only (the stack, no references)": truth_spearman(genes, marks, truth),
+        "baseline: the references' expression alone": truth_spearman(genes[ok], alone[ok], truth),
+        "baseline: rank average of marks and references": truth_spearman(genes[ok], both[ok], truth),
+    }
+
+
 def finish_demo(store: Store, out: Path, truth_file: Path, *, seed: int, threads: int, cell: str = "X3") -> DemoOutputs:
     """Predict ``cell`` with the active model, write its TSV, ZIP and the report, and score it with baselines."""
     t0 = time.perf_counter()
@@ -120,9 +162,11 @@ def finish_demo(store: Store, out: Path, truth_file: Path, *, seed: int, threads
     t2 = time.perf_counter()
     truth = read_truth(truth_file)
     test = preds.filter(pl.col("split") == "test")
-    scores = {
-        "epigex stacked ensemble": truth_spearman(test["gene_name"].to_numpy(), test["gex_predicted"].to_numpy(), truth)
-    }
+    refs = sorted({r for v in test["references"].to_list() for r in v.split(",") if r})
+    name = f"epigex, reference-informed ({', '.join(refs)})" if refs else "epigex stacked ensemble"
+    scores = {name: truth_spearman(test["gene_name"].to_numpy(), test["gex_predicted"].to_numpy(), truth)}
+    if refs:
+        scores |= reference_baselines(store, model, cell, refs, truth)
     scores |= baseline_scores(store, cell, truth, seed=seed, threads=threads)
     t3 = time.perf_counter()
     return DemoOutputs(

@@ -28,7 +28,7 @@ from epigex.app.services.reading import table_text
 from epigex.models.dataset import load_cell
 from epigex.models.explain import explain_row
 from epigex.models.persist import LoadedModel, load_model
-from epigex.models.predict import PREDICTION_COLUMNS, ensure_predictions, read_predictions
+from epigex.models.predict import PREDICTION_COLUMNS, ensure_predictions, read_predictions, references_summary
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_genes, cell_info
 from epigex.store.errors import ConflictError, EpigexError, NotFoundError
@@ -56,6 +56,7 @@ def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
             "cell_line": ps.cell,
             "model_id": ps.model_id,
             "qc_verdict": ps.qc_verdict,
+            "references": references_summary(frame),
             "predictions": frame.to_dicts(),
         }
         return json.dumps(payload, separators=(",", ":")).encode()
