@@ -25,9 +25,29 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
-    from epigex.api import explain, ingest, list_models, open_store, predict, qc, train, validation
+    from epigex.api import (
+        explain,
+        ingest,
+        list_models,
+        open_store,
+        predict,
+        qc,
+        reference_validation,
+        train,
+        validation,
+    )
 
-__all__ = ["explain", "ingest", "list_models", "open_store", "predict", "qc", "train", "validation"]
+__all__ = [
+    "explain",
+    "ingest",
+    "list_models",
+    "open_store",
+    "predict",
+    "qc",
+    "reference_validation",
+    "train",
+    "validation",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -86,12 +86,21 @@ def validation(model: str | None = None, *, store: StoreLike = None) -> pl.DataF
     return pl.DataFrame(get_model(open_store(store), model).metrics["summary"])
 
 
+def reference_validation(model: str | None = None, *, store: StoreLike = None) -> pl.DataFrame:
+    """How the model's reference model validated: per labelled cell predicted from the others (out of fold),
+    ``cell, genes, learned, blend, marks only, references alone, rank average`` (empty with one labelled cell)."""
+    refs = get_model(open_store(store), model).metrics.get("references") or {}
+    return pl.DataFrame(refs.get("cells") or [])
+
+
 def predict(cell: str, *, store: StoreLike = None, model: str | None = None) -> pl.DataFrame:
-    """A cell line's predictions: ``gene_name, gex_predicted, p_expressed, rank_predicted, pct_lo, pct_hi``.
+    """A cell line's predictions: ``gene_name, gex_predicted, p_expressed, rank_predicted, pct_lo, pct_hi,
+    references``.
 
     Computed once per model and cell. ``p_expressed`` is calibrated; ``pct_lo..pct_hi`` is a 90 % interval of the
-    gene's expression percentile in the cell. A cell with some of the assays is predicted by the model for its
-    tracks, trained here (quick profile) the first time.
+    gene's expression percentile in the cell; ``references`` the labelled cells whose measured expression informed
+    the gene (empty: the marks alone). A cell with some of the assays is predicted by the model for its tracks,
+    trained here (quick profile) the first time.
     """
     _, frame = reading.predictions(open_store(store), cell, model, settings=Settings())
     return frame.select(*PREDICTION_COLUMNS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,7 @@ class LoadedModel:
 
     record: ModelRecord
     boosters: dict[str, dict[Stage, lgb.Booster]]
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # what a reader computed once for this model
 
     @property
     def id(self) -> str:

@@ -88,17 +88,13 @@ class CellPredictions:
     path: str
 
 
-def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None) -> CellPredictions:
-    """Predictions of ``model`` (default: the active one) for ``cell``: from the store, computed on first use.
+def compute_predictions(store: Store, cell: str, model: LoadedModel) -> pl.DataFrame:
+    """Predictions of ``model`` for ``cell``, computed now (nothing is written): gene_name, split, gex_predicted,
+    p_expressed, p_expressed_raw, pct_lo, pct_hi, rank_predicted, references.
 
-    Only the predictions are kept: a gene's SHAP contributions are computed when it is explained (a few
-    milliseconds for one gene, where every gene's would cost seconds per cell).
+    Only the predictions: a gene's SHAP contributions are computed when it is explained (a few milliseconds for
+    one gene, where every gene's would cost seconds per cell).
     """
-    model = model or load_model(store)
-    digest = str(cell_info(store, cell)["input_digest"])
-    found = find_predictions(store, model.id, cell, digest)
-    if found:
-        return CellPredictions(model.id, cell, found)
     data = load_cell(store, cell, model.record.feature_set, model.record.features)
     pred = predict_matrix(model, data.X, explain=False)
     columns = {"gex_predicted": pred.gex_predicted.copy(), **uncertain_columns(model, pred)}
@@ -109,7 +105,7 @@ def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None
         fitted = model.record.metrics.get("uncertainty")
         stack_unc = Uncertainty.from_dict(fitted["model"]) if fitted is not None else None
         references = overlay(columns, informed, reference_uncertainty(model), stack_unc)
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
             "gene_name": data.genes,
             "split": data.split,
@@ -117,13 +113,35 @@ def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None
             "references": pl.Series(references, dtype=pl.String),
         }
     )
+
+
+def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None) -> CellPredictions:
+    """Predictions of ``model`` (default: the active one) for ``cell``: from the store, computed and kept on
+    first use."""
+    model = model or load_model(store)
+    digest = str(cell_info(store, cell)["input_digest"])
+    found = find_predictions(store, model.id, cell, digest)
+    if found:
+        return CellPredictions(model.id, cell, found)
+    frame = compute_predictions(store, cell, model)
     pred_tmp = store.new_tmp_path(".parquet")
     try:
         pq.write_table(frame.to_arrow(), pred_tmp, compression="zstd")
-        path = commit_predictions(store, model.id, cell, digest, pred_tmp, data.genes.size)
+        path = commit_predictions(store, model.id, cell, digest, pred_tmp, frame.height)
     finally:
         pred_tmp.unlink(missing_ok=True)
     return CellPredictions(model.id, cell, path)
+
+
+def prediction_frame(store: Store, cell: str, model: LoadedModel, *, keep: bool = True) -> pl.DataFrame:
+    """The (model, cell)'s predictions: kept ones read from the store; otherwise computed, and kept if ``keep``
+    (a read-only service computes them in memory and writes nothing)."""
+    if keep:
+        return read_predictions(store, ensure_predictions(store, cell, model))
+    found = find_predictions(store, model.id, cell, str(cell_info(store, cell)["input_digest"]))
+    if found:
+        return read_predictions(store, CellPredictions(model.id, cell, found))
+    return compute_predictions(store, cell, model)
 
 
 def uncertain_columns(model: LoadedModel, pred: Predicted) -> dict[str, F64]:

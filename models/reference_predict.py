@@ -61,6 +61,19 @@ def _reference_cells(store: Store, model: LoadedModel, target: str) -> list[str]
     return out
 
 
+def _reference_data(
+    store: Store, model: LoadedModel, cell: str, top: list[int]
+) -> tuple[np.ndarray, np.ndarray, F64, F64]:
+    """A reference's genes, top features, label ranks and expressed flags, read once per loaded model."""
+    key = ("reference", cell)
+    if key not in model.memo:
+        data = load_cell(store, cell, model.record.feature_set, model.record.features)
+        assert data.gex is not None
+        y, e = label_view(data.gex)
+        model.memo[key] = (data.genes, np.ascontiguousarray(data.X[:, top]), y, e)
+    return model.memo[key]  # type: ignore[no-any-return,unused-ignore]
+
+
 def reference_outputs(store: Store, model: LoadedModel, target: CellData) -> ReferenceOutputs | None:
     """The reference model's predictions for ``target``'s genes, or None when nothing can inform them."""
     ref_model = model.references()
@@ -77,17 +90,15 @@ def reference_outputs(store: Store, model: LoadedModel, target: CellData) -> Ref
     view = CellView(target.name, rank, p, np.ascontiguousarray(target.X[:, top]))
     views = []
     for r in refs:
-        data = load_cell(store, r, model.record.feature_set, features)
-        assert data.gex is not None
-        y, e = label_view(data.gex)
+        genes, top_x, y, e = _reference_data(store, model, r, top)
         views.append(
             CellView(
                 r,
                 np.zeros(target.genes.size),
                 np.zeros(target.genes.size),
-                align(data.genes, data.X[:, top], target.genes).astype(np.float32),
-                align(data.genes, y, target.genes),
-                align(data.genes, e, target.genes),
+                align(genes, top_x, target.genes).astype(np.float32),
+                align(genes, y, target.genes),
+                align(genes, e, target.genes),
             )
         )
     f = reference_features(view, choose_references(view, views), ref_model.top_features)

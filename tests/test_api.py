@@ -34,6 +34,9 @@ def test_public_api_returns_frames(trained_copy: Path) -> None:
         "pct_hi",
         "references",
     ]
+    refs = epigex.reference_validation(model, store=trained_copy)
+    assert refs["cell"].to_list() == ["X1", "X2"]  # each predicted from the other
+    assert (refs["learned"] > refs["marks only"]).all()
     checked = epigex.qc("X3", store=trained_copy)
     assert checked.height == 14
     assert set(checked["verdict"]) <= {"pass", "warn", "fail"}

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             owner=me.id,
             max_queued=settings.max_queued_jobs,
         )
-        app.state.serving = Serving(store, app.state.runner, record_use=mode != "read-only")
+        app.state.serving = Serving(store, app.state.runner, writes=mode != "read-only")
         log.info("epigex %s on store %s: %s", app.version, store.home, describe(mode, settings))
         maybe_seed(settings, store, app.state.runner, app.state.serving)
         try:

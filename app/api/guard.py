@@ -76,9 +76,23 @@ def describe(mode: WriteMode, settings: Settings) -> str:
 
 
 def token_ok(header: str | None, token: str) -> bool:
-    """Whether an ``Authorization`` header carries ``token`` as a bearer token (constant-time)."""
+    """Whether an ``Authorization`` header carries ``token`` as a bearer token (constant-time).
+
+    Only spaces and tabs around the token are dropped (what HTTP itself allows); any other byte, even an invisible
+    one such as a no-break space, makes it another token.
+    """
     scheme, _, given = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode())
+    try:
+        raw = given.strip(" \t").encode("latin-1")  # the header's own bytes (it was decoded as latin-1)
+    except UnicodeEncodeError:
+        return False
+    return scheme.lower() == "bearer" and secrets.compare_digest(raw, token.encode("utf-8"))
+
+
+def authorization(scope: Scope) -> str | None:
+    """The request's one ``Authorization`` header (latin-1), or None: absent, or sent more than once."""
+    values = [v for k, v in scope["headers"] if k == b"authorization"]
+    return values[0].decode("latin-1") if len(values) == 1 else None
 
 
 async def _json(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -116,17 +130,19 @@ class HttpGuard:
             if not methods:
                 await _json(send, 404, f"no such endpoint: {scope['path']} (see /docs)")
                 return
-            allow = ", ".join(sorted(methods | {"OPTIONS"}))
+            allow = ", ".join(sorted(methods | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())))
             await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", allow.encode())]})
             await send({"type": "http.response.body", "body": b""})
+            return
+        if method == "HEAD" and "GET" in self._methods(scope):  # HEAD is GET without the body (uvicorn drops it)
+            await self.app({**scope, "method": "GET"}, receive, send)
             return
         if method not in READ_METHODS and method in self._methods(scope):  # others: the router's 404 or 405
             if self.mode == "read-only":
                 await _json(send, 403, "this server is read-only: writes are disabled (see its start-up log)")
                 return
             if self.mode == "token":
-                auth = dict(scope["headers"]).get(b"authorization")
-                if not token_ok(auth.decode("latin-1") if auth else None, self.token):
+                if not token_ok(authorization(scope), self.token):
                     await _json(
                         send,
                         401,

@@ -16,9 +16,9 @@ from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model, model_
 from epigex.app.services.qc import cell_qc
 from epigex.app.settings import Settings
 from epigex.models.explain import explain_gene
-from epigex.models.persist import load_model
+from epigex.models.persist import LoadedModel, load_model
 from epigex.models.predict import PREDICTION_COLUMNS, CellPredictions, ensure_predictions, read_predictions
-from epigex.models.report import write_report
+from epigex.models.report import render_report, write_report
 from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
 from epigex.store.errors import EpigexError
@@ -91,13 +91,28 @@ def explain(
     return explain_gene(store, where, gene, loaded, top)
 
 
-def report(store: Store, model: str | None = None, path: Path | None = None) -> Path:
-    """Write the model's HTML report (default ``<store>/reports/<model>.html``), with its training cells' QC."""
-    loaded = load_model(store, model)
+def _training_qc(store: Store, loaded: LoadedModel) -> list[dict[str, Any]]:
     qc = []
     for cell in loaded.record.cells:
         try:
             qc.append(cell_qc(store, cell, loaded.id))
         except EpigexError:  # a training cell deleted since: the report still renders
             continue
-    return write_report(store, loaded, path, qc)
+    return qc
+
+
+def report(store: Store, model: str | None = None, path: Path | None = None) -> Path:
+    """Write the model's HTML report (default ``<store>/reports/<model>.html``), with its training cells' QC."""
+    loaded = load_model(store, model)
+    return write_report(store, loaded, path, _training_qc(store, loaded))
+
+
+def report_html(store: Store, model: str, *, keep: bool = True) -> str:
+    """The model's report: the kept file, else rendered now — and kept only if ``keep`` (read-only: in memory)."""
+    loaded = load_model(store, model)
+    path = store.home / "reports" / f"{loaded.id}.html"
+    if path.is_file():
+        return path.read_text()
+    if keep:
+        return report(store, loaded.id, path).read_text()
+    return render_report(store, loaded, _training_qc(store, loaded))

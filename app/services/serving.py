@@ -16,24 +16,28 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
 from epigex.app.services.assaysets import ModelNeeded, model_for_cell, model_needed_conflict
-from epigex.app.services.inventory import models
+from epigex.app.services.cells import feature_set_for_uploads
+from epigex.app.services.inventory import cell_lines, models
 from epigex.app.services.jobs import JobRunner
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.reading import table_text
+from epigex.ingest.featureset import FeatureSetDef
 from epigex.models.dataset import load_cell
 from epigex.models.explain import explain_row
 from epigex.models.persist import LoadedModel, load_model
-from epigex.models.predict import PREDICTION_COLUMNS, ensure_predictions, read_predictions, references_summary
+from epigex.models.predict import PREDICTION_COLUMNS, prediction_frame, references_summary
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_genes, cell_info
 from epigex.store.errors import ConflictError, EpigexError, NotFoundError
 from epigex.store.registry import active_model_id, touch_model
 from epigex.store.types import F32
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -66,10 +70,10 @@ def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
 class Serving:
     """The process's model and prediction caches over one store."""
 
-    def __init__(self, store: Store, runner: JobRunner | None = None, *, record_use: bool = True) -> None:
+    def __init__(self, store: Store, runner: JobRunner | None = None, *, writes: bool = True) -> None:
         self.store = store
         self.runner = runner  # to name the job that trains a model a read asks for (a read never starts one)
-        self.record_use = record_use  # note in the catalog when a per-track-set model serves (False: read-only)
+        self.writes = writes  # False (a read-only service): predictions not yet kept stay in memory, nothing noted
         self._lock = threading.RLock()
         self._models: dict[str, LoadedModel] = {}
         self._active: tuple[object, str | None] = (None, None)
@@ -77,7 +81,7 @@ class Serving:
         self._sets: dict[tuple[str, str], PredictionSet] = {}
         self._building: dict[tuple[str, str], threading.Lock] = {}
         self._cell_models: dict[str, tuple[object, str | None]] = {}  # cell -> (stamp, its model; None: active)
-        self._models_body: tuple[object, bytes] = (None, b"")
+        self._views: dict[str, tuple[object, object]] = {}  # key -> (catalog stamp, value)
         self._genes: dict[str, tuple[str, frozenset[str]]] = {}  # cell -> (input digest, its gene names)
 
     def _stamp(self) -> object:
@@ -189,7 +193,7 @@ class Serving:
                 ps = self._sets.get(key)
                 if ps is not None and ps.digest == digest:
                     return ps
-            frame = read_predictions(self.store, ensure_predictions(self.store, cell, model))
+            frame = prediction_frame(self.store, cell, model, keep=self.writes)
             ps = PredictionSet(
                 model.id, cell, digest, frame, {g: i for i, g in enumerate(frame["gene_name"].to_list())}
             )
@@ -199,7 +203,7 @@ class Serving:
                 ps.qc_verdict = None
             table = frame.select(PREDICTION_COLUMNS)
             ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
-            if own is not None and self.record_use:  # a per-track-set model in use (its cache bound is by use)
+            if own is not None and self.writes:  # a per-track-set model in use (its cache bound is by use)
                 touch_model(self.store, own)
             with self._lock:
                 self._sets[key] = ps
@@ -228,17 +232,29 @@ class Serving:
             ps.X = data.X
         return explain_row(model, ps.cell, gene, ps.frame.row(i, named=True), ps.X[i], top)
 
-    def models_body(self, render: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
-        """Every model, briefly, newest first, rendered by ``render`` (redone only after the catalog changed)."""
+    def _current(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered under ``key`` until the catalog changes (any write, by any process)."""
         stamp = self._stamp()
         with self._lock:
-            seen, body = self._models_body
-            if seen == stamp:
-                return body
-        body = render(models(self.store))
+            hit = self._views.get(key)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]  # type: ignore[return-value]
+        value = compute()
         with self._lock:
-            self._models_body = (stamp, body)
-        return body
+            self._views[key] = (stamp, value)
+        return value
+
+    def models_body(self, render: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
+        """Every model, briefly, newest first, rendered by ``render`` (redone only after the catalog changed)."""
+        return self._current("models", lambda: render(models(self.store)))
+
+    def cell_lines_body(self, render: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
+        """Every cell line, rendered by ``render`` (redone only after the catalog changed)."""
+        return self._current("cell_lines", lambda: render(cell_lines(self.store)))
+
+    def upload_feature_set(self) -> FeatureSetDef:
+        """The feature set an upload is computed with (the active model's; redone only after the catalog changed)."""
+        return self._current("upload_feature_set", lambda: feature_set_for_uploads(self.store))
 
     def forget_cell(self, cell: str) -> None:
         """Drop everything cached about a cell (after this process re-ingested or deleted it)."""

@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import TypeAdapter
 
 from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
 from epigex.app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, QcOut, TrackOut, error_responses
-from epigex.app.services.cells import feature_set_for_uploads, submit_cell, upload_fields
-from epigex.app.services.inventory import cell_detail, cell_lines
+from epigex.app.services.cells import submit_cell, upload_fields
+from epigex.app.services.inventory import cell_detail
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
@@ -61,7 +63,7 @@ ERRORS = error_responses(400, 401, 403, 404, 408, 409, 413, 415, 422, 429)
 
 @router.post("/cell-lines", status_code=202, response_model=CellAccepted, openapi_extra=UPLOAD_SCHEMA, responses=ERRORS)
 async def create_cell_line(
-    request: Request, _: WriteAccess, store: StoreDep, runner: RunnerDep, settings: SettingsDep
+    request: Request, _: WriteAccess, store: StoreDep, runner: RunnerDep, settings: SettingsDep, serving: ServingDep
 ) -> CellAccepted:
     """Upload a cell line's tracks (``{assay}_bigwig``, ``{assay}_bed``); ingest runs as a job.
 
@@ -69,7 +71,7 @@ async def create_cell_line(
     least one file). A cell with some of the tracks gets, in the same job, a model trained for exactly those.
     """
     length = request.headers.get("content-length")
-    fs = await run_in_threadpool(feature_set_for_uploads, store)
+    fs = await run_in_threadpool(serving.upload_feature_set)  # from memory while the catalog is unchanged
     upload = await receive_upload(
         request.headers.get("content-type", ""),
         int(length) if length and length.isdigit() else None,
@@ -90,10 +92,17 @@ async def create_cell_line(
     return CellAccepted(cell_line=job.params["cell_line"], job_id=job.id, status_url=f"/jobs/{job.id}")
 
 
+_CELLS = TypeAdapter(list[CellLineOut])
+
+
+def _render_cells(rows: list[dict[str, Any]]) -> bytes:
+    return _CELLS.dump_json(_CELLS.validate_python(rows))
+
+
 @router.get("/cell-lines", response_model=list[CellLineOut])
-def list_cell_lines(store: StoreDep) -> list[CellLineOut]:
+def list_cell_lines(serving: ServingDep) -> Response:
     """Every cell line in the store."""
-    return [CellLineOut(**c) for c in cell_lines(store)]
+    return Response(serving.cell_lines_body(_render_cells), media_type="application/json")
 
 
 @router.get("/cell-lines/{name}", response_model=CellLineDetail, responses=error_responses(404))

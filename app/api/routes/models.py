@@ -65,10 +65,7 @@ def get_model(model_id: str, store: StoreDep) -> ModelDetail:
 async def model_report(model_id: str, store: StoreDep, serving: ServingDep) -> HTMLResponse:
     """The model's self-contained HTML report (rendered once, then served from the store)."""
     model = await run_in_threadpool(serving.model, model_id)
-    path = store.home / "reports" / f"{model.id}.html"
-    if not path.is_file():
-        path = await run_in_threadpool(reading.report, store, model.id, path)
-    return HTMLResponse(path.read_text())
+    return HTMLResponse(await run_in_threadpool(reading.report_html, store, model.id, keep=serving.writes))
 
 
 @router.post("/models/{model_id}/activate", response_model=ModelOut, responses=error_responses(401, 403, 404, 409))

@@ -229,7 +229,12 @@ def test_a_read_only_server_never_writes_on_a_read(trained_copy: Path, demo_dir:
         assert r.status_code == 409
         assert 'a writer trains it with POST /models {"for_cell": "P1"}' in r.json()["detail"]
         assert httpx.post(f"{s.url}/models", json={"for_cell": "P1"}).status_code == 403
+        mid = httpx.get(f"{s.url}/models").json()[0]["id"]
+        for path in ("/predict/X3", "/explain/CAPN9?cell_line=X3", f"/models/{mid}/report", "/submission/X3"):
+            assert httpx.get(f"{s.url}{path}", timeout=60).status_code == 200, path
         assert counts() == before
+        assert store.query("SELECT count(*) FROM predictions")[0][0] == 0  # computed in memory, never kept
+        assert not list((trained_copy / "reports").glob("*.html"))
     with (
         running_server(trained_copy, tmp_path / "tok.log", env={"EPIGEX_API_TOKEN": TOKEN}) as s,
         httpx.Client(base_url=s.url, timeout=60) as client,
