@@ -84,7 +84,7 @@ def test_model_commands_end_to_end(trained_copy: Path, tmp_path: Path) -> None:
     r = run(["predict", "X3", "-o", str(tmp_path / "x3.tsv")], home)
     assert r.returncode == 0, r.stderr
     lines = (tmp_path / "x3.tsv").read_text().splitlines()
-    assert lines[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted\tpct_lo\tpct_hi"
+    assert lines[0] == "gene_name\tgex_predicted\tp_expressed\trank_predicted\tpct_lo\tpct_hi\treferences"
     assert len(lines) == 1 + 1984  # X3 has only its test genes
     zip_path = tmp_path / "Doe_Jane_Project1.zip"
     r = run(["submission", "X3", "-o", str(zip_path)], home)

@@ -64,7 +64,7 @@ def test_upload_poll_read_and_train_while_reading(server: str, demo_dir: Path) -
         preds = client.get("/predict/X3srv").json()["predictions"]
         assert len(preds) == 1984
         csv = client.get("/predict/X3srv", params={"format": "csv"}).text.splitlines()
-        assert csv[0] == "gene_name,gex_predicted,p_expressed,rank_predicted,pct_lo,pct_hi"
+        assert csv[0] == "gene_name,gex_predicted,p_expressed,rank_predicted,pct_lo,pct_hi,references"
         ex = client.get("/explain/CAPN9", params={"cell_line": "X3srv", "top": 5}).json()
         assert len(ex["stages"]["classifier"]["contributions"]) == 5
         z = client.get("/submission/X3srv", params={"name": "Doe_Jane"})
