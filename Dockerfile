@@ -31,11 +31,6 @@ RUN set -eux; \
 
 # 2. the project itself
 COPY README.md LICENSE ./
-COPY app ./app
-COPY ingest ./ingest
-COPY store ./store
-COPY models ./models
-COPY demo ./demo
 COPY epigex ./epigex
 RUN set -eux; \
     if [ -f /tmp/pip/pip.conf ]; then export PIP_CONFIG_FILE=/tmp/pip/pip.conf; fi; \

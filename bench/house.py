@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("app", "ingest", "models", "store", "demo", "epigex")
+PACKAGES = ("epigex",)
 LAYER = {"store": 0, "ingest": 1, "models": 1, "demo": 1, "app": 2, "epigex": 3}
 
 
@@ -39,14 +39,10 @@ def package_files() -> list[Path]:
 
 def module_name(path: Path) -> str:
     """The dotted name a module is imported by (``epigex.app.api.app``)."""
-    rel = path.relative_to(ROOT).with_suffix("")
-    parts = list(rel.parts)
-    if parts[0] == "src":
-        parts = parts[1:]
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
-    name = ".".join(parts)
-    return name if name.startswith("epigex") else f"epigex.{name}"
+    return ".".join(parts)
 
 
 def long_functions(files: list[Path], limit: int = 60) -> list[tuple[str, int]]:

@@ -24,7 +24,7 @@ ALLOWED = {
 
 
 def modules(layer: str) -> list[Path]:
-    return sorted((ROOT / layer).rglob("*.py"))
+    return sorted((ROOT / "epigex" / layer).rglob("*.py"))
 
 
 def test_no_sql_outside_the_store() -> None:
@@ -73,31 +73,26 @@ def test_layers_import_downwards(layer: str) -> None:
     assert wrong == []
 
 
-def test_installs_only_the_epigex_package(tmp_path: Path) -> None:
-    """A wheel of the project holds ``epigex`` and its metadata, nothing else at the top level."""
+def _build(kind: str, out: Path) -> Path:
+    """Build the project's wheel or sdist into ``out`` (no isolation: the build backend of this environment)."""
     import subprocess
     import sys
+
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)]
+    if kind == "sdist":
+        code = "from setuptools.build_meta import build_sdist; print(build_sdist(__import__('sys').argv[1]))"
+        cmd = [sys.executable, "-c", code, str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (artifact,) = out.glob("epigex-*.whl" if kind == "wheel" else "epigex-*.tar.gz")
+    return artifact
+
+
+def test_the_wheel_holds_only_the_epigex_package(tmp_path: Path) -> None:
+    """A wheel of the project holds ``epigex`` and its metadata, nothing else at the top level."""
     import zipfile
 
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stderr
-    (wheel,) = tmp_path.glob("epigex-*.whl")
+    wheel = _build("wheel", tmp_path)
     with zipfile.ZipFile(wheel) as zf:
         tops = {n.split("/")[0] for n in zf.namelist()}
         names = zf.namelist()
@@ -105,3 +100,51 @@ def test_installs_only_the_epigex_package(tmp_path: Path) -> None:
     for module in ("epigex/api.py", "epigex/store/catalog.py", "epigex/app/cli/main.py", "epigex/py.typed"):
         assert module in names
     assert any(n.startswith("epigex/demo/data/ml4g/") for n in names)
+
+
+def test_no_symlink_in_the_package() -> None:
+    """The layers are real folders of ``epigex`` (no links: checkouts without symlinks work, nothing imports twice)."""
+    links = [str(p.relative_to(ROOT)) for p in (ROOT / "epigex").rglob("*") if p.is_symlink()]
+    assert links == []
+    assert not [d for d in LAYERS if (ROOT / d).exists()], "a layer folder outside epigex/"
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist"])
+def test_the_wheel_and_the_sdist_install_and_run(kind: str, tmp_path: Path) -> None:
+    """Each artifact installs on its own (``pip install --target``) and its CLI runs from there, not the checkout."""
+    import subprocess
+    import sys
+
+    artifact = _build(kind, tmp_path / "dist")
+    target = tmp_path / "site"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "--target",
+            str(target),
+            str(artifact),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    code = "import epigex, epigex.app.cli.main as m; print(epigex.__file__); m.main()"
+    run = subprocess.run(
+        [sys.executable, "-c", code, "features", "--markdown"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    first, _, rest = run.stdout.partition("\n")
+    assert first.startswith(str(target / "epigex"))  # the installed copy ran, not the checkout
+    assert rest == (ROOT / "docs" / "FEATURES.md").read_text()

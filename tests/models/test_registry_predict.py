@@ -22,7 +22,7 @@ from epigex.store.catalog import Store
 from epigex.store.errors import ConflictError, EpigexError, InputError, NotFoundError
 from epigex.store.registry import activate_model, active_model_id, get_model, list_models
 
-SAMPLE = Path(__file__).resolve().parents[2] / "demo" / "data" / "ml4g" / "sample_gex_predicted.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "epigex" / "demo" / "data" / "ml4g" / "sample_gex_predicted.csv"
 PROMOTER = [f"{a}_bw_prom1k_mean" for a in ("DNase", "H3K4me3", "H3K27ac", "H3K36me3")]
 
 

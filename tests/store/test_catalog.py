@@ -30,7 +30,7 @@ def test_clean_up_waits_until_no_other_process_has_the_store_open(tmp_path: Path
         [
             sys.executable,
             "-c",
-            f"import sys, time; from store.catalog import Store; s = Store({str(home)!r}); "
+            f"import sys, time; from epigex.store.catalog import Store; s = Store({str(home)!r}); "
             "print('open', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,

@@ -91,5 +91,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory app.api.app:app_factory``."""
+    """Entry point for ``uvicorn --factory epigex.app.api.app:app_factory``."""
     return create_app()
