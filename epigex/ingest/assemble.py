@@ -27,7 +27,7 @@ from epigex.ingest.qc_profile import cell_profile
 from epigex.ingest.trackjobs import TrackJob, run_track
 from epigex.ingest.tracks import TrackResult, bigwig_column
 from epigex.store.cells import CellIngest, TrackRow, write_feature_table
-from epigex.store.tracksets import track_key
+from epigex.store.tracksets import TrackKey, track_key
 
 
 @dataclass
@@ -72,8 +72,8 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
         TrackRow(
             assay=j.assay,
             kind=j.kind,
-            original_name=plan.files.names.get(f"{j.kind}:{j.assay}", Path(j.path).name),
-            sha256=plan.shas.get(f"{j.kind}:{j.assay}", ""),
+            original_name=plan.files.names.get(TrackKey(j.assay, j.kind).role, Path(j.path).name),
+            sha256=plan.shas.get(TrackKey(j.assay, j.kind).role, ""),
             bytes=Path(j.path).stat().st_size,
             qc=r.qc,
         )
@@ -113,13 +113,13 @@ def cell_qc(
         "missing_tracks": sorted(missing or []),
         "naming_seen": naming,
         "names_normalised": any(n in ("ensembl", "mixed") for n in naming),
-        "genes_without_signal": {f"{t.assay}/{t.kind}": t.qc.get("genes_without_signal") for t in tracks},
+        "genes_without_signal": {TrackKey(t.assay, t.kind).path: t.qc.get("genes_without_signal") for t in tracks},
         "genes_on_missing_chrom": {
-            f"{t.assay}/{t.kind}": t.qc.get("genes_on_missing_chrom", t.qc.get("genes_on_chrom_without_peaks"))
+            TrackKey(t.assay, t.kind).path: t.qc.get("genes_on_missing_chrom", t.qc.get("genes_on_chrom_without_peaks"))
             for t in tracks
         },
         "outside_genome": {
-            f"{t.assay}/{t.kind}": {**t.qc["outside_genome"], "of": t.qc.get("n_items", 0)}
+            TrackKey(t.assay, t.kind).path: {**t.qc["outside_genome"], "of": t.qc.get("n_items", 0)}
             for t in tracks
             if t.qc.get("outside_genome", {}).get("peaks")
         },

@@ -11,6 +11,7 @@ from typing import Any
 from epigex.ingest.assemble import CellPlan
 from epigex.store.catalog import Store
 from epigex.store.cells import CellIngest, commit_cells
+from epigex.store.tracksets import TrackKey
 
 
 @dataclass
@@ -31,7 +32,9 @@ def commit_planned(store: Store, done: list[tuple[CellPlan, CellIngest]], keep_f
         ing.seconds = time.perf_counter() - plan.started
         ing.qc["seconds"] = round(ing.seconds, 2)
         cf = plan.files
-        kept = {f"{a}/{k}": p for k, files in (("bigwig", cf.bigwig), ("bed", cf.bed)) for a, p in files.items()}
+        kept = {
+            TrackKey(a, k).path: p for k, files in (("bigwig", cf.bigwig), ("bed", cf.bed)) for a, p in files.items()
+        }
         batch.append((ing, kept if keep_files else None))
     commit_cells(store, batch)
     return [IngestOutcome(ing.name, "ingested", ing.genes.height, ing.seconds, ing.qc) for _plan, ing in done]

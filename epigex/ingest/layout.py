@@ -8,6 +8,7 @@ from pathlib import Path
 
 from epigex.ingest.featureset import ASSAYS
 from epigex.store.errors import InputError
+from epigex.store.tracksets import track_key
 
 CELL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TABLE = re.compile(r"^(?P<cell>.+)_(?P<split>train|val|test)_(?P<what>info|y)\.tsv$")
@@ -24,7 +25,7 @@ class CellFiles:
     labels: dict[str, Path] = field(default_factory=dict)  # split -> y table
     bigwig: dict[str, Path] = field(default_factory=dict)  # assay -> file
     bed: dict[str, Path] = field(default_factory=dict)  # assay -> file
-    names: dict[str, str] = field(default_factory=dict)  # "kind:assay" -> the file's name as the user gave it
+    names: dict[str, str] = field(default_factory=dict)  # TrackKey.role -> the file's name as the user gave it
     missing: list[str] = field(default_factory=list)  # tracks (``assay:kind``) the cell came without
 
     @property
@@ -117,7 +118,7 @@ def discover(
                         f"missing {assay} {what} for {cf.name}: expected {data_dir}/{folder}/{cf.name}{ext}"
                     )
                 else:
-                    cf.missing.append(f"{assay}:{kind}")
+                    cf.missing.append(track_key(assay, kind))
         if not cf.bigwig and not cf.bed:
             raise InputError(
                 f"cell {cf.name} has no track file in {data_dir}: expected e.g. {data_dir}/DNase-bigwig/{cf.name}.bw "

@@ -22,6 +22,7 @@ from epigex.ingest.trackjobs import TrackJob
 from epigex.store.catalog import Store
 from epigex.store.cells import CellIngest, cell_gene_count, is_current
 from epigex.store.errors import InputError
+from epigex.store.tracksets import TrackKey
 from epigex.store.types import ProgressFn
 
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2, "reference": 3}
@@ -136,8 +137,8 @@ def input_roles(cf: CellFiles, fs: FeatureSetDef) -> dict[str, Path]:
     """Every input file of a cell that the feature set reads, keyed by role (``bigwig:DNase``, ``info:test``…)."""
     roles: dict[str, Path] = {f"info:{s}": p for s, p in cf.info.items()}
     roles |= {f"y:{s}": p for s, p in cf.labels.items()}
-    roles |= {f"bigwig:{a}": p for a, p in cf.bigwig.items() if a in fs.assays and fs.use_bigwig}
-    roles |= {f"bed:{a}": p for a, p in cf.bed.items() if a in fs.assays and fs.use_bed}
+    roles |= {TrackKey(a, "bigwig").role: p for a, p in cf.bigwig.items() if a in fs.assays and fs.use_bigwig}
+    roles |= {TrackKey(a, "bed").role: p for a, p in cf.bed.items() if a in fs.assays and fs.use_bed}
     return roles
 
 

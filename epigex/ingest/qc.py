@@ -42,6 +42,7 @@ import numpy as np
 import polars as pl
 
 from epigex.ingest.qc_profile import FeatureView, _nanmean, _nanstd, cell_profile, signature
+from epigex.store.tracksets import track_key
 from epigex.store.types import F64
 
 Verdict = Literal["pass", "warn", "fail"]
@@ -129,7 +130,9 @@ def references(cells: Mapping[str, Profile | Frame], tracks: list[tuple[str, str
     ref = References(sorted(profiles), tuple(dict.fromkeys(a for a, _ in tracks)))
     for assay, kind in tracks:
         have = [
-            profiles[c]["tracks"][f"{assay}:{kind}"] for c in ref.cells if f"{assay}:{kind}" in profiles[c]["tracks"]
+            profiles[c]["tracks"][track_key(assay, kind)]
+            for c in ref.cells
+            if track_key(assay, kind) in profiles[c]["tracks"]
         ]
         if have:
             ref.sigs[(assay, kind)] = [signature(t, assay, ref.partners) for t in have]
@@ -163,7 +166,7 @@ def track_verdicts(
     rows: list[dict[str, Any]] = []
     excess: dict[tuple[str, str], float] = {}
     for assay, kind in tracks:
-        mine = profile["tracks"].get(f"{assay}:{kind}")
+        mine = profile["tracks"].get(track_key(assay, kind))
         if (assay, kind) not in ref.sigs or mine is None:
             rows.append(
                 {

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from epigex.store.tracksets import track_key
 from epigex.store.types import F64
 
 PROFILE_VERSION = 1
@@ -162,7 +163,7 @@ def cell_profile(table: pl.DataFrame | FeatureView, tracks: list[tuple[str, str]
                 for w in CONTEXT_WINDOWS]
             for p in partners
         }  # fmt: skip
-        out["tracks"][f"{assay}:{kind}"] = {
+        out["tracks"][track_key(assay, kind)] = {
             "shape": [_json_num(x) for x in _shape(v, assay, kind)],
             "corr": corr,
             "strength": _strength(v, assay, kind),

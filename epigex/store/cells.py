@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from epigex.store.catalog import Store
 from epigex.store.errors import EpigexError, NotFoundError
+from epigex.store.tracksets import TrackKey, track_key
 
 
 @dataclass
@@ -106,7 +107,7 @@ def commit_cells(store: Store, cells: list[tuple[CellIngest, dict[str, Path] | N
             rels.append(_place_features(store, ing))
             placed.append(rels[-1])
             for t in ing.tracks:
-                src = (keep_files or {}).get(f"{t.assay}/{t.kind}")
+                src = (keep_files or {}).get(TrackKey(t.assay, t.kind).path)
                 if src is not None:
                     t.stored_path = store.place(src, f"tracks/cell_line={ing.name}", f".{t.kind}")
                     placed.append(t.stored_path)
@@ -421,7 +422,7 @@ def cells_overview(store: Store) -> dict[str, dict[str, Any]]:
     out = {n: {"labelled": bool(lab), "qc": json.loads(qc) if qc else {}, "tracks": []} for n, lab, qc in rows}
     for cell, assay, kind in tracks:
         if cell in out:
-            out[cell]["tracks"].append(f"{assay}:{kind}")
+            out[cell]["tracks"].append(track_key(assay, kind))
     return out
 
 

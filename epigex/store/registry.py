@@ -15,6 +15,7 @@ from typing import Any
 
 from epigex.store.catalog import Store
 from epigex.store.errors import ConflictError, InputError, NotFoundError
+from epigex.store.tracksets import TrackKey
 
 JSON_FIELDS = ("cells", "setups", "lineage", "params", "features", "selection", "metrics", "timings", "tracks")
 SET_ACTIVE = "INSERT INTO meta VALUES ('active_model', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -107,7 +108,7 @@ def cell_lineage(store: Store, cell: str) -> dict[str, Any]:
     return {
         "input_digest": rows[0][0],
         "genes": rows[0][1],
-        "tracks": {f"{a}/{k}": {"file": n, "sha256": h, "bytes": b} for a, k, n, h, b in tracks},
+        "tracks": {TrackKey(a, k).path: {"file": n, "sha256": h, "bytes": b} for a, k, n, h, b in tracks},
     }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from epigex.app.services.jobs import JobRunner
+from epigex.app.services.jobs import JobRunner, cell_job_key, track_set_job_key
 from epigex.app.settings import Settings
 from epigex.models.pipeline import train_from_store
 from epigex.store.catalog import Store
@@ -48,11 +48,6 @@ class ModelNeeded(ConflictError):
         )
 
 
-def track_set_key(tracks: list[str]) -> str:
-    """The job key of the training of a track set's model (one such job at a time)."""
-    return f"tracks:{','.join(tracks)}"
-
-
 def model_needed_conflict(runner: JobRunner | None, needed: ModelNeeded) -> ConflictError:
     """The 409 a read answers for a cell whose track set has no model yet: what is missing, and who may train it.
 
@@ -61,7 +56,7 @@ def model_needed_conflict(runner: JobRunner | None, needed: ModelNeeded) -> Conf
     what = f"cell line {needed.cell!r} has {describe(needed.tracks)}, and no model has been trained for these tracks"
     running = None
     if runner is not None:
-        running = runner.holder(track_set_key(needed.tracks)) or runner.holder(f"cell:{needed.cell}")
+        running = runner.holder(track_set_job_key(needed.tracks)) or runner.holder(cell_job_key(needed.cell))
     if running is not None:
         return ConflictError(f"{what} yet: job {running.id} is training it (GET /jobs/{running.id}); ask again later")
     return ConflictError(

@@ -16,7 +16,7 @@ import polars as pl
 
 from epigex.app.services.ahead import predict_ahead
 from epigex.app.services.assaysets import ensure_cell_model
-from epigex.app.services.jobs import JobRow, JobRunner, Report
+from epigex.app.services.jobs import JobRow, JobRunner, Report, cell_job_key
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import Upload
 from epigex.app.settings import Settings
@@ -33,7 +33,7 @@ from epigex.store.catalog import Store
 from epigex.store.cells import cell_digest, feature_set_definition, reference_genes
 from epigex.store.errors import ConflictError, EpigexError, FileTypeError, InputError
 from epigex.store.registry import active_model_id, get_model
-from epigex.store.tracksets import track_key
+from epigex.store.tracksets import TrackKey
 
 VAL_CHROMS = ("chr14", "chr19")  # the course's validation chromosomes, for labelled uploads
 INFO_HEADER = ("gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_end", "strand")
@@ -50,7 +50,7 @@ def feature_set_for_uploads(store: Store) -> FeatureSetDef:
 
 def upload_fields(fs: FeatureSetDef) -> set[str]:
     """The track fields an upload for feature set ``fs`` carries: ``{assay}_bigwig``, ``{assay}_bed``."""
-    return {f"{a}_{k}" for a in fs.assays for k in fs.kinds()}
+    return {TrackKey(a, k).field for a in fs.assays for k in fs.kinds()}
 
 
 def _relabel(err: EpigexError, path: Path, label: str) -> EpigexError:
@@ -118,10 +118,11 @@ def prepare_upload(
             f"no track file: send at least one {{assay}}_bigwig or {{assay}}_bed field (assays: {', '.join(fs.assays)})"
         )
     cf = CellFiles(name)
-    cf.missing = sorted(track_key(*f.rsplit("_", 1)) for f in missing)
+    cf.missing = sorted(str(TrackKey.from_field(f)) for f in missing)
     for field_name in present:
         part = upload.files[field_name]
-        assay, kind = field_name.rsplit("_", 1)
+        key = TrackKey.from_field(field_name)
+        assay, kind = key
         label = f"{field_name} ({part.filename})"
         _check_kind(field_name, part.path, label, kind)
         try:
@@ -129,7 +130,7 @@ def prepare_upload(
         except EpigexError as err:
             raise _relabel(err, part.path, label) from None
         (cf.bigwig if kind == "bigwig" else cf.bed)[assay] = part.path
-        cf.names[f"{kind}:{assay}"] = part.filename
+        cf.names[key.role] = part.filename
 
     folder = upload.folder
     if "genes" in upload.files:
@@ -163,7 +164,8 @@ def prepare_upload(
             raise ConflictError("the store knows no genes yet: send a genes file (info TSV) with the tracks")
         cf.info["reference"] = _write_info(genes, folder / "info_reference.tsv")
 
-    shas = {f"{k}:{a}": upload.files[f"{a}_{k}"].sha256 for a in fs.assays for k in fs.kinds() if f"{a}_{k}" in present}
+    keys = [TrackKey(a, k) for a in fs.assays for k in fs.kinds()]
+    shas = {key.role: upload.files[key.field].sha256 for key in keys if key.field in present}
     for role, path in input_roles(cf, fs).items():
         shas.setdefault(role, sha256_file(path))
     return PreparedCell(cf, fs, shas, input_digest(fs, shas), replace)
@@ -193,7 +195,7 @@ def submit_cell(
             raise ConflictError(
                 f"cell line {name!r} exists with other files; send replace=true to replace it, or choose another name"
             )
-        if runner.busy(f"cell:{name}"):
+        if runner.busy(cell_job_key(name)):
             raise ConflictError(f"cell line {name!r} is being ingested right now; wait for that job to finish")
     except BaseException:
         upload.discard()
@@ -257,7 +259,7 @@ def submit_cell(
         return result
 
     try:
-        return runner.submit("ingest", params, work, key=f"cell:{name}")
+        return runner.submit("ingest", params, work, key=cell_job_key(name))
     except BaseException:
         upload.discard()
         raise

@@ -48,6 +48,16 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def cell_job_key(cell: str) -> str:
+    """The exclusive key of the job that ingests (or deletes) a cell line: one at a time per cell."""
+    return f"cell:{cell}"
+
+
+def track_set_job_key(tracks: list[str]) -> str:
+    """The exclusive key of the job that trains a track set's model: one at a time per track set."""
+    return f"tracks:{','.join(sorted(tracks))}"
+
+
 class JobRunner:
     """Runs jobs in a thread pool and answers their state from memory first, the catalog second."""
 

@@ -17,12 +17,13 @@ from epigex.store.catalog import Store
 from epigex.store.cells import cells_overview, feature_table, feature_tables
 from epigex.store.errors import ConflictError, InputError, NotFoundError
 from epigex.store.registry import ModelRecord, get_model
+from epigex.store.tracksets import KINDS, TrackKey, track_key
 
 
 def _tracks(present: list[str]) -> list[tuple[str, str]]:
     """Tracks (``assay:kind``) as (assay, kind), in the order of the assays."""
     have = set(present)
-    return [(a, k) for a in ASSAYS for k in ("bigwig", "bed") if f"{a}:{k}" in have]
+    return [(a, k) for a in ASSAYS for k in KINDS if track_key(a, k) in have]
 
 
 def _profile(store: Store, cell: str, entry: dict[str, Any], fs_id: str | None) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def _placement(rows: list[dict[str, Any]], qc: dict[str, Any]) -> None:
     """Add the verdict on peaks outside the genome (kept at ingest) to each peak file's row."""
     outside = qc.get("outside_genome", {})
     for r in rows:
-        verdict, reason = placement(outside.get(f"{r['assay']}/{r['kind']}"))
+        verdict, reason = placement(outside.get(TrackKey(r["assay"], r["kind"]).path))
         if reason is not None:
             r["verdict"] = worst([r["verdict"], verdict])
             r["reasons"].append(reason)
@@ -93,7 +94,7 @@ def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, A
     n = max(1, int(qc.get("genes", 0) or 1))
     no_data = {
         (a, k): (qc.get("genes_without_signal", {}) if k == "bigwig" else qc.get("genes_on_missing_chrom", {})).get(
-            f"{a}/{k}", 0
+            TrackKey(a, k).path, 0
         )
         / n
         for a, k in tracks

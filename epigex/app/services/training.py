@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from epigex.app.services.ahead import predict_ahead
-from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model, target_tracks, track_set_key
+from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model, target_tracks
 from epigex.app.services.inventory import cell_lines
-from epigex.app.services.jobs import JobRow, JobRunner, Report
+from epigex.app.services.jobs import JobRow, JobRunner, Report, track_set_job_key
 from epigex.app.services.serving import Serving
 from epigex.app.settings import Settings
 from epigex.models.pipeline import train_from_store
@@ -110,7 +110,7 @@ def submit_track_set_training(
             '(train a new one with POST /models {"cells": [...]})'
         )
     needed = ModelNeeded(cell, target)
-    key = track_set_key(needed.tracks)
+    key = track_set_job_key(needed.tracks)
     running = runner.holder(key)
     if running is not None:
         return running

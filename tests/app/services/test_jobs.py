@@ -141,3 +141,10 @@ def test_the_queue_is_bounded(tmp_path: Path) -> None:
     for j in jobs:
         wait(runner, j.id)
     runner.shutdown(wait=True)
+
+
+def test_job_keys_are_spelt_in_one_place() -> None:
+    from epigex.app.services.jobs import cell_job_key, track_set_job_key
+
+    assert cell_job_key("X3") == "cell:X3"
+    assert track_set_job_key(["H3K4me3:bed", "DNase:bigwig"]) == "tracks:DNase:bigwig,H3K4me3:bed"

@@ -14,12 +14,14 @@ from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, Wr
 from epigex.app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, QcOut, TrackOut, error_responses
 from epigex.app.services.cells import submit_cell, upload_fields
 from epigex.app.services.inventory import cell_detail
+from epigex.app.services.jobs import cell_job_key
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
 from epigex.ingest.layout import CELL_NAME
 from epigex.store.cells import delete_cell
 from epigex.store.errors import ConflictError
+from epigex.store.tracksets import KINDS, TrackKey
 
 router = APIRouter(tags=["cell lines"])
 
@@ -39,7 +41,7 @@ UPLOAD_SCHEMA: dict[str, Any] = {
                         "gzipped); bad content answers 422 naming the file and line, a budget exceeded 413."
                     ),
                     "required": ["name"],
-                    "anyOf": [{"required": [f"{a}_{k}"]} for a in ASSAYS for k in ("bigwig", "bed")],
+                    "anyOf": [{"required": [TrackKey(a, k).field]} for a in ASSAYS for k in KINDS],
                     "properties": {
                         "name": {"type": "string", "pattern": CELL_NAME.pattern},
                         "replace": {"type": "boolean", "default": False},
@@ -48,8 +50,7 @@ UPLOAD_SCHEMA: dict[str, Any] = {
                             "default": False,
                             "description": "refuse the upload unless every assay has its bigWig and BED file",
                         },
-                        **{f"{a}_bigwig": _FILE for a in ASSAYS},
-                        **{f"{a}_bed": _FILE for a in ASSAYS},
+                        **{TrackKey(a, k).field: _FILE for a in ASSAYS for k in KINDS},
                         "genes": {**_FILE, "description": "info TSV: the genes to predict, in submission order"},
                         "labels": {**_FILE, "description": "y TSV (gene_name gex): makes it a training cell"},
                     },
@@ -122,7 +123,7 @@ def get_cell_line_qc(name: str, store: StoreDep) -> QcOut:
 @router.delete("/cell-lines/{name}", status_code=204, responses=error_responses(401, 403, 404, 409))
 def remove_cell_line(name: str, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep) -> None:
     """Remove a cell line and all it owns (features, kept tracks, predictions)."""
-    if runner.busy(f"cell:{name}"):
+    if runner.busy(cell_job_key(name)):
         raise ConflictError(f"cell line {name!r} is being ingested right now; delete it when the job has finished")
     delete_cell(store, name)
     serving.forget_cell(name)
