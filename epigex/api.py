@@ -23,15 +23,15 @@ from pathlib import Path
 
 import polars as pl
 
-from epigex.app.services import reading
 from epigex.app.services.ingesting import ingest_folder
+from epigex.app.services.inventory import models
 from epigex.app.services.qc import cell_qc
+from epigex.app.services.serving import local_reads
 from epigex.app.services.training import train as train_service
 from epigex.app.settings import Settings
 from epigex.models.predict import PREDICTION_COLUMNS
 from epigex.store.catalog import Store
-from epigex.store.registry import active_model_id, get_model
-from epigex.store.registry import list_models as registry_models
+from epigex.store.registry import get_model
 
 StoreLike = Store | str | Path | None
 
@@ -65,20 +65,10 @@ def train(*, store: StoreLike = None, cells: list[str] | None = None, profile: s
 
 
 def list_models(*, store: StoreLike = None) -> pl.DataFrame:
-    """Every model, newest first: id, created_at, profile, cells, features, active."""
-    s = open_store(store)
-    active = active_model_id(s)
-    rows = registry_models(s)
-    return pl.DataFrame(
-        {
-            "id": [r.id for r in rows],
-            "created_at": [r.created_at for r in rows],
-            "profile": [r.profile for r in rows],
-            "cells": [r.cells for r in rows],
-            "features": [len(r.features) for r in rows],
-            "active": [r.id == active for r in rows],
-        }
-    )
+    """Every model, newest first: id, created_at, profile, cells, features, active (as ``epigex models``)."""
+    rows = models(open_store(store))
+    cols = ("id", "created_at", "profile", "cells", "features", "active")
+    return pl.DataFrame({c: [r[c] for r in rows] for c in cols})
 
 
 def validation(model: str | None = None, *, store: StoreLike = None) -> pl.DataFrame:
@@ -102,8 +92,7 @@ def predict(cell: str, *, store: StoreLike = None, model: str | None = None) -> 
     the gene (empty: the marks alone). A cell with some of the assays is predicted by the model for its tracks,
     trained here (quick profile) the first time.
     """
-    _, frame = reading.predictions(open_store(store), cell, model, settings=Settings())
-    return frame.select(*PREDICTION_COLUMNS)
+    return local_reads(open_store(store), Settings()).predictions(cell, model).frame.select(*PREDICTION_COLUMNS)
 
 
 def qc(cell: str, *, store: StoreLike = None, model: str | None = None) -> pl.DataFrame:
@@ -127,7 +116,7 @@ def qc(cell: str, *, store: StoreLike = None, model: str | None = None) -> pl.Da
 def explain(gene: str, cell: str, *, store: StoreLike = None, model: str | None = None, top: int = 20) -> pl.DataFrame:
     """SHAP contributions of one gene: ``stage, feature, value, shap, base_value`` (log-odds for the classifier,
     rank for the regressor), largest first per stage."""
-    e = reading.explain(open_store(store), gene, cell, model, top, settings=Settings())
+    e = local_reads(open_store(store), Settings()).explanation(cell, gene, model, top)
     rows = [
         {"stage": stage, **c, "base_value": part["base_value"]}
         for stage, part in e["stages"].items()

@@ -15,16 +15,15 @@ from rich.table import Table
 from epigex.app.cli.base import app, console, err_console, friendly, open_store, split_names
 from epigex.app.cli.progress import single_bar
 from epigex.app.cli.render import ablation_tables, explanation_tables, reference_table, timing_line, validation_table
-from epigex.app.services import reading
 from epigex.app.services.ablate import run_ablation
-from epigex.app.services.inventory import activate_checked
-from epigex.app.services.qc import cell_qc
+from epigex.app.services.inventory import models
+from epigex.app.services.reports import report as report_file
+from epigex.app.services.serving import local_reads
 from epigex.app.services.training import train as train_model
 from epigex.app.settings import get_settings
 from epigex.models.predict import references_summary
 from epigex.models.submission import zip_name
 from epigex.store.errors import InputError
-from epigex.store.registry import active_model_id, list_models
 from epigex.store.tracksets import describe
 
 TRAINING_ON_DEMAND = "a model for this cell's tracks (once)"
@@ -87,24 +86,22 @@ def models_list(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     store = open_store()
-    active = active_model_id(store)
     table = Table(title=f"models in {store.home}")
     table.add_column("")
     table.add_column("id", no_wrap=True, min_width=24)
     for col in ("created (UTC)", "profile", "cells", "tracks", "features", "mask", "stack Spearman (val/LOCO)"):
         table.add_column(col)
-    for r in list_models(store):
-        stack = [row["spearman_masked"] for row in r.metrics["summary"] if row["kind"] == "stack"]
+    for m in models(store):
         table.add_row(
-            "*" if r.id == active else "",
-            r.id,
-            str(r.created_at)[:19],
-            r.profile,
-            ",".join(r.cells),
-            describe(r.tracks),
-            str(len(r.features)),
-            f"{r.mask_rule} ≥ {r.threshold:.2f}",
-            " ".join(f"{v:.3f}" for v in stack),
+            "*" if m["active"] else "",
+            m["id"],
+            str(m["created_at"])[:19],
+            m["profile"],
+            ",".join(m["cells"]),
+            describe(m["tracks"]),
+            str(m["features"]),
+            f"{m['mask_rule']} ≥ {m['threshold']:.2f}",
+            " ".join(f"{v:.3f}" for v in m["stack_spearman_masked"].values()),
         )
     console.print(table)
 
@@ -115,7 +112,7 @@ def models_activate(
     model_id: Annotated[str, typer.Argument(metavar="MODEL_ID", help="Model id: whole, a unique prefix, or latest.")],
 ) -> None:
     """Make a model the active one (the one predict, submission, explain and the service use)."""
-    record = activate_checked(open_store(), model_id)
+    record = local_reads(open_store(), get_settings()).activate(model_id)
     console.print(f"model {record.id} is now active")
 
 
@@ -129,11 +126,11 @@ def predict(
     ] = None,
 ) -> None:
     """Predictions as TSV: gene_name, gex_predicted, p_expressed, rank_predicted (computed once, then stored)."""
-    store = open_store()
+    reads = local_reads(open_store(), get_settings())
     with single_bar(err_console, TRAINING_ON_DEMAND) as bar:
-        where, frame = reading.predictions(store, cell, model, settings=get_settings(), progress=bar)
-    verdict = cell_qc(store, cell, where.model_id)["verdict"]
-    if verdict != "pass":
+        ps = reads.predictions(cell, model, progress=bar)
+    frame, verdict = ps.frame, ps.qc_verdict
+    if verdict not in (None, "pass"):
         err_console.print(
             f"warning: {cell}'s track QC says {verdict.upper()}: these predictions may not be trustworthy "
             f"(epigex qc {cell})",
@@ -149,12 +146,12 @@ def predict(
             markup=False,
             highlight=False,
         )
-    text = reading.table_text(frame, "tsv")  # full precision, byte for byte what the service answers
+    text = ps.bodies["tsv"].decode()  # byte for byte what the service answers
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text)
-        console.print(f"wrote {text.count(chr(10)) - 1:,} predictions of model {where.model_id} to {output}")
+        console.print(f"wrote {text.count(chr(10)) - 1:,} predictions of model {ps.model_id} to {output}")
 
 
 @app.command()
@@ -167,7 +164,7 @@ def submission(
     """Write the course submission ZIP (gex_predicted.csv over the cell's test genes, in their order)."""
     zip_name(output.name)  # validates Last_First before any work
     with single_bar(err_console, TRAINING_ON_DEMAND) as bar:
-        model_id, data = reading.submission(open_store(), cell, model, settings=get_settings(), progress=bar)
+        model_id, data = local_reads(open_store(), get_settings()).submission(cell, model, progress=bar)
     output.write_bytes(data)
     console.print(f"wrote {output} (model {model_id}, cell line {cell})")
 
@@ -182,7 +179,7 @@ def explain(
 ) -> None:
     """SHAP contributions of both stages for one gene (raw-score units: log-odds, rank)."""
     with single_bar(err_console, TRAINING_ON_DEMAND) as bar:
-        result = reading.explain(open_store(), gene, cell_line, model, top, settings=get_settings(), progress=bar)
+        result = local_reads(open_store(), get_settings()).explanation(cell_line, gene, model, top, progress=bar)
     console.print(explanation_tables(result))
 
 
@@ -194,7 +191,7 @@ def report(
 ) -> None:
     """Write the model's HTML report (default: $EPIGEX_HOME/reports/<model>.html)."""
     with console.status("rendering the report…"):
-        path = reading.report(open_store(), model_id, output)
+        path = report_file(open_store(), model_id, output)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

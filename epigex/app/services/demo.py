@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from epigex.app.services import reading
 from epigex.app.services.ingesting import ingest_folder
+from epigex.app.services.reports import report
 from epigex.app.services.training import train
 from epigex.app.settings import Settings
 from epigex.demo.dataset import write_demo
@@ -158,7 +158,7 @@ def finish_demo(store: Store, out: Path, truth_file: Path, *, seed: int, threads
     zip_path = out / SUBMISSION_NAME
     zip_path.write_bytes(submission_zip(preds))
     t1 = time.perf_counter()
-    report_path = reading.report(store, model.id)
+    report_path = report(store, model.id)
     t2 = time.perf_counter()
     truth = read_truth(truth_file)
     test = preds.filter(pl.col("split") == "test")

@@ -1,4 +1,5 @@
-"""Fast reads: models loaded once per process, predictions held in memory per (model, cell).
+"""The read service — what the CLI, the HTTP service and the Python API read through: predictions, submission ZIPs,
+explanations, reports, listings; models loaded once per process, predictions held in memory per (model, cell).
 
 Predictions are computed once per (model, cell) and kept in the store (:func:`models.predict.ensure_predictions`;
 training and ingest jobs compute them ahead of the first read); this cache holds them in memory, with the
@@ -20,22 +21,24 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from epigex.app.services.assaysets import ModelNeeded, model_for_cell, model_needed_conflict
-from epigex.app.services.cells import feature_set_for_uploads
-from epigex.app.services.inventory import cell_lines, models
+from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model, model_for_cell, model_needed_conflict
+from epigex.app.services.cell_lines import feature_set_for_uploads
+from epigex.app.services.inventory import activate_checked, cell_lines, models
 from epigex.app.services.jobs import JobRunner
 from epigex.app.services.qc import cell_qc
-from epigex.app.services.reading import table_text
+from epigex.app.services.reports import report_html
+from epigex.app.settings import Settings
 from epigex.ingest.featureset import FeatureSetDef
 from epigex.models.dataset import load_cell
 from epigex.models.explain import explain_row
 from epigex.models.persist import LoadedModel, load_model
 from epigex.models.predict import PREDICTION_COLUMNS, prediction_frame, references_summary
+from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_genes, cell_info
 from epigex.store.errors import ConflictError, EpigexError, NotFoundError
-from epigex.store.registry import active_model_id, touch_model
-from epigex.store.types import F32
+from epigex.store.registry import ModelRecord, active_model_id, touch_model
+from epigex.store.types import F32, ProgressFn
 
 T = TypeVar("T")
 
@@ -54,6 +57,11 @@ class PredictionSet:
     X: F32 | None = None  # genes × the model's features, in ``frame``'s order
 
 
+def table_text(frame: pl.DataFrame, fmt: str) -> str:
+    """Prediction rows as CSV or TSV text, every number at full precision (one rule for every face)."""
+    return frame.select(PREDICTION_COLUMNS).write_csv(separator="," if fmt == "csv" else "\t")
+
+
 def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
     if fmt == "json":
         payload = {
@@ -70,10 +78,20 @@ def _body(ps: PredictionSet, fmt: str, frame: pl.DataFrame) -> bytes:
 class Serving:
     """The process's model and prediction caches over one store."""
 
-    def __init__(self, store: Store, runner: JobRunner | None = None, *, writes: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        runner: JobRunner | None = None,
+        *,
+        writes: bool = True,
+        train_missing: Callable[[str, ProgressFn | None], str] | None = None,
+    ) -> None:
         self.store = store
         self.runner = runner  # to name the job that trains a model a read asks for (a read never starts one)
         self.writes = writes  # False (a read-only service): predictions not yet kept stay in memory, nothing noted
+        # the CLI and the Python API train a missing track-set model on the spot (the user waits for it); the
+        # service never does on a read: it answers 409 naming who may
+        self.train_missing = train_missing
         self._lock = threading.RLock()
         self._models: dict[str, LoadedModel] = {}
         self._active: tuple[object, str | None] = (None, None)
@@ -171,15 +189,18 @@ class Serving:
             ps = self._sets.get((mid, cell))
             return ps if ps is not None and ps.digest == hit[1] else None
 
-    def predictions(self, cell: str, model_id: str | None = None) -> PredictionSet:
+    def predictions(self, cell: str, model_id: str | None = None, progress: ProgressFn | None = None) -> PredictionSet:
         """The prediction set of (model, cell), computed on first use by one thread while others wait.
 
-        A cell whose track set has no model yet is a 409 that says who may train it: a read never trains.
+        A cell whose track set has no model yet: trained here with ``train_missing`` (the CLI), else a 409 that
+        says who may train it (the service: a read never trains).
         """
         try:
             own = self.cell_model(cell) if model_id is None else None
         except ModelNeeded as needed:
-            raise model_needed_conflict(self.runner, needed) from None
+            if self.train_missing is None:
+                raise model_needed_conflict(self.runner, needed) from None
+            own = self.train_missing(cell, progress)
         model = self.model(model_id if model_id is not None else own)
         digest = self.digest(cell)
         key = (model.id, cell)
@@ -232,6 +253,41 @@ class Serving:
             ps.X = data.X
         return explain_row(model, ps.cell, gene, ps.frame.row(i, named=True), ps.X[i], top)
 
+    def table(
+        self, cell: str, fmt: str, genes: list[str] | None = None, model_id: str | None = None
+    ) -> tuple[bytes, str | None]:
+        """A cell's predictions as ``json``, ``csv`` or ``tsv`` (a subset of ``genes``, in their order), with the
+        cell's QC verdict."""
+        if genes:
+            self.check_genes(cell, genes)  # an unknown gene: 404 before any work
+        ps = self.cached(cell, model_id) or self.predictions(cell, model_id)
+        return (self.genes_body(ps, genes, fmt) if genes else ps.bodies[fmt]), ps.qc_verdict
+
+    def submission(
+        self, cell: str, model_id: str | None = None, progress: ProgressFn | None = None
+    ) -> tuple[str, bytes]:
+        """The model's id and the course's submission ZIP over the cell's test genes, in their order."""
+        ps = self.cached(cell, model_id) or self.predictions(cell, model_id, progress)
+        return ps.model_id, submission_zip(ps.frame)
+
+    def explanation(
+        self, cell: str, gene: str, model_id: str | None = None, top: int = 20, progress: ProgressFn | None = None
+    ) -> dict[str, Any]:
+        """SHAP contributions of both stages for one gene (an unknown gene: 404 before any work)."""
+        self.check_genes(cell, [gene])
+        ps = self.cached(cell, model_id) or self.predictions(cell, model_id, progress)
+        return self.explain(ps, gene, top)
+
+    def report_html(self, model_id: str | None = None) -> str:
+        """A model's HTML report: the kept one, else rendered now (kept unless the service writes nothing)."""
+        return report_html(self.store, self.model(model_id).id, keep=self.writes)
+
+    def activate(self, ref: str) -> ModelRecord:
+        """Make a model active (an id, a unique prefix or ``latest``), once its files are known to load."""
+        record = activate_checked(self.store, ref)
+        self.forget_active()
+        return record
+
     def _current(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, remembered under ``key`` until the catalog changes (any write, by any process)."""
         stamp = self._stamp()
@@ -269,3 +325,13 @@ class Serving:
         """Re-read the active model on the next request."""
         with self._lock:
             self._active = (None, None)
+
+
+def local_reads(store: Store, settings: Settings) -> Serving:
+    """The read service of a CLI command or a notebook: it writes what it computes and trains a missing track-set
+    model on the spot (the caller waits for it)."""
+
+    def train(cell: str, progress: ProgressFn | None) -> str:
+        return ensure_cell_model(store, settings, cell, progress=progress).id
+
+    return Serving(store, train_missing=train)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from epigex.app.services import reading
 from epigex.app.services.assaysets import ModelNeeded, model_for_cell, target_tracks
+from epigex.app.services.serving import local_reads
 from epigex.app.settings import Settings
 from epigex.ingest.pipeline import ingest_dataset
 from epigex.store.catalog import Store
@@ -48,7 +48,8 @@ def test_a_cell_with_one_assay_gets_a_model_for_it_and_the_next_reuses_it(
         model_for_cell(store, "P1")
 
     settings = Settings(home=trained_copy, threads=2)
-    where, frame = reading.predictions(store, "P1", settings=settings)
+    ps = local_reads(store, settings).predictions("P1")
+    where, frame = ps, ps.frame
     assert where.model_id != active
     assert active_model_id(store) == active  # not activated
     record = next(m for m in list_models(store) if m.id == where.model_id)
@@ -59,7 +60,7 @@ def test_a_cell_with_one_assay_gets_a_model_for_it_and_the_next_reuses_it(
     assert np.isfinite(frame["gex_predicted"].to_numpy()).all()  # never a silent NaN for a missing assay
 
     n_models = len(list_models(store))
-    where2, _ = reading.predictions(store, "P2", settings=settings)
+    where2 = local_reads(store, settings).predictions("P2")
     assert where2.model_id == where.model_id
     assert len(list_models(store)) == n_models
 

@@ -12,15 +12,12 @@ from pydantic import TypeAdapter
 
 from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
 from epigex.app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, QcOut, TrackOut, error_responses
-from epigex.app.services.cells import submit_cell, upload_fields
+from epigex.app.services.cell_lines import delete_cell_line, submit_cell, upload_fields
 from epigex.app.services.inventory import cell_detail
-from epigex.app.services.jobs import cell_job_key
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
 from epigex.ingest.layout import CELL_NAME
-from epigex.store.cells import delete_cell
-from epigex.store.errors import ConflictError
 from epigex.store.tracksets import KINDS, TrackKey
 
 router = APIRouter(tags=["cell lines"])
@@ -123,7 +120,4 @@ def get_cell_line_qc(name: str, store: StoreDep) -> QcOut:
 @router.delete("/cell-lines/{name}", status_code=204, responses=error_responses(401, 403, 404, 409))
 def remove_cell_line(name: str, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep) -> None:
     """Remove a cell line and all it owns (features, kept tracks, predictions)."""
-    if runner.busy(cell_job_key(name)):
-        raise ConflictError(f"cell line {name!r} is being ingested right now; delete it when the job has finished")
-    delete_cell(store, name)
-    serving.forget_cell(name)
+    delete_cell_line(store, runner, serving, name)

@@ -11,8 +11,7 @@ from pydantic import TypeAdapter
 
 from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
 from epigex.app.api.schemas import Accepted, ModelDetail, ModelOut, TrainIn, error_responses
-from epigex.app.services import reading
-from epigex.app.services.inventory import activate_checked, model_detail, model_summary
+from epigex.app.services.inventory import model_detail, model_summary
 from epigex.app.services.training import submit_track_set_training, submit_training
 
 router = APIRouter(tags=["models"])
@@ -62,15 +61,13 @@ def get_model(model_id: str, store: StoreDep) -> ModelDetail:
     response_class=Response,
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **error_responses(404)},
 )
-async def model_report(model_id: str, store: StoreDep, serving: ServingDep) -> HTMLResponse:
+async def model_report(model_id: str, serving: ServingDep) -> HTMLResponse:
     """The model's self-contained HTML report (rendered once, then served from the store)."""
-    model = await run_in_threadpool(serving.model, model_id)
-    return HTMLResponse(await run_in_threadpool(reading.report_html, store, model.id, keep=serving.writes))
+    return HTMLResponse(await run_in_threadpool(serving.report_html, model_id))
 
 
 @router.post("/models/{model_id}/activate", response_model=ModelOut, responses=error_responses(401, 403, 404, 409))
-def activate(model_id: str, _: WriteAccess, store: StoreDep, serving: ServingDep) -> ModelOut:
+def activate(model_id: str, _: WriteAccess, serving: ServingDep) -> ModelOut:
     """Make a model the active one (its id whole, a unique prefix, or ``latest``)."""
-    record = activate_checked(store, model_id)
-    serving.forget_active()
+    record = serving.activate(model_id)
     return ModelOut(**model_summary(record, record.id))

@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from epigex.app.api.deps import ServingDep
 from epigex.app.api.schemas import ExplanationOut, PredictionsOut, error_responses
-from epigex.app.services.serving import PredictionSet, Serving
-from epigex.models.submission import NAME_RE, submission_zip, zip_name
+from epigex.models.submission import NAME_RE, zip_name
 
 router = APIRouter(tags=["predictions"])
 MEDIA = {
@@ -21,14 +20,6 @@ MEDIA = {
 }
 ERRORS = error_responses(404, 409, 422)
 SUBMISSION_NAME = NAME_RE.pattern.removesuffix("$") + r"(_Project1)?(\.zip)?$"
-
-
-async def prediction_set(serving: Serving, cell: str, model: str | None) -> PredictionSet:
-    """From memory when current (no thread hop), else loaded or computed in a worker thread."""
-    ps = serving.cached(cell, model)
-    if ps is None:
-        ps = await run_in_threadpool(serving.predictions, cell, model)
-    return ps
 
 
 @router.get(
@@ -59,14 +50,12 @@ async def predict(
     the gene's expression percentile within the cell.
     """
     wanted = [g.strip() for g in genes.split(",") if g.strip()] if genes else []
-    if wanted:
-        await run_in_threadpool(serving.check_genes, cell_line, wanted)  # an unknown gene: 404 before any work
-    ps = await prediction_set(serving, cell_line, model)
-    if wanted:
-        body = serving.genes_body(ps, wanted, fmt)
+    ps = serving.cached(cell_line, model)
+    if ps is not None and not wanted:  # from memory: no thread hop
+        body, verdict = ps.bodies[fmt], ps.qc_verdict
     else:
-        body = ps.bodies[fmt]
-    headers = {"X-Epigex-QC": ps.qc_verdict} if ps.qc_verdict else None
+        body, verdict = await run_in_threadpool(serving.table, cell_line, fmt, wanted, model)
+    headers = {"X-Epigex-QC": verdict} if verdict else None
     return Response(body, media_type=MEDIA[fmt], headers=headers)
 
 
@@ -81,9 +70,7 @@ async def explain(
     ] = None,
 ) -> JSONResponse:
     """SHAP contributions of both stages for one gene (log-odds for the classifier, rank for the regressor)."""
-    await run_in_threadpool(serving.check_genes, cell_line, [gene])  # an unknown gene: 404 before any work
-    ps = await prediction_set(serving, cell_line, model)
-    return JSONResponse(await run_in_threadpool(serving.explain, ps, gene, top))
+    return JSONResponse(await run_in_threadpool(serving.explanation, cell_line, gene, model, top))
 
 
 @router.get(
@@ -104,8 +91,7 @@ async def submission(
 ) -> Response:
     """The course submission ZIP over the cell's test info-file genes, in their order."""
     filename = zip_name(name)
-    ps = await prediction_set(serving, cell_line, model)
-    data = submission_zip(ps.frame)
+    _, data = await run_in_threadpool(serving.submission, cell_line, model)
     return Response(
         data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -30,10 +30,13 @@ from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from epigex.ingest.pipeline import ingest_cell, input_digest, input_roles
 from epigex.ingest.validate import check_track
 from epigex.store.catalog import Store
-from epigex.store.cells import cell_digest, feature_set_definition, reference_genes
+from epigex.store.cells import cell_digest, delete_cell, feature_set_definition, reference_genes
 from epigex.store.errors import ConflictError, EpigexError, FileTypeError, InputError
 from epigex.store.registry import active_model_id, get_model
 from epigex.store.tracksets import TrackKey
+
+if TYPE_CHECKING:  # the read service imports this module for the upload feature set
+    from epigex.app.services.serving import Serving
 
 VAL_CHROMS = ("chr14", "chr19")  # the course's validation chromosomes, for labelled uploads
 INFO_HEADER = ("gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_end", "strand")
@@ -263,3 +266,11 @@ def submit_cell(
     except BaseException:
         upload.discard()
         raise
+
+
+def delete_cell_line(store: Store, runner: JobRunner, serving: Serving, name: str) -> None:
+    """Remove a cell line and all it owns; 409 while a job ingests it; the read service forgets it."""
+    if runner.busy(cell_job_key(name)):
+        raise ConflictError(f"cell line {name!r} is being ingested right now; delete it when the job has finished")
+    delete_cell(store, name)
+    serving.forget_cell(name)
