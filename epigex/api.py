@@ -29,8 +29,8 @@ from epigex.app.services.qc import cell_qc
 from epigex.app.services.serving import local_reads
 from epigex.app.services.training import train as train_service
 from epigex.app.settings import Settings
-from epigex.models.predict import PREDICTION_COLUMNS
 from epigex.store.catalog import Store
+from epigex.store.predictions import PREDICTION_COLUMNS
 from epigex.store.registry import get_model
 
 StoreLike = Store | str | Path | None

@@ -278,5 +278,12 @@ def call_peaks(
         cols[4].append(pval[keep])
         cols[5].append(np.maximum(pval - 1.0, 0.0)[keep])
         cols[6].append(((pend - pstart) // 2)[keep])
+    if not cols[0]:  # nothing above the threshold anywhere: no peaks
+        return (
+            np.zeros(0, dtype=str),
+            *(np.zeros(0, dtype=np.int64) for _ in range(2)),
+            *(np.zeros(0) for _ in range(3)),
+            np.zeros(0, dtype=np.int64),
+        )  # type: ignore[return-value]
     out = tuple(np.concatenate(c) for c in cols)
     return out  # type: ignore[return-value]

@@ -48,11 +48,14 @@ def _norm_diff(a: F64, b: F64) -> F64:
 
 
 def _entropy_across(xs: list[F64]) -> F64:
+    """The softmax entropy across marks, normalised to [0, 1]; NaN for a gene with no mark at all."""
     m = np.stack(xs)
-    e = np.exp(m - np.nanmax(m, axis=0, keepdims=True))
+    none = np.isnan(m).all(axis=0)
+    top = np.nanmax(np.where(none, 0.0, m), axis=0, keepdims=True)
+    e = np.exp(m - top)
     p = e / np.nansum(e, axis=0, keepdims=True)
     plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-    return -np.nansum(plogp, axis=0) / np.log(m.shape[0])
+    return np.where(none, np.nan, -np.nansum(plogp, axis=0) / np.log(m.shape[0]))
 
 
 def _specs() -> list[DerivedSpec]:

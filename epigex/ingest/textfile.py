@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from epigex.ingest.bbi import sniff_kind
 from epigex.ingest.limits import MIB, ReadLimits
 from epigex.store.errors import FileTypeError, InputError, ResourceLimitError
@@ -92,6 +94,17 @@ def _decode(raw: bytes, path: Path, first_line: int, what: str) -> str:
     return text
 
 
+def _check_line_lengths(block: bytes, path: Path, first_line: int, what: str) -> None:
+    """Refuse a block holding a line longer than :data:`MAX_LINE_BYTES` (naming it)."""
+    arr = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero((arr == 0x0A) | (arr == 0x0D))
+    if int(np.diff(np.concatenate([[-1], ends, [arr.size]])).max()) - 1 <= MAX_LINE_BYTES:
+        return
+    lengths = [len(x) for x in block.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")]
+    k = next(i for i, n in enumerate(lengths) if n > MAX_LINE_BYTES)
+    raise InputError(f"{path}, line {first_line + k}: a line longer than {MAX_LINE_BYTES // MIB} MiB; expected {what}")
+
+
 def text_blocks(path: Path, limits: ReadLimits, what: str) -> Iterator[tuple[int, str]]:
     """Blocks of whole lines of a plain or gzipped UTF-8 text file: ``(number of the first line, text)``.
 
@@ -131,7 +144,10 @@ def text_blocks(path: Path, limits: ReadLimits, what: str) -> Iterator[tuple[int
                         f"{path}, line {line}: a line longer than {MAX_LINE_BYTES // MIB} MiB; expected {what}"
                     )
                 continue
-            text = _decode(bytes(buf[:cut]), path, line, what)
+            block = bytes(buf[:cut])
+            if cut > MAX_LINE_BYTES:
+                _check_line_lengths(block, path, line, what)
+            text = _decode(block, path, line, what)
             del buf[:cut]
             yield line, text
             line += text.count("\n")

@@ -92,7 +92,7 @@ def _chrom_groups(genes: pl.DataFrame) -> dict[str, npt.NDArray[np.int64]]:
     return {str(c): order[bounds[i] : bounds[i + 1]] for i, c in enumerate(names)}
 
 
-def _normalised_chroms(raw: dict[str, int], path: str) -> dict[str, str]:
+def normalised_chroms(raw: dict[str, int], path: str) -> dict[str, str]:
     """Map each normalised chromosome name to the file's spelling; refuse two spellings of one chromosome."""
     out: dict[str, str] = {}
     for name in raw:
@@ -155,7 +155,7 @@ def bigwig_features(
     done_domain: list[F64] = []  # per chromosome: (sum, gene)
     with BigWigReader(path, limits) as reader:
         sizes_raw = {name: size for name, (_cid, size) in reader.chroms.items()}
-        norm_to_raw = _normalised_chroms(sizes_raw, str(path))
+        norm_to_raw = normalised_chroms(sizes_raw, str(path))
         sizes = {norm: sizes_raw[raw] for norm, raw in norm_to_raw.items()}
         build = check_build(sizes, str(path), force_build)
         log_sums = TrackSums(0, 0.0, 0.0)

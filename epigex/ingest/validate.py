@@ -11,7 +11,7 @@ from pathlib import Path
 from epigex.ingest.bed import read_peaks
 from epigex.ingest.bigwig import BigWigReader
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
-from epigex.ingest.tracks import check_build
+from epigex.ingest.tracks import check_build, normalised_chroms
 
 
 def check_track(
@@ -20,8 +20,9 @@ def check_track(
     """Raise a clear :class:`~store.errors.EpigexError` for a bad track; return a few facts about a good one."""
     if kind == "bigwig":
         with BigWigReader(path, limits) as reader:
-            sizes = {name: size for name, (_, size) in reader.chroms.items()}
+            raw = {name: size for name, (_, size) in reader.chroms.items()}
+            sizes = {norm: raw[name] for norm, name in normalised_chroms(raw, str(path)).items()}  # as ingest reads it
             build = check_build(sizes, str(path), force_build)
-        return {"chromosomes": len(sizes), "build": build}
+        return {"chromosomes": len(raw), "build": build}
     peaks = read_peaks(path, check_build=not force_build, limits=limits)
     return {"peaks": len(peaks)}

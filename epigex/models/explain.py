@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from epigex.models.dataset import load_cell
 from epigex.models.params import STAGES, Stage
@@ -19,6 +18,7 @@ from epigex.models.persist import LoadedModel
 from epigex.models.predict import CellPredictions, predict_matrix
 from epigex.store.catalog import Store
 from epigex.store.errors import NotFoundError
+from epigex.store.predictions import read_prediction_table
 from epigex.store.types import F32, F64
 
 
@@ -90,7 +90,7 @@ def explain_row(
 
 def explain_gene(store: Store, where: CellPredictions, gene: str, model: LoadedModel, top: int = 20) -> dict[str, Any]:
     """The explanation of one gene of a (model, cell); 404 for a gene the cell does not have, before any work."""
-    pred = pl.scan_parquet(store.home / where.path).filter(pl.col("gene_name") == gene).collect()
+    pred = read_prediction_table(store, where.path, gene)
     if pred.height == 0:
         raise NotFoundError(f"gene {gene!r} is not among cell line {where.cell}'s genes")
     data = load_cell(store, where.cell, model.record.feature_set, model.record.features)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import pyarrow.parquet as pq
 
 from epigex.models.boosters import contributions, predict_stage
 from epigex.models.dataset import load_cell
@@ -20,19 +18,14 @@ from epigex.models.stacking import RECIPE, Combiner, MaskRule, stack
 from epigex.models.uncertainty import Uncertainty
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_info
-from epigex.store.registry import commit_predictions, find_predictions
+from epigex.store.predictions import (
+    commit_predictions,
+    find_predictions,
+    read_prediction_table,
+)
 from epigex.store.types import F64
 
 F32 = npt.NDArray[np.float32]
-PREDICTION_COLUMNS = (
-    "gene_name",
-    "gex_predicted",
-    "p_expressed",
-    "rank_predicted",
-    "pct_lo",
-    "pct_hi",
-    "references",
-)
 
 
 @dataclass
@@ -123,13 +116,7 @@ def ensure_predictions(store: Store, cell: str, model: LoadedModel | None = None
     found = find_predictions(store, model.id, cell, digest)
     if found:
         return CellPredictions(model.id, cell, found)
-    frame = compute_predictions(store, cell, model)
-    pred_tmp = store.new_tmp_path(".parquet")
-    try:
-        pq.write_table(frame.to_arrow(), pred_tmp, compression="zstd")
-        path = commit_predictions(store, model.id, cell, digest, pred_tmp, frame.height)
-    finally:
-        pred_tmp.unlink(missing_ok=True)
+    path = commit_predictions(store, model.id, cell, digest, compute_predictions(store, cell, model))
     return CellPredictions(model.id, cell, path)
 
 
@@ -168,23 +155,4 @@ def read_predictions(store: Store, where: CellPredictions) -> pl.DataFrame:
     """The stored predictions of a (model, cell): gene_name, split, gex_predicted, p_expressed, rank_predicted,
     pct_lo, pct_hi (null in files written before intervals existed) and references (the cells that informed each
     gene, comma-separated; empty for none)."""
-    frame = pl.read_parquet(store.home / where.path)
-    missing = [c for c in ("pct_lo", "pct_hi") if c not in frame.columns]
-    if "references" not in frame.columns:  # written before reference-informed prediction: none informed them
-        frame = frame.with_columns(pl.lit("", dtype=pl.String).alias("references"))
-    return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in missing) if missing else frame
-
-
-def references_summary(frame: pl.DataFrame) -> dict[str, Any]:
-    """Which references informed a cell's predictions, and on how many of its genes."""
-    refs = frame["references"] if "references" in frame.columns else pl.Series([], dtype=pl.String)
-    per_cell = (
-        refs.filter(refs != "").str.split(",").explode().value_counts(sort=True, name="n")
-        if refs.len()
-        else pl.DataFrame({"references": [], "n": []})
-    )
-    return {
-        "genes": frame.height,
-        "informed_genes": int((refs != "").sum()) if refs.len() else 0,
-        "cells": {str(r[0]): int(r[1]) for r in per_cell.iter_rows()},
-    }
+    return read_prediction_table(store, where.path)

@@ -156,7 +156,7 @@ def write_report(
 
     ``qc``: the track QC of the training cells (each against the others), as the service layer computes it.
     """
-    path = path or store.home / "reports" / f"{model.id}.html"
+    path = path or store.report_path(model.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(render_report(store, model, qc))

@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS predictions (
     model_id VARCHAR, cell_line VARCHAR, input_digest VARCHAR, path VARCHAR, contrib_path VARCHAR,
     n_genes INTEGER, created_at TIMESTAMP, PRIMARY KEY (model_id, cell_line));
 CREATE TABLE IF NOT EXISTS ablations (id VARCHAR PRIMARY KEY, created_at TIMESTAMP, cells JSON, results JSON);
+CREATE TABLE IF NOT EXISTS served (cell_line VARCHAR PRIMARY KEY, model_id VARCHAR, via_active BOOLEAN);
+CREATE TABLE IF NOT EXISTS qc_verdicts (
+    cell_line VARCHAR, model_id VARCHAR, inputs VARCHAR, verdict JSON, created_at TIMESTAMP,
+    PRIMARY KEY (cell_line, model_id));
 CREATE TABLE IF NOT EXISTS jobs (
     id VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, progress DOUBLE, message VARCHAR, error VARCHAR,
     params JSON, result JSON, created_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP);
@@ -225,6 +229,22 @@ class Store:
                     if not any(d.iterdir()):
                         d.rmdir()
         return removed
+
+    def catalog_stamp(self) -> tuple[tuple[int, int], ...]:
+        """Size and modification time of the catalog and its write-ahead log: it changes with every write, by any
+        process (a read service re-reads what it keeps in memory only when it did)."""
+        out = []
+        for path in (self.catalog_path, self.catalog_path.with_name(self.catalog_path.name + ".wal")):
+            try:
+                st = os.stat(path)
+                out.append((st.st_size, st.st_mtime_ns))
+            except FileNotFoundError:
+                out.append((0, 0))
+        return tuple(out)
+
+    def report_path(self, model_id: str) -> Path:
+        """Where a model's HTML report is kept."""
+        return self.home / "reports" / f"{model_id}.html"
 
     def remove_files(self, rel_paths: Sequence[str | None]) -> None:
         """Delete store files (after the catalog stopped referencing them); None entries are skipped."""

@@ -65,6 +65,7 @@ CELL_TABLES = (
     ("labels", "cell_line"),
     ("tracks", "cell_line"),
     ("feature_tables", "cell_line"),
+    ("qc_verdicts", "cell_line"),
     ("cell_lines", "name"),
 )
 
@@ -415,11 +416,15 @@ def feature_table_path(store: Store, cell: str, feature_set_id: str) -> Path | N
 
 
 def cells_overview(store: Store) -> dict[str, dict[str, Any]]:
-    """Every cell line's ``labelled`` flag, ``qc`` summary and ``tracks`` (``assay:kind``), in one connection."""
+    """Every cell line's ``labelled`` flag, ``qc`` summary, ``tracks`` (``assay:kind``) and ``input_digest``, in one
+    connection."""
     with store.read() as con:
-        rows = con.execute("SELECT name, labelled, qc FROM cell_lines ORDER BY name").fetchall()
+        rows = con.execute("SELECT name, labelled, qc, input_digest FROM cell_lines ORDER BY name").fetchall()
         tracks = con.execute("SELECT cell_line, assay, kind FROM tracks ORDER BY cell_line, assay, kind").fetchall()
-    out = {n: {"labelled": bool(lab), "qc": json.loads(qc) if qc else {}, "tracks": []} for n, lab, qc in rows}
+    out = {
+        n: {"labelled": bool(lab), "qc": json.loads(qc) if qc else {}, "tracks": [], "input_digest": digest}
+        for n, lab, qc, digest in rows
+    }
     for cell, assay, kind in tracks:
         if cell in out:
             out[cell]["tracks"].append(track_key(assay, kind))

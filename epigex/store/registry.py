@@ -221,38 +221,6 @@ def model_artifacts(store: Store, model_id: str) -> list[Artifact]:
     return [Artifact(*r) for r in rows]
 
 
-def find_predictions(store: Store, model_id: str, cell: str, input_digest: str) -> str | None:
-    """Store path of the kept predictions of (model, cell), if current."""
-    rows = store.query(
-        "SELECT path FROM predictions WHERE model_id = ? AND cell_line = ? AND input_digest = ?",
-        [model_id, cell, input_digest],
-    )
-    return rows[0][0] if rows else None
-
-
-def commit_predictions(store: Store, model_id: str, cell: str, input_digest: str, pred_tmp: Path, n_genes: int) -> str:
-    """Place the predictions file and record it, replacing older ones of (model, cell) and their files."""
-    rel_dir = f"predictions/model={model_id}/cell_line={cell}"
-    pred = store.place(pred_tmp, rel_dir, ".parquet")
-    old: list[str] = []
-    try:
-        with store.write() as con:
-            for p, c in con.execute(
-                "SELECT path, contrib_path FROM predictions WHERE model_id = ? AND cell_line = ?", [model_id, cell]
-            ).fetchall():
-                old += [p, *([c] if c else [])]
-            con.execute("DELETE FROM predictions WHERE model_id = ? AND cell_line = ?", [model_id, cell])
-            con.execute(
-                "INSERT INTO predictions VALUES (?, ?, ?, ?, NULL, ?, now())",
-                [model_id, cell, input_digest, pred, n_genes],
-            )
-    except BaseException:
-        store.remove_files([pred])
-        raise
-    store.remove_files(old)
-    return pred
-
-
 def model_ids_with_tracks(store: Store, tracks: list[str]) -> list[str]:
     """The ids of the models trained on exactly the track set ``tracks``, newest first (one light query)."""
     want = sorted(tracks)
@@ -283,6 +251,7 @@ def delete_model(store: Store, model_id: str) -> list[str]:
         preds = con.execute("SELECT path, contrib_path FROM predictions WHERE model_id = ?", [record.id]).fetchall()
         files = [r[0] for r in arts] + [p for row in preds for p in row if p]
         con.execute("DELETE FROM predictions WHERE model_id = ?", [record.id])
+        con.execute("DELETE FROM qc_verdicts WHERE model_id = ?", [record.id])
         con.execute("DELETE FROM model_artifacts WHERE model_id = ?", [record.id])
         con.execute("DELETE FROM models WHERE id = ?", [record.id])
     store.remove_files(files)

@@ -13,6 +13,7 @@ import pytest
 from epigex.ingest.bbi import (
     BbiFile,
     Chrom,
+    Endian,
     Header,
     read_chrom_tree,
     read_header,
@@ -68,7 +69,7 @@ def test_sniff_kind(head: bytes, kind: str) -> None:
 
 @pytest.mark.parametrize("endian", ["<", ">"])
 @pytest.mark.parametrize("two_level", [False, True])
-def test_header_chromosomes_and_index_exactly(tmp_path: Path, endian: str, two_level: bool) -> None:
+def test_header_chromosomes_and_index_exactly(tmp_path: Path, endian: Endian, two_level: bool) -> None:
     b = build_bigwig(CHROMS, SECTIONS, endian=endian, two_level=two_level)
     h, chroms, index = everything(tmp_path, b.data)
     # encode_section: a 24-byte section header plus 12 (bedGraph), 8 (variableStep) or 4 (fixedStep) per item.

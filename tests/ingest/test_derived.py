@@ -70,8 +70,13 @@ def test_geometry_by_hand() -> None:
 
 
 def test_geometry_of_a_zero_length_gene_does_not_divide_by_zero() -> None:
-    one = GeneCoords(arr(50).astype(np.int64), arr(50).astype(np.int64), arr(50).astype(np.int64),
-                     arr(51).astype(np.int64), np.array([False]))  # fmt: skip
+    one = GeneCoords(
+        arr(50).astype(np.int64),
+        arr(50).astype(np.int64),
+        arr(50).astype(np.int64),
+        arr(51).astype(np.int64),
+        np.array([False]),
+    )
     g = geometry_features(one)
     assert g["gene_log10_length"][0] == pytest.approx(math.log10(2.0))  # length floored at 1
     assert g["gene_tss_to_3p_rel"][0] == -1.0
@@ -96,15 +101,9 @@ def test_every_derived_feature_is_computed_from_complete_inputs() -> None:
     for name, v in out.items():
         assert v.dtype == np.float64
         assert v.shape == (3,)
-        if name != "d_prom_marks_entropy":  # see the xfail below
-            assert np.isnan(v[2]), name  # a gene without any signal gets NaN, without a warning
+        assert np.isnan(v[2]), name  # a gene without any signal gets NaN, without a warning
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_entropy_across gives 0.0 (all mass on one mark) for a gene whose prom1k means are all NaN, "
-    "not NaN as derived_features promises for an all-NaN gene",
-)
 def test_promoter_entropy_of_a_gene_without_signal_is_missing() -> None:
     out = derived_features(FeatureSetDef(), full_columns())
     assert np.isnan(out["d_prom_marks_entropy"][2])

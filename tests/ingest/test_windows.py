@@ -94,7 +94,7 @@ def test_window_entirely_off_the_chromosome_is_empty() -> None:
 
 gene_rows = st.tuples(
     st.integers(0, 400), st.integers(1, 200), st.integers(0, 199), st.integers(1, 30), st.booleans()
-).map(lambda t: (t[0], t[0] + t[1], t[0] + min(t[2], t[1] - 1), t[4]) + (t[3],))
+).map(lambda t: (t[0], t[0] + t[1], t[0] + min(t[2], t[1] - 1), t[4], t[3]))
 
 
 def make_genes(rows: list[tuple[int, int, int, bool, int]]) -> GeneCoords:

@@ -21,9 +21,9 @@ from epigex.app.services.reports import report as report_file
 from epigex.app.services.serving import local_reads
 from epigex.app.services.training import train as train_model
 from epigex.app.settings import get_settings
-from epigex.models.predict import references_summary
 from epigex.models.submission import zip_name
 from epigex.store.errors import InputError
+from epigex.store.predictions import references_summary
 from epigex.store.tracksets import describe
 
 TRAINING_ON_DEMAND = "a model for this cell's tracks (once)"

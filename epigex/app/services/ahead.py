@@ -1,4 +1,4 @@
-"""Predictions computed ahead of the first read: after a model is trained and after a cell is ingested.
+"""Predictions and QC verdicts computed ahead of the first read: after a model is trained and after a cell is ingested.
 
 A read of a (model, cell) then finds its predictions in the store (a lookup), instead of computing them while
 the client waits. Only what the store already implies is computed — the model that serves each cell (the active
@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 
 from epigex.app.services.assaysets import model_for_cell
+from epigex.app.services.qc import cell_qc
 from epigex.models.persist import LoadedModel, load_model
 from epigex.models.predict import ensure_predictions
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_feature_sets, cells_overview
 from epigex.store.errors import EpigexError
+from epigex.store.predictions import note_served
 from epigex.store.registry import active_model_id
 
 log = logging.getLogger("epigex.ahead")
@@ -26,6 +28,8 @@ def predict_ahead(store: Store, cells: list[str] | None = None, only_model: str 
     With ``only_model``, only the cells that model serves are predicted (after it was trained).
     """
     overview = cells_overview(store)
+    if cells is not None and any(overview.get(c, {}).get("labelled") for c in cells):
+        cells = None  # a new labelled cell is a new reference for every cell's verdict
     active = active_model_id(store)
     loaded: dict[str, LoadedModel] = {}
     done: list[str] = []
@@ -33,7 +37,8 @@ def predict_ahead(store: Store, cells: list[str] | None = None, only_model: str 
         if cell not in overview:
             continue
         try:
-            mid = model_for_cell(store, cell, overview) or active
+            own = model_for_cell(store, cell, overview)
+            mid = own or active
             if mid is None or (only_model is not None and mid != only_model):
                 continue
             if mid not in loaded:
@@ -41,6 +46,8 @@ def predict_ahead(store: Store, cells: list[str] | None = None, only_model: str 
             if loaded[mid].record.feature_set not in cell_feature_sets(store, cell):
                 continue
             ensure_predictions(store, cell, loaded[mid])
+            cell_qc(store, cell, mid)  # the verdict a read of these predictions shows, kept
+            note_served(store, cell, mid, via_active=mid == active and own is None)
             done.append(cell)
         except EpigexError as err:  # no model for its tracks yet, features of another set: the read will say so
             log.info("no predictions ahead for %s: %s", cell, err)

@@ -27,7 +27,6 @@ from epigex.models.metrics import spearman
 from epigex.models.persist import LoadedModel, load_model
 from epigex.models.pipeline import train_from_store
 from epigex.models.predict import (
-    PREDICTION_COLUMNS,
     ensure_predictions,
     predict_matrix,
     predict_with,
@@ -39,6 +38,7 @@ from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
 from epigex.store.cells import feature_names
 from epigex.store.errors import InputError
+from epigex.store.predictions import PREDICTION_COLUMNS
 from epigex.store.registry import ModelRecord
 from epigex.store.types import ProgressFn
 

@@ -18,6 +18,7 @@ from epigex.store.cells import cells_overview, feature_table, feature_tables
 from epigex.store.errors import ConflictError, InputError, NotFoundError
 from epigex.store.registry import ModelRecord, get_model
 from epigex.store.tracksets import KINDS, TrackKey, track_key
+from epigex.store.verdicts import find_verdict, save_verdict, verdict_inputs
 
 
 def _tracks(present: list[str]) -> list[tuple[str, str]]:
@@ -62,16 +63,31 @@ def _drift_model(
         return None
 
 
-def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, Any]:
+def cell_qc(store: Store, cell: str, model_id: str | None = None, *, keep: bool = True) -> dict[str, Any]:
     """``{"cell_line", "verdict", "tracks": [{"assay", "kind", "verdict", "looks_like", "reasons", …}], "drift"}``.
 
     The references are the labelled cell lines other than ``cell``, compared through the track profiles kept at
     ingest; the drift is over the selected features of the model that serves the cell (or ``model_id``), weighted
-    by their selection importance, and reads only those columns.
+    by their selection importance, and reads only those columns. Verdicts are kept in the catalog per (cell, model)
+    — computed when a cell is ingested or a model trained (:mod:`app.services.ahead`) — so a read looks one up; one
+    missing (or computed from other inputs) is computed here, and kept if ``keep``.
     """
     overview = cells_overview(store)
     if cell not in overview:
         raise NotFoundError(f"unknown cell line {cell!r} in the store at {store.home}")
+    model = _drift_model(store, cell, model_id, overview)
+    inputs = verdict_inputs(overview, cell)
+    found = find_verdict(store, cell, model.id if model else "", inputs)
+    if found is not None:
+        return found
+    verdict = _judge(store, cell, model, overview)
+    if keep:
+        save_verdict(store, cell, model.id if model else "", inputs, verdict)
+    return verdict
+
+
+def _judge(store: Store, cell: str, model: ModelRecord | None, overview: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The verdict of ``cell`` against the other labelled cells and ``model``'s features, computed now."""
     entry = overview[cell]
     qc = entry["qc"]
     refs = [c for c, e in overview.items() if e["labelled"] and c != cell]
@@ -89,7 +105,6 @@ def cell_qc(store: Store, cell: str, model_id: str | None = None) -> dict[str, A
             "tracks": rows,
             "drift": None,
         }
-    model = _drift_model(store, cell, model_id, overview)
     fs_id = model.feature_set if model is not None else None
     n = max(1, int(qc.get("genes", 0) or 1))
     no_data = {

@@ -31,7 +31,7 @@ def report(store: Store, model: str | None = None, path: Path | None = None) -> 
 def report_html(store: Store, model: str, *, keep: bool = True) -> str:
     """The model's report: the kept file, else rendered now — and kept only if ``keep`` (read-only: in memory)."""
     loaded = load_model(store, model)
-    path = store.home / "reports" / f"{loaded.id}.html"
+    path = store.report_path(loaded.id)
     if path.is_file():
         return path.read_text()
     if keep:

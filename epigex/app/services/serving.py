@@ -13,7 +13,6 @@ CLI), invalidates them, and an unchanged catalog is never queried.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,11 +31,12 @@ from epigex.ingest.featureset import FeatureSetDef
 from epigex.models.dataset import load_cell
 from epigex.models.explain import explain_row
 from epigex.models.persist import LoadedModel, load_model
-from epigex.models.predict import PREDICTION_COLUMNS, prediction_frame, references_summary
+from epigex.models.predict import prediction_frame
 from epigex.models.submission import submission_zip
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_genes, cell_info
 from epigex.store.errors import ConflictError, EpigexError, NotFoundError
+from epigex.store.predictions import PREDICTION_COLUMNS, note_served, references_summary, served_predictions
 from epigex.store.registry import ModelRecord, active_model_id, touch_model
 from epigex.store.types import F32, ProgressFn
 
@@ -100,18 +100,12 @@ class Serving:
         self._building: dict[tuple[str, str], threading.Lock] = {}
         self._cell_models: dict[str, tuple[object, str | None]] = {}  # cell -> (stamp, its model; None: active)
         self._views: dict[str, tuple[object, object]] = {}  # key -> (catalog stamp, value)
+        self._served: dict[str, tuple[object, str]] = {}  # cell -> (stamp, the model the store said serves it)
         self._genes: dict[str, tuple[str, frozenset[str]]] = {}  # cell -> (input digest, its gene names)
 
     def _stamp(self) -> object:
-        """Size and modification time of the catalog and its write-ahead log: changes with every write."""
-        out = []
-        for path in (self.store.catalog_path, self.store.catalog_path.with_name(self.store.catalog_path.name + ".wal")):
-            try:
-                st = os.stat(path)
-                out.append((st.st_size, st.st_mtime_ns))
-            except FileNotFoundError:
-                out.append((0, 0))
-        return tuple(out)
+        """Changes with every write to the catalog (:meth:`store.catalog.Store.catalog_stamp`)."""
+        return self.store.catalog_stamp()
 
     def active_id(self) -> str | None:
         """The active model's id (re-read only after the catalog changed)."""
@@ -180,6 +174,9 @@ class Serving:
         with self._lock:
             seen, active = self._active
             own = self._cell_models.get(cell)
+            served = self._served.get(cell)
+            if model_id is None and served is not None and served[0] == stamp:
+                model_id = served[1]  # what the store's lookup found serves the cell
             if model_id is None and own is not None and own[0] == stamp and own[1] is not None:
                 model_id = own[1]  # a cell with some of the tracks: its own model
             mid = model_id or (active if seen == stamp else None)
@@ -193,8 +190,16 @@ class Serving:
         """The prediction set of (model, cell), computed on first use by one thread while others wait.
 
         A cell whose track set has no model yet: trained here with ``train_missing`` (the CLI), else a 409 that
-        says who may train it (the service: a read never trains).
+        says who may train it (the service: a read never trains). The usual read — the model that serves the cell,
+        predictions and verdict kept ahead — is one lookup in the store (:func:`store.predictions.served_predictions`).
         """
+        if model_id is None:
+            served = served_predictions(self.store, cell)
+            if served is not None and served.verdict is not None:
+                ps = self._prediction_set(served.model_id, cell, served.input_digest, served.frame, served.verdict)
+                with self._lock:
+                    self._served[cell] = (self._stamp(), served.model_id)
+                return self._remember(ps)
         try:
             own = self.cell_model(cell) if model_id is None else None
         except ModelNeeded as needed:
@@ -205,30 +210,41 @@ class Serving:
         digest = self.digest(cell)
         key = (model.id, cell)
         with self._lock:
-            ps = self._sets.get(key)
-            if ps is not None and ps.digest == digest:
-                return ps
+            hit = self._sets.get(key)
+            if hit is not None and hit.digest == digest:
+                return hit
             gate = self._building.setdefault(key, threading.Lock())
         with gate:
             with self._lock:
-                ps = self._sets.get(key)
-                if ps is not None and ps.digest == digest:
-                    return ps
+                hit = self._sets.get(key)
+                if hit is not None and hit.digest == digest:
+                    return hit
             frame = prediction_frame(self.store, cell, model, keep=self.writes)
-            ps = PredictionSet(
-                model.id, cell, digest, frame, {g: i for i, g in enumerate(frame["gene_name"].to_list())}
-            )
             try:
-                ps.qc_verdict = cell_qc(self.store, cell, model.id)["verdict"]
+                verdict: dict[str, Any] | None = cell_qc(self.store, cell, model.id, keep=self.writes)
             except EpigexError:  # a cell QC cannot judge (features of another set): predictions are still served
-                ps.qc_verdict = None
-            table = frame.select(PREDICTION_COLUMNS)
-            ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
+                verdict = None
+            ps = self._prediction_set(model.id, cell, digest, frame, verdict)
+            if self.writes and model_id is None:  # the next read, by any process, is a lookup
+                note_served(self.store, cell, model.id, via_active=own is None)
             if own is not None and self.writes:  # a per-track-set model in use (its cache bound is by use)
                 touch_model(self.store, own)
-            with self._lock:
-                self._sets[key] = ps
-            return ps
+            return self._remember(ps)
+
+    def _prediction_set(
+        self, model_id: str, cell: str, digest: str, frame: pl.DataFrame, verdict: dict[str, Any] | None
+    ) -> PredictionSet:
+        rows = {g: i for i, g in enumerate(frame["gene_name"].to_list())}
+        ps = PredictionSet(model_id, cell, digest, frame, rows, qc_verdict=verdict["verdict"] if verdict else None)
+        table = frame.select(PREDICTION_COLUMNS)
+        ps.bodies = {fmt: _body(ps, fmt, table) for fmt in ("json", "csv", "tsv")}
+        return ps
+
+    def _remember(self, ps: PredictionSet) -> PredictionSet:
+        with self._lock:
+            self._sets[(ps.model_id, ps.cell)] = ps
+            self._digests[ps.cell] = (self._stamp(), ps.digest)
+        return ps
 
     def genes_body(self, ps: PredictionSet, genes: list[str], fmt: str) -> bytes:
         """The body for a subset of genes, in the order asked; 404 naming the first unknown gene."""
@@ -317,6 +333,7 @@ class Serving:
         with self._lock:
             self._digests.pop(cell, None)
             self._cell_models.pop(cell, None)
+            self._served.pop(cell, None)
             self._genes.pop(cell, None)
             for key in [k for k in self._sets if k[1] == cell]:
                 del self._sets[key]

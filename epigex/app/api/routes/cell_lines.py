@@ -112,9 +112,9 @@ def get_cell_line(name: str, store: StoreDep, serving: ServingDep) -> CellLineDe
 
 
 @router.get("/cell-lines/{name}/qc", response_model=QcOut, responses=error_responses(404, 409))
-def get_cell_line_qc(name: str, store: StoreDep) -> QcOut:
+def get_cell_line_qc(name: str, store: StoreDep, serving: ServingDep) -> QcOut:
     """Track QC: per track a verdict (pass, warn, fail), the assay it looks like and why; the cell's drift."""
-    return QcOut(**cell_qc(store, name))
+    return QcOut(**cell_qc(store, name, keep=serving.writes))
 
 
 @router.delete("/cell-lines/{name}", status_code=204, responses=error_responses(401, 403, 404, 409))
