@@ -12,7 +12,6 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 import pyBigWig
 
@@ -21,6 +20,7 @@ from epigex.demo.expression import activity, invent_expression, lineage
 from epigex.demo.signal import GeneArrays, PromoterState, call_peaks, promoter_state, simulate_track
 from epigex.store.errors import InputError
 from epigex.store.genome import HG38_SIZES
+from epigex.store.types import F64
 
 ASSAYS = ("DNase", "H3K27ac", "H3K4me1", "H3K4me3", "H3K27me3", "H3K36me3", "H3K9me3")
 CALIBRATED = ("DNase", "H3K27ac", "H3K4me1", "H3K4me3")
@@ -46,10 +46,10 @@ class TrackTask:
     seed: int
     cell_index: int
     genes: GeneArrays
-    act: npt.NDArray[np.float64]
+    act: F64
     target_mean: float
     target_std: float
-    amp_quantiles: npt.NDArray[np.float64] | None
+    amp_quantiles: F64 | None
     enhancers: ActiveEnhancers | None = None
     shared: PromoterState | None = None
 
@@ -135,6 +135,7 @@ def write_demo(
     types labelled in all (X1, X2 and C1..C(N-2)). With ``reference_labels`` every labelled cell also has labels on
     X3's test genes (the case of a lab whose reference cell lines were measured on every gene).
     """
+    # long by design: one recipe read top to bottom (course files, expression, tables, tracks); each step feeds the next
     from scipy.stats import spearmanr  # slow to import; only demo-data needs it
 
     t0 = time.perf_counter()
@@ -185,7 +186,7 @@ def write_demo(
 
     n_lab = labelled["X1"].height
 
-    def write_labelled(cell: str, split: str, part_info: pl.DataFrame, gex: npt.NDArray[np.float64]) -> None:
+    def write_labelled(cell: str, split: str, part_info: pl.DataFrame, gex: F64) -> None:
         """A labelled cell's info and y files; with ``reference_labels`` its train split also holds the test genes."""
         y = pl.DataFrame({"gene_name": part_info["gene_name"], "gex": gex})
         if reference_labels and split == "train":

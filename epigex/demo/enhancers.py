@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from epigex.store.genome import HG38_SIZES
-from epigex.store.types import F64, I64
+from epigex.store.types import F64, I64, Strs
 
 MEAN_SITES = 8.0
 MIN_DIST, MAX_DIST = 2_000, 100_000
@@ -40,7 +39,7 @@ class EnhancerSites:
     """Enhancer sites as arrays: the gene each belongs to, its chromosome, centre, width and strength."""
 
     gene: I64
-    chrom: npt.NDArray[np.str_]
+    chrom: Strs
     centre: I64
     width: I64
     strength: F64
@@ -51,14 +50,14 @@ class EnhancerSites:
 class ActiveEnhancers:
     """The sites active in one cell, with their amplitudes (log1p units before a track's own noise)."""
 
-    chrom: npt.NDArray[np.str_]
+    chrom: Strs
     centre: I64
     width: I64
     amp: F64
     gene: I64 | None = None  # the gene each site belongs to (the simulation's truth, never in a track)
 
 
-def enhancer_sites(chrom: npt.NDArray[np.str_], tss: I64, rng: np.random.Generator) -> EnhancerSites:
+def enhancer_sites(chrom: Strs, tss: I64, rng: np.random.Generator) -> EnhancerSites:
     """Draw every gene's enhancer sites (kept only where they lie inside the chromosome)."""
     n = tss.size
     k = rng.poisson(MEAN_SITES, n)
@@ -90,9 +89,7 @@ def own_enhancers(enh: ActiveEnhancers, n_genes: int) -> tuple[I64, F64]:
     return count, amp
 
 
-def enhancer_pieces(
-    enh: ActiveEnhancers, assay: str, rng: np.random.Generator
-) -> tuple[npt.NDArray[np.str_], I64, I64, F64]:
+def enhancer_pieces(enh: ActiveEnhancers, assay: str, rng: np.random.Generator) -> tuple[Strs, I64, I64, F64]:
     """The ``(chrom, start, end, value)`` pieces an assay's track gets from the active enhancers (none if unmarked)."""
     if assay not in MARKS or enh.centre.size == 0:
         empty = np.zeros(0, dtype=np.int64)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from epigex.demo.enhancers import ActiveEnhancers, enhancer_pieces
 from epigex.store.genome import HG38_SIZES
-from epigex.store.types import F64, I64
+from epigex.store.types import F64, I64, Mask, Strs
 
 BIN = 100
 HALF = 3000
@@ -43,11 +43,11 @@ PROMOTER_SHAPES: dict[str, tuple[tuple[float, float, float], ...]] = {
 class GeneArrays:
     """The genes of one cell as arrays (its own coordinates)."""
 
-    chrom: npt.NDArray[np.str_]
+    chrom: Strs
     gene_start: I64
     gene_end: I64
     tss: I64
-    minus: npt.NDArray[np.bool_]
+    minus: Mask
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,9 @@ def _gene_pieces(
     amp_quantiles: F64 | None,
     rng: np.random.Generator,
     shared: PromoterState | None = None,
-) -> tuple[npt.NDArray[np.str_], I64, I64, F64]:
+) -> tuple[Strs, I64, I64, F64]:
     """Every gene-driven piece ``(chrom, start, end, log1p value)`` of the assay."""
+    # long by design: the per-gene pieces of the simulation, mark by mark
     n = act.size
     silent = act == 0
     shared = shared or PromoterState(np.zeros(n), np.zeros(n))
@@ -106,12 +107,12 @@ def _gene_pieces(
         amp = np.maximum(base - amp_quantiles[int(0.05 * amp_quantiles.size)], 0.0) * noise
     else:
         amp = 1.5 * act * noise
-    chrom_l: list[npt.NDArray[np.str_]] = []
+    chrom_l: list[Strs] = []
     s_l: list[I64] = []
     e_l: list[I64] = []
     v_l: list[F64] = []
 
-    def add(chrom: npt.NDArray[np.str_], s: I64, e: I64, v: F64) -> None:
+    def add(chrom: Strs, s: I64, e: I64, v: F64) -> None:
         keep = (v > 1e-3) & (e > s)
         chrom_l.append(chrom[keep])
         s_l.append(s[keep])
@@ -147,7 +148,7 @@ def _gene_pieces(
     return np.concatenate(chrom_l), np.concatenate(s_l), np.concatenate(e_l), np.concatenate(v_l)
 
 
-def _random_pieces(assay: str, rng: np.random.Generator) -> tuple[npt.NDArray[np.str_], I64, I64, F64]:
+def _random_pieces(assay: str, rng: np.random.Generator) -> tuple[Strs, I64, I64, F64]:
     """Signal unrelated to genes: unlinked enhancer-like peaks and heterochromatin domains."""
     names = np.array(list(HG38_SIZES))
     sizes = np.array(list(HG38_SIZES.values()), dtype=np.float64)
@@ -199,6 +200,7 @@ def simulate_track(
     ``enhancers``: the cell's active gene-linked enhancers (:mod:`demo.enhancers`), marked on the assays that
     carry them; ``shared``: the cell's promoter deviations shared by its marks.
     """
+    # long by design: the simulation's recipe for one track, mark by mark
     scale = float(np.exp(rng.normal(0.0, 0.15)))
     gc, gs, ge, gv = _gene_pieces(genes, act, assay, amp_quantiles, rng, shared)
     if enhancers is not None:
@@ -247,9 +249,7 @@ def simulate_track(
     return out
 
 
-def call_peaks(
-    signal: dict[str, ChromSignal], rng: np.random.Generator
-) -> tuple[npt.NDArray[np.str_], I64, I64, F64, F64, F64, I64]:
+def call_peaks(signal: dict[str, ChromSignal], rng: np.random.Generator) -> tuple[Strs, I64, I64, F64, F64, F64, I64]:
     """Call narrowPeak-style peaks: runs of intervals above mean + 3 sd, with a few misses and false calls."""
     sum_l = sum(float((c.ends - c.starts).sum()) for c in signal.values())
     sum_y = sum(float(((c.ends - c.starts) * c.y).sum()) for c in signal.values())

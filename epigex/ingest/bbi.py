@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from epigex.store.errors import FileTypeError, InputError
+from epigex.store.types import I64
 
 BIGWIG_MAGIC = 0x888FFC26
 BIGBED_MAGIC = 0x8789F2EB
@@ -132,6 +133,7 @@ def read_header(f: BbiFile) -> Header:
 
 def read_chrom_tree(f: BbiFile, h: Header) -> dict[str, Chrom]:
     """Every chromosome of the B+ tree: names valid UTF-8 and unique, ids unique and below the count."""
+    # long by design: the B+ tree walk and its totality checks in one place
     e = h.endian
     head = f.read_at(h.chrom_tree, CHROM_TREE_HEADER, "the chromosome tree header")
     magic, block_size, key_size, val_size, item_count = struct.unpack(e + "IIIIQ", head[:24])
@@ -193,12 +195,13 @@ def read_chrom_tree(f: BbiFile, h: Header) -> dict[str, Chrom]:
     return chroms
 
 
-def read_index(f: BbiFile, h: Header, n_chroms: int) -> npt.NDArray[np.int64]:
+def read_index(f: BbiFile, h: Header, n_chroms: int) -> I64:
     """The R-tree's data blocks as rows ``(chrom_id, offset, size)``, sorted by chromosome id then offset.
 
     The leaves must hold exactly the item count of the index header, every block a known chromosome, and the
     blocks lie disjoint inside the file (two index entries for one block would decode its data twice).
     """
+    # long by design: the R-tree walk and its totality checks in one place
     if h.index_offset == 0:
         return np.zeros((0, 3), dtype=np.int64)
     e = h.endian

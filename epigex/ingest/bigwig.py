@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-import numpy.typing as npt
 
 from epigex.ingest.bbi import BbiFile, Chrom, read_chrom_tree, read_header, read_index
 from epigex.ingest.bbi import sniff_kind as sniff_kind
 from epigex.ingest.limits import BYTES_PER_INTERVAL, DEFAULT_LIMITS, ReadLimits, too_big
 from epigex.store.errors import InputError
+from epigex.store.types import F64, I64, Mask
 
 SECTION_HEADER = 24
 MAX_ITEMS = 0xFFFF
@@ -48,9 +48,9 @@ _VARSTEP = np.dtype([("start", "u4"), ("value", "f4")])
 class Intervals:
     """Intervals of one chromosome: sorted, non-overlapping, 0-based half-open, finite values."""
 
-    starts: npt.NDArray[np.int64]
-    ends: npt.NDArray[np.int64]
-    values: npt.NDArray[np.float64]
+    starts: I64
+    ends: I64
+    values: F64
     nan_bases: int = 0
 
     def __len__(self) -> int:
@@ -123,7 +123,7 @@ class BigWigReader:
         except OSError as err:
             raise InputError(f"{self.path}: cannot be read ({err.strerror or err})") from None
 
-    def _chunks(self, blocks: npt.NDArray[np.int64]) -> list[bytes | memoryview]:
+    def _chunks(self, blocks: I64) -> list[bytes | memoryview]:
         """The raw bytes of each block: one read of their span when it is compact, else a read per block."""
         lo = int(blocks[0, 1])
         hi = int((blocks[:, 1] + blocks[:, 2]).max())
@@ -151,13 +151,13 @@ class BigWigReader:
             raise self._f.fail(f"data block at byte {off:,} is a truncated zlib stream")
         return out
 
-    def _decode(self, chrom: str, info: Chrom, blocks: npt.NDArray[np.int64]) -> Intervals:
+    def _decode(self, chrom: str, info: Chrom, blocks: I64) -> Intervals:
         e = self._h.endian
         max_items = self.limits.max_intervals()
         n_items = 0
-        starts: list[npt.NDArray[np.int64]] = []
-        ends: list[npt.NDArray[np.int64]] = []
-        values: list[npt.NDArray[np.float64]] = []
+        starts: list[I64] = []
+        ends: list[I64] = []
+        values: list[F64] = []
         bedgraph: list[bytes | memoryview] = []
         for (off, _size), chunk in zip(blocks[:, 1:].tolist(), self._chunks(blocks), strict=True):
             data = self._inflate(chunk, off)
@@ -209,16 +209,16 @@ class BigWigReader:
 
 
 def _sorted_checked(
-    starts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    values: npt.NDArray[np.float64],
+    starts: I64,
+    ends: I64,
+    values: F64,
     path: str,
     chrom: str,
     size: int,
 ) -> Intervals:
     """Sort intervals by start; refuse empty, out-of-chromosome, infinite and overlapping ones; drop NaN ones."""
 
-    def refuse(mask: npt.NDArray[np.bool_], what: str) -> InputError:
+    def refuse(mask: Mask, what: str) -> InputError:
         i = int(np.argmax(mask))
         return InputError(f"{path}: interval {chrom}:{int(starts[i])}-{int(ends[i])} {what}")
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from epigex.ingest.featureset import ASSAYS, FeatureSetDef
-from epigex.ingest.tracks import bed_column, bigwig_column
+from epigex.ingest.featureset import ASSAYS, FeatureSetDef, bed_column, bigwig_column
 from epigex.ingest.windows import GeneCoords
 from epigex.store.types import F64
 
@@ -59,6 +58,7 @@ def _entropy_across(xs: list[F64]) -> F64:
 
 
 def _specs() -> list[DerivedSpec]:
+    # long by design: a table, one spec per derived feature
     specs: list[DerivedSpec] = []
     for a in ASSAYS:
         p, b = _m(a, "prom1k"), _m(a, "body")

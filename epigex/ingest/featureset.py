@@ -14,6 +14,16 @@ WindowKind = Literal["tss_onesided", "tss_symmetric", "body", "upstream", "downs
 FEATURE_SET_VERSION = 1
 
 
+def bigwig_column(assay: str, window: str, stat: str) -> str:
+    """Name of a bigWig window statistic column."""
+    return f"{assay}_bw_{window}_{stat}"
+
+
+def bed_column(assay: str, window: str | None, stat: str) -> str:
+    """Name of a BED statistic column (``window`` None for gene-level statistics)."""
+    return f"{assay}_bed_{stat}" if window is None else f"{assay}_bed_{window}_{stat}"
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """A named window relative to a gene; ``size`` in bp (unused for ``body``)."""

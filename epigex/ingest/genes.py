@@ -52,6 +52,7 @@ def read_info(path: Path) -> pl.DataFrame:
     Returns columns ``gene_name, chrom, gene_start, gene_end, tss_start, tss_end, strand`` with chromosome
     names normalised (``1`` → ``chr1``) and coordinates as Int64, in file order.
     """
+    # long by design: every column check of a gene table, each naming its line
     df = _read_tsv(path)
     missing = [c for c in INFO_COLUMNS if c not in df.columns]
     if missing:

@@ -25,11 +25,10 @@ same prefix sums the window statistics use) gives them all exactly:
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 from epigex.ingest.peak_stats import merge_intervals
 from epigex.ingest.signal_stats import Prefix, PrefixIntegral, prefix_sums, track_sums
-from epigex.store.types import F64, I64
+from epigex.store.types import F64, I64, Mask
 
 DISTAL_ASSAYS = ("DNase", "H3K27ac", "H3K4me1")
 DOMAIN_ASSAYS = ("H3K27me3", "H3K9me3")
@@ -58,7 +57,7 @@ def contact(distance: F64) -> F64:
     return CONTACT_SCALE / np.maximum(np.abs(distance), CONTACT_SCALE)
 
 
-def _sides(tss: I64, minus: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
+def _sides(tss: I64, minus: Mask) -> tuple[I64, I64]:
     """Positions ``tss ∓ edge`` upstream and ``tss ± edge`` downstream (genes × edges), in transcription terms."""
     sign = np.where(minus, -1, 1).astype(np.int64)[:, None]
     up = tss[:, None] - sign * _EDGES[None, :]
@@ -79,7 +78,7 @@ def signal_rings(
     ends: I64,
     y: F64,
     tss: I64,
-    minus: npt.NDArray[np.bool_],
+    minus: Mask,
     chrom_len: int,
     prefix: Prefix | None = None,
 ) -> F64:
@@ -186,7 +185,7 @@ def domain_mean(dom: F64, mu: float, sd: float) -> F64:
         return np.where(cov > 0.5, (mass / np.where(cov > 0.5, cov, 1.0) - mu) / sd, np.nan)
 
 
-def peak_features(starts: I64, ends: I64, signal: F64, tss: I64, minus: npt.NDArray[np.bool_]) -> dict[str, F64]:
+def peak_features(starts: I64, ends: I64, signal: F64, tss: I64, minus: Mask) -> dict[str, F64]:
     """Ring peak counts, the contact-weighted peak signal and the strongest distal peak of each gene.
 
     A peak belongs where its centre lies; a peak without a signalValue counts 1. ``top_score`` is 0 and
@@ -220,7 +219,7 @@ def peak_features(starts: I64, ends: I64, signal: F64, tss: I64, minus: npt.NDAr
     return out
 
 
-def _strongest(c: I64, w: F64, tss: I64, minus: npt.NDArray[np.bool_]) -> tuple[F64, F64]:
+def _strongest(c: I64, w: F64, tss: I64, minus: Mask) -> tuple[F64, F64]:
     """Best ``w × contact`` among peak centres 5–100 kb from each TSS, and its signed distance (+ downstream)."""
     n = tss.size
     score = np.zeros(n)

@@ -7,11 +7,10 @@ counts and maxima use the peaks themselves (overlaps found with an NCLS interval
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from ncls import NCLS
 
 from epigex.ingest.signal_stats import PrefixIntegral
-from epigex.store.types import F64, I64
+from epigex.store.types import F64, I64, Mask
 
 PEAK_STATS = ("has_peak", "n_peaks", "density", "cov", "max_signal", "max_q")
 NEAREST_STATS = ("nearest_dist", "nearest_width")
@@ -69,7 +68,7 @@ def window_peak_stats(starts: I64, ends: I64, signal: F64, qvalue: F64, win_star
         }
 
 
-def nearest_peak(starts: I64, ends: I64, tss: I64, minus: npt.NDArray[np.bool_]) -> dict[str, F64]:
+def nearest_peak(starts: I64, ends: I64, tss: I64, minus: Mask) -> dict[str, F64]:
     """Signed distance from each TSS base to the nearest peak region, and that region's width.
 
     The distance is 0 when the TSS lies in a peak, positive when the nearest peak is downstream (in the gene's

@@ -162,6 +162,7 @@ def track_verdicts(
     no_data_share: dict[tuple[str, str], float],
 ) -> list[dict[str, Any]]:
     """One verdict per (assay, kind) track of a cell, with ``looks_like`` and reasons; swaps named on both sides."""
+    # long by design: the QC rules in the README's order, each adding to the same verdict
     profile = as_profile(cell, tracks)
     rows: list[dict[str, Any]] = []
     excess: dict[tuple[str, str], float] = {}

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from epigex.ingest.featureset import bed_column, bigwig_column
 from epigex.store.tracksets import track_key
 from epigex.store.types import F64
 
@@ -47,11 +48,11 @@ def _nanstd(x: F64, axis: int | None = None) -> Any:
 def profile_columns(assay: str, kind: str) -> list[str]:
     """The feature columns a track's profile reads."""
     if kind == "bigwig":
-        cols = [f"{assay}_bw_{w}_{s}" for w in BW_WINDOWS for s in ("mean",)]
-        cols += [f"{assay}_bw_{w}_entropy" for w in ("prom1k", "prom5k", "body")]
-        return cols + [f"{assay}_bw_{w}_slope" for w in ("tss", "prom1k", "prom5k")]
-    cols = [f"{assay}_bed_{w}_{s}" for w in BW_WINDOWS for s in ("has_peak", "cov")]
-    return [*cols, f"{assay}_bed_nearest_width"]
+        cols = [bigwig_column(assay, w, s) for w in BW_WINDOWS for s in ("mean",)]
+        cols += [bigwig_column(assay, w, "entropy") for w in ("prom1k", "prom5k", "body")]
+        return cols + [bigwig_column(assay, w, "slope") for w in ("tss", "prom1k", "prom5k")]
+    cols = [bed_column(assay, w, s) for w in BW_WINDOWS for s in ("has_peak", "cov")]
+    return [*cols, bed_column(assay, None, "nearest_width")]
 
 
 class FeatureView:
@@ -98,21 +99,21 @@ def _corr(a: F64, b: F64) -> float:
 def _shape(v: FeatureView, assay: str, kind: str) -> list[float]:
     parts: list[float] = []
     if kind == "bigwig":
-        means = [v.col(f"{assay}_bw_{w}_mean") for w in BW_WINDOWS]
+        means = [v.col(bigwig_column(assay, w, "mean")) for w in BW_WINDOWS]
         prom, body = means[1], means[3]
         top = prom >= np.nanquantile(prom, 0.8) if np.isfinite(prom).sum() >= 10 else np.isfinite(prom)
         parts += _unit([float(_nanmean(m[top])) for m in means])
         parts += _unit([float(_nanstd(m)) for m in means])
-        parts += [float(_nanmean(v.col(f"{assay}_bw_{w}_entropy")[top])) for w in ("prom1k", "prom5k", "body")]
+        parts += [float(_nanmean(v.col(bigwig_column(assay, w, "entropy"))[top])) for w in ("prom1k", "prom5k", "body")]
         for w, m in zip(("tss", "prom1k", "prom5k"), means, strict=False):  # strand-aware asymmetry, scale-free
             level = float(_nanmean(m[top]))
-            slope = float(_nanmean(v.col(f"{assay}_bw_{w}_slope")[top]))
+            slope = float(_nanmean(v.col(bigwig_column(assay, w, "slope"))[top]))
             parts.append(slope / level if abs(level) > 1e-6 else np.nan)
         parts.append(_corr(prom, body))
     else:
-        parts += _unit([float(_nanmean(v.col(f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS])
-        parts += _unit([float(_nanmean(v.col(f"{assay}_bed_{w}_cov"))) for w in BW_WINDOWS])
-        width = v.col(f"{assay}_bed_nearest_width")
+        parts += _unit([float(_nanmean(v.col(bed_column(assay, w, "has_peak")))) for w in BW_WINDOWS])
+        parts += _unit([float(_nanmean(v.col(bed_column(assay, w, "cov")))) for w in BW_WINDOWS])
+        width = v.col(bed_column(assay, None, "nearest_width"))
         parts.append(float(np.log1p(np.nanmedian(width))) if np.isfinite(width).any() else np.nan)
     return parts
 
@@ -121,21 +122,21 @@ def _strength(v: FeatureView, assay: str, kind: str) -> float:
     """How much a track varies over genes (bigWig: the mean spread of its window means; BED: the share of genes
     with a peak, over the windows)."""
     if kind == "bigwig":
-        vals = [float(_nanstd(v.col(f"{assay}_bw_{w}_mean"))) for w in BW_WINDOWS]
+        vals = [float(_nanstd(v.col(bigwig_column(assay, w, "mean")))) for w in BW_WINDOWS]
     else:
-        vals = [float(_nanmean(v.col(f"{assay}_bed_{w}_has_peak"))) for w in BW_WINDOWS]
+        vals = [float(_nanmean(v.col(bed_column(assay, w, "has_peak")))) for w in BW_WINDOWS]
     x = np.asarray(vals)
     return float(np.mean(x[np.isfinite(x)])) if np.isfinite(x).any() else 0.0
 
 
 def _context_column(assay: str, kind: str, window: str) -> str:
-    return f"{assay}_bw_{window}_mean" if kind == "bigwig" else f"{assay}_bed_{window}_has_peak"
+    return bigwig_column(assay, window, "mean") if kind == "bigwig" else bed_column(assay, window, "has_peak")
 
 
 def agreement_auc(v: FeatureView, assay: str) -> float:
     """AUC of the bigWig's ±1 kb mean separating genes with a ±1 kb peak from genes without (NaN if one class)."""
-    score = v.col(f"{assay}_bw_prom1k_mean")
-    peak = v.col(f"{assay}_bed_prom1k_has_peak")
+    score = v.col(bigwig_column(assay, "prom1k", "mean"))
+    peak = v.col(bed_column(assay, "prom1k", "has_peak"))
     ok = np.isfinite(score) & np.isfinite(peak)
     s, y = score[ok], peak[ok] > 0
     n_pos, n_neg = int(y.sum()), int((~y).sum())

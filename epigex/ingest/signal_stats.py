@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from epigex.store.types import F64, I64
+from epigex.store.types import F64, I64, Mask
 
 ENTROPY_BINS = 10
 SIGNAL_STATS = ("mean", "std", "min", "max", "cov", "slope", "entropy")
@@ -135,7 +134,7 @@ def window_stats(
     values: F64,
     win_start: I64,
     win_end: I64,
-    reverse: npt.NDArray[np.bool_],
+    reverse: Mask,
     prefix: Prefix | None = None,
 ) -> dict[str, F64]:
     """Statistics of the signal over each window ``[win_start, win_end)``, over covered bases only.
@@ -160,6 +159,7 @@ def window_stats(
         equal sub-bins (1 = flat, 0 = all in one bin). Statistics of a window without a
         covered base are NaN; ``cov`` is NaN only for an empty window.
     """
+    # long by design: the hot kernel: every statistic from one set of prefix sums, in one frame to avoid copies
     n = win_start.size
     width = (win_end - win_start).astype(np.float64)
     valid = width > 0

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 from epigex.ingest.bed import read_peaks
 from epigex.ingest.bigwig import BigWigReader
-from epigex.ingest.featureset import FeatureSetDef
+from epigex.ingest.featureset import FeatureSetDef, bed_column, bigwig_column
 from epigex.ingest.genes import gene_coords
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from epigex.ingest.neighbourhood import (
@@ -33,7 +32,7 @@ from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums, prefix_sums, tra
 from epigex.ingest.windows import window_bounds
 from epigex.store.errors import InputError
 from epigex.store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
-from epigex.store.types import F64, FractionFn
+from epigex.store.types import F64, I64, FractionFn
 
 
 @dataclass
@@ -42,16 +41,6 @@ class TrackResult:
 
     columns: dict[str, F64]
     qc: dict[str, Any] = field(default_factory=dict)
-
-
-def bigwig_column(assay: str, window: str, stat: str) -> str:
-    """Name of a bigWig window statistic column."""
-    return f"{assay}_bw_{window}_{stat}"
-
-
-def bed_column(assay: str, window: str | None, stat: str) -> str:
-    """Name of a BED statistic column (``window`` None for gene-level statistics)."""
-    return f"{assay}_bed_{stat}" if window is None else f"{assay}_bed_{window}_{stat}"
 
 
 DISTAL_WINDOW = "distal"
@@ -79,7 +68,7 @@ def neighbourhood_columns(assay: str, kind: str, fs: FeatureSetDef) -> list[tupl
     return out
 
 
-def _chrom_groups(genes: pl.DataFrame) -> dict[str, npt.NDArray[np.int64]]:
+def _chrom_groups(genes: pl.DataFrame) -> dict[str, I64]:
     """Row positions of each chromosome's genes, ordered by TSS (nearby windows make cache-friendly searches)."""
     if genes.height == 0:
         return {}
@@ -140,6 +129,7 @@ def bigwig_features(
     of the file give the z-score. ``mean, min, max`` are z-scores; ``std, slope`` are in units of the genome-wide
     std; ``cov`` and ``entropy`` are scale-free. A track without data reads as NaN everywhere (its QC says so).
     """
+    # long by design: one pass over each chromosome feeds every window family; the steps share a dozen arrays
     n = genes.height
     cols = {bigwig_column(assay, w.name, s): np.full(n, np.nan) for w in fs.windows for s in SIGNAL_STATS}
     nb_cols = neighbourhood_columns(assay, "bigwig", fs)
@@ -148,7 +138,7 @@ def bigwig_features(
     domain = any(w == DOMAIN_WINDOW for _, w, _ in nb_cols)
     groups = _chrom_groups(genes)
     all_coords = gene_coords(genes)
-    done_idx: list[npt.NDArray[np.int64]] = []
+    done_idx: list[I64] = []
     done_stats: list[F64] = []  # per chromosome: (statistic, window, gene)
     done_rings: list[F64] = []  # per chromosome: (side, sum, gene, sub-ring)
     done_assigned: list[F64] = []  # per chromosome: (gene,)
@@ -267,6 +257,7 @@ def bed_features(
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> TrackResult:
     """Every peak statistic of every gene from one read of a BED/narrowPeak file."""
+    # long by design: one pass per chromosome for every peak family, like bigwig_features
     n = genes.height
     cols = {bed_column(assay, w.name, s): np.full(n, np.nan) for w in fs.windows for s in PEAK_STATS}
     cols.update({bed_column(assay, None, s): np.full(n, np.nan) for s in NEAREST_STATS})

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from epigex.ingest.featureset import WindowSpec
-from epigex.store.types import I64
+from epigex.store.types import I64, Mask
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class GeneCoords:
     gene_end: I64
     tss_start: I64
     tss_end: I64
-    minus: npt.NDArray[np.bool_]
+    minus: Mask
 
     def __len__(self) -> int:
         return int(self.gene_start.size)

@@ -9,9 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from epigex.models.params import Stage
-from epigex.store.types import F64
-
-F32 = npt.NDArray[np.float32]
+from epigex.store.types import F32, F64
 
 
 def fit_booster(

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_feature_sets, cell_genes, cell_info, cell_labels, feature_names, feature_table
 from epigex.store.errors import ConflictError, InputError
-from epigex.store.types import F64
+from epigex.store.types import F32, F64, Mask, Strs
 
-F32 = npt.NDArray[np.float32]
 TRAIN_SPLITS = ("train", "val")
 
 
@@ -22,14 +20,14 @@ class CellData:
     """One cell's genes (in its info-file order) with their feature matrix, and labels when it has them."""
 
     name: str
-    genes: npt.NDArray[np.str_]
-    chrom: npt.NDArray[np.str_]
-    split: npt.NDArray[np.str_]
+    genes: Strs
+    chrom: Strs
+    split: Strs
     X: F32
     gex: F64 | None
     input_digest: str
 
-    def subset(self, mask: npt.NDArray[np.bool_]) -> CellData:
+    def subset(self, mask: Mask) -> CellData:
         """The rows selected by ``mask``."""
         return CellData(
             self.name,

@@ -19,7 +19,6 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from epigex.models.params import Stage, lgb_params
@@ -27,7 +26,7 @@ from epigex.models.training import PooledFitter, TrainingRun, Unit, UnitRunner, 
 from epigex.store.catalog import Store
 from epigex.store.cells import feature_table_path
 from epigex.store.errors import EpigexError
-from epigex.store.types import F64
+from epigex.store.types import F64, Mask
 
 
 def connect(address: str) -> Any:
@@ -116,7 +115,7 @@ def _load_part(path: str, features: list[str], targets: dict[str, float]) -> pd.
 def dask_pooled(client: Any, store: Store, feature_set: str) -> PooledFitter:
     """A pooled-setup fitter training with ``lightgbm.dask`` on the store's Parquet feature tables."""
 
-    def fit(stage: Stage, rows: dict[str, npt.NDArray[np.bool_]], rounds: int, tr: TrainingRun) -> lgb.Booster:
+    def fit(stage: Stage, rows: dict[str, Mask], rounds: int, tr: TrainingRun) -> lgb.Booster:
         import dask.dataframe as dd
         from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
 

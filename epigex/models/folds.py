@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-Mask = npt.NDArray[np.bool_]
+from epigex.store.types import Mask, Strs
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ def chrom_sort_key(chrom: str) -> tuple[int, str]:
     return (100 + ("X", "Y", "M").index(tail) if tail in ("X", "Y", "M") else 200, tail)
 
 
-def balanced_groups(chroms: npt.NDArray[np.str_], k: int) -> dict[str, int]:
+def balanced_groups(chroms: Strs, k: int) -> dict[str, int]:
     """Assign chromosomes to ``k`` groups of similar gene counts (largest first, to the lightest group)."""
     names, counts = np.unique(chroms, return_counts=True)
     order = sorted(range(names.size), key=lambda i: (-int(counts[i]), chrom_sort_key(str(names[i]))))
@@ -42,7 +41,7 @@ def balanced_groups(chroms: npt.NDArray[np.str_], k: int) -> dict[str, int]:
     return group
 
 
-def outer_folds(chroms: npt.NDArray[np.str_], k_inner: int) -> list[OuterFold]:
+def outer_folds(chroms: Strs, k_inner: int) -> list[OuterFold]:
     """Leave-one-chromosome-out folds; each validates early stopping on the next chromosome group."""
     groups = balanced_groups(chroms, k_inner)
     n_groups = max(groups.values()) + 1
@@ -56,6 +55,6 @@ def outer_folds(chroms: npt.NDArray[np.str_], k_inner: int) -> list[OuterFold]:
     return folds
 
 
-def in_chroms(chroms: npt.NDArray[np.str_], names: tuple[str, ...] | list[str]) -> Mask:
+def in_chroms(chroms: Strs, names: tuple[str, ...] | list[str]) -> Mask:
     """Mask of genes on any of ``names``."""
     return np.isin(chroms, np.asarray(names, dtype=chroms.dtype if chroms.size else object))

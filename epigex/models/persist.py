@@ -38,6 +38,7 @@ def _sha(text: str) -> str:
 
 def save_model(store: Store, trained: TrainedModel, *, activate: bool = True, job_id: str | None = None) -> ModelRecord:
     """Register a trained ensemble: booster files, parameters, features, lineage and validation tables."""
+    # long by design: one registration (files, content digest, record, commit), all or none
     lineage = {c: cell_lineage(store, c) for c in trained.cells}
     params: dict[str, Any] = {
         "profile": trained.profile.to_dict(),

@@ -38,6 +38,7 @@ def train_from_store(
     ``dask`` (a scheduler address or a ``distributed.Client``) runs the validation units as Dask tasks and the
     final pooled boosters with ``lightgbm.dask`` (see :mod:`models.distributed`).
     """
+    # long by design: argument checks, loading and the run, a few lines each
     prof = get_profile(profile)
     if tracks is not None and not cells:
         cells = [c for c in labelled_cells(store) if set(tracks) <= set(cell_track_keys(store, c))]

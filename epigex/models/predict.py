@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 from epigex.models.boosters import contributions, predict_stage
@@ -23,9 +22,7 @@ from epigex.store.predictions import (
     find_predictions,
     read_prediction_table,
 )
-from epigex.store.types import F64
-
-F32 = npt.NDArray[np.float32]
+from epigex.store.types import F32, F64
 
 
 @dataclass

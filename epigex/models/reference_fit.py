@@ -408,6 +408,7 @@ def fit_reference_model(
     tick: Callable[[], None] | None = None,
 ) -> ReferenceFit:
     """Fit the reference model on pairs of ``cells`` and validate it (see the module's docstring)."""
+    # long by design: fit, choice and evidence share the out-of-fold predictions
     ts = targets(cells, build_views(cells, within, rule, threshold, top), seed)
     if not ts:  # one labelled cell: nothing to learn the trust from; the closed form, unvalidated
         return ReferenceFit(

@@ -192,6 +192,7 @@ def _qc_section(qc: list[dict[str, Any]] | None) -> str:
 
 def render_report(store: Store, model: LoadedModel, qc: list[dict[str, Any]] | None = None) -> str:
     """The report page of ``model`` as one HTML string (images embedded as data URIs)."""
+    # long by design: the report's sections in reading order
     from epigex.models import plots  # matplotlib loads only when a report is drawn (most of a second)
 
     rec = model.record

@@ -67,6 +67,7 @@ def select_features(
     top
         How many features each ranking contributes to the union.
     """
+    # long by design: the selection rule, step by step
     per_dir = np.array([np.mean(list(st.values()), axis=0) for st in importances.values()])
     mean_imp = per_dir.mean(axis=0)
     stability = per_dir.min(axis=0)

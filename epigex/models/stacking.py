@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from epigex.models.metrics import nanmean, spearman
-from epigex.store.types import F64
+from epigex.store.types import F64, Mask
 
 MaskRule = Literal["mean", "union", "intersection"]
 Combine = Literal["mask", "soft"]
@@ -84,7 +83,7 @@ class Combiner:
 RECIPE = Combiner()
 
 
-def expressed_mask(p: F64, rule: MaskRule, threshold: float, combiner: Combiner = RECIPE) -> npt.NDArray[np.bool_]:
+def expressed_mask(p: F64, rule: MaskRule, threshold: float, combiner: Combiner = RECIPE) -> Mask:
     """Which genes count as expressed, from ``p`` (genes × setups) by ``rule`` at ``threshold``.
 
     ``mean``: the setups' (weighted) mean probability reaches the threshold; ``union``: any setup's does;
@@ -107,7 +106,7 @@ class Stacked:
     gex_predicted: F64
     p_expressed: F64
     rank_predicted: F64
-    mask: npt.NDArray[np.bool_]
+    mask: Mask
 
 
 def stack(

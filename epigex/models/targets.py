@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 from epigex.models.metrics import average_ranks
-from epigex.store.types import F64
+from epigex.store.types import F64, I8
 
 
 def rank_target(gex: F64) -> F64:
@@ -17,6 +16,6 @@ def rank_target(gex: F64) -> F64:
     return average_ranks(gex) / gex.size
 
 
-def expressed_target(gex: F64) -> npt.NDArray[np.int8]:
+def expressed_target(gex: F64) -> I8:
     """1 where ``gex > 0``, else 0."""
     return (np.asarray(gex) > 0).astype(np.int8)

@@ -27,14 +27,12 @@ from epigex.models.params import STAGES, Profile, Stage, lgb_params
 from epigex.models.reference_fit import CELL_GROUPS, CHROM_GROUPS, LabelledCell, ReferenceFit, fit_reference_model
 from epigex.models.references import N_TOP, ReferenceModel
 from epigex.models.selection import Selection, mean_abs_shap, select_features
-from epigex.models.stacking import RECIPE, Combiner, MaskRule, SweepResult, choose, stack
+from epigex.models.stacking import RECIPE, Choice, Combiner, MaskRule, SweepResult, choose, stack
 from epigex.models.targets import expressed_target, rank_target
 from epigex.models.uncertainty import OOFSample, fit_uncertainty
 from epigex.models.validation import validation_tables
-from epigex.store.types import F64, ProgressFn
+from epigex.store.types import F32, F64, I8, I64, Mask, ProgressFn
 
-F32 = npt.NDArray[np.float32]
-Mask = npt.NDArray[np.bool_]
 MAX_DIRECTIONS = 12
 MAX_WITHIN_SETUPS = 8  # within-cell setups stacked beside the pooled one (a seeded sample beyond this)
 SELECTION_SAMPLE = 20_000
@@ -102,15 +100,11 @@ class TrainedModel:
     combiner: Combiner = RECIPE  # setup weights and stage combination chosen on out-of-fold predictions
     references: ReferenceModel | None = None  # how the labelled cells' measured expression informs a prediction
 
-    def params(self, stage: Stage) -> dict[str, Any]:
-        """The LightGBM parameters of a stage."""
-        return lgb_params(stage, self.profile, self.seed)
-
 
 @dataclass
 class _Targets:
     rank: F64
-    expressed: npt.NDArray[np.int8]
+    expressed: I8
 
     def of(self, stage: Stage) -> npt.NDArray[Any]:
         return self.expressed if stage == "classifier" else self.rank
@@ -132,7 +126,7 @@ class TrainingRun:
         self.n_boosters = 0
         self.done = 0
         self.planned = 1
-        self.cols: npt.NDArray[np.int64] | None = None
+        self.cols: I64 | None = None
         self.names: list[str] = []
         self.final: dict[tuple[str, Stage], lgb.Booster] = {}
 
@@ -386,6 +380,7 @@ def train_ensemble(
     ``unit_runner`` runs the validation units (default: here, one by one; :mod:`models.distributed` runs them as
     Dask tasks); ``pooled_fitter`` fits the final pooled boosters (default: here; or with ``lightgbm.dask``).
     """
+    # long by design: the training in sequence (selection, validation, stack, final fits, references), a call each
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     rng = np.random.default_rng(seed)
@@ -400,58 +395,20 @@ def train_ensemble(
         (0 if features else 2 * n_dir_sources) + len(setups) * 2 * (n_folds * per_fold + (n_folds > 1)) + ref_fits
     )
 
-    tr.names = names
-    if features is None:
-        t0 = time.perf_counter()
-        selection = _select(tr, names, rng)
-        features = selection.selected
-        scores: list[dict[str, Any]] = list(selection.scores)
-        timings["selection"] = time.perf_counter() - t0
-    else:
-        unknown = [f for f in features if f not in names]
-        if unknown:
-            raise KeyError(f"features not in the feature set: {unknown[:3]}")
-        scores = [{"feature": f, "fate": "given"} for f in features]
-    index = {n: i for i, n in enumerate(names)}
-    tr.cols = np.array([index[f] for f in features], dtype=np.int64)
-    tr.names = list(features)
+    t0 = time.perf_counter()
+    features, scores = _features(tr, names, features, rng)
+    timings["selection"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     oof, evaluated, rounds = _validate(tr, setups, unit_runner or local_units)
     timings["validation"] = time.perf_counter() - t0
 
     stacked = [s.name for s in setups]
-    per_cell = []
-    for c, cd in tr.cells.items():
-        rows = evaluated[c]
-        P = np.column_stack([oof[(s, c)][0][rows] for s in stacked])
-        R = np.column_stack([oof[(s, c)][1][rows] for s in stacked])
-        assert cd.gex is not None
-        per_cell.append((P, R, cd.gex[rows]))
-    choice = choose(
-        per_cell,
-        [tr.targets[c].rank[evaluated[c]] for c in tr.cells],
-        [tr.targets[c].expressed[evaluated[c]].astype(np.float64) for c in tr.cells],
-    )
+    choice = _choose_stack(tr, oof, evaluated, stacked)
     chosen = choice.sweep
 
     t0 = time.perf_counter()
-    final: dict[str, dict[Stage, lgb.Booster]] = {s.name: {} for s in setups}
-    quick = profile.on_val_split
-    rows_final = _masks(tr.cells, (lambda c: c.split == "train") if quick else (lambda c: np.ones(c.genes.size, bool)))
-    refits: list[Fit] = []
-    for s in setups:
-        for stage in STAGES:
-            n = int(np.median(rounds[(s.name, stage)]))
-            if s.name == "pooled" and pooled_fitter is not None:
-                final[s.name][stage] = pooled_fitter(stage, rows_final, n, tr)
-                tr.tick(f"{s.name} {stage} (distributed)")
-            elif quick:
-                final[s.name][stage] = tr.final[(s.name, stage)]
-            else:
-                refits.append((s, stage, rows_final, None, n))
-    for (s, stage, *_), b in zip(refits, tr.fit_all(refits), strict=True):
-        final[s.name][stage] = b
+    final = _final_boosters(tr, setups, rounds, pooled_fitter)
     timings["final_fit"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -489,6 +446,71 @@ def train_ensemble(
         combiner=choice.combiner,
         references=refs.model,
     )
+
+
+def _features(
+    tr: TrainingRun, names: list[str], features: list[str] | None, rng: np.random.Generator
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The features to train on (selected by cross-cell SHAP, or given) with every candidate's scores; the run's
+    matrices are narrowed to them."""
+    tr.names = names
+    if features is None:
+        selection = _select(tr, names, rng)
+        features, scores = selection.selected, list(selection.scores)
+    else:
+        unknown = [f for f in features if f not in names]
+        if unknown:
+            raise KeyError(f"features not in the feature set: {unknown[:3]}")
+        scores = [{"feature": f, "fate": "given"} for f in features]
+    index = {n: i for i, n in enumerate(names)}
+    tr.cols = np.array([index[f] for f in features], dtype=np.int64)
+    tr.names = list(features)
+    return list(features), scores
+
+
+def _choose_stack(
+    tr: TrainingRun, oof: dict[tuple[str, str], tuple[F64, F64]], evaluated: dict[str, Mask], stacked: list[str]
+) -> Choice:
+    """How the setups combine (mask rule, threshold, weights), chosen on the out-of-fold predictions."""
+    per_cell = []
+    for c, cd in tr.cells.items():
+        rows = evaluated[c]
+        P = np.column_stack([oof[(s, c)][0][rows] for s in stacked])
+        R = np.column_stack([oof[(s, c)][1][rows] for s in stacked])
+        assert cd.gex is not None
+        per_cell.append((P, R, cd.gex[rows]))
+    return choose(
+        per_cell,
+        [tr.targets[c].rank[evaluated[c]] for c in tr.cells],
+        [tr.targets[c].expressed[evaluated[c]].astype(np.float64) for c in tr.cells],
+    )
+
+
+def _final_boosters(
+    tr: TrainingRun,
+    setups: list[Setup],
+    rounds: dict[tuple[str, Stage], list[int]],
+    pooled_fitter: PooledFitter | None,
+) -> dict[str, dict[Stage, lgb.Booster]]:
+    """The stacked boosters: the quick profile's early-stopped ones, or every setup refit at its median round count
+    (the pooled one on Dask when ``pooled_fitter`` is given)."""
+    final: dict[str, dict[Stage, lgb.Booster]] = {s.name: {} for s in setups}
+    quick = tr.profile.on_val_split
+    rows_final = _masks(tr.cells, (lambda c: c.split == "train") if quick else (lambda c: np.ones(c.genes.size, bool)))
+    refits: list[Fit] = []
+    for s in setups:
+        for stage in STAGES:
+            n = int(np.median(rounds[(s.name, stage)]))
+            if s.name == "pooled" and pooled_fitter is not None:
+                final[s.name][stage] = pooled_fitter(stage, rows_final, n, tr)
+                tr.tick(f"{s.name} {stage} (distributed)")
+            elif quick:
+                final[s.name][stage] = tr.final[(s.name, stage)]
+            else:
+                refits.append((s, stage, rows_final, None, n))
+    for (s, stage, *_), b in zip(refits, tr.fit_all(refits), strict=True):
+        final[s.name][stage] = b
+    return final
 
 
 def _fit_references(

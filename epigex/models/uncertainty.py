@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from sklearn.isotonic import IsotonicRegression
 
 from epigex.models.metrics import average_ranks
-from epigex.store.types import F64
+from epigex.store.types import F64, I64, Mask
 
 ALPHA = 0.10
 N_BINS = 10
@@ -59,7 +58,7 @@ class Uncertainty:
             return np.asarray(p, dtype=np.float64)
         return np.interp(p, self.knots_p, self.knots_y)
 
-    def interval(self, pct: F64, floor: npt.NDArray[np.bool_] | None = None) -> tuple[F64, F64]:
+    def interval(self, pct: F64, floor: Mask | None = None) -> tuple[F64, F64]:
         """The ``1 − alpha`` interval of the true percentile for predicted percentiles ``pct``.
 
         ``floor`` marks the genes tied at the cell's lowest prediction (see :func:`floor_mask`): they get the
@@ -112,7 +111,7 @@ def _quantile(r: F64, q: float) -> float:
     return float(s[min(max(k, 0), s.size - 1)])
 
 
-def floor_mask(predicted: F64, min_share: float = 0.01) -> npt.NDArray[np.bool_]:
+def floor_mask(predicted: F64, min_share: float = 0.01) -> Mask:
     """The genes tied at the cell's lowest predicted value, when at least ``min_share`` of them are (else none).
 
     The stack predicts many genes silent (exactly zero): they share one percentile, which moves with the share of
@@ -142,8 +141,8 @@ def fit_intervals(
     pred_pct: F64,
     true_pct: F64,
     alpha: float = ALPHA,
-    floor: npt.NDArray[np.bool_] | None = None,
-    groups: npt.NDArray[np.int64] | None = None,
+    floor: Mask | None = None,
+    groups: I64 | None = None,
 ) -> tuple[list[float], list[float], list[float], float | None, float | None]:
     """Bin edges, per-bin residual bounds (lower, upper) and the floor genes' bounds from out-of-fold percentiles.
 
@@ -221,6 +220,7 @@ def fit_uncertainty(samples: list[OOFSample], alpha: float = ALPHA) -> tuple[Unc
 
     Coverage is cross-fitted: with two or more cells, each cell's intervals come from the other cells' residuals.
     """
+    # long by design: the fit and its cross-fitted evidence share the pooled residuals
     p_all = np.concatenate([s.p for s in samples])
     y_all = np.concatenate([(s.gex > 0).astype(np.float64) for s in samples])
     knots_p, knots_y = fit_calibration(p_all, y_all)

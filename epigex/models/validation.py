@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from epigex.models.dataset import CellData
 from epigex.models.folds import chrom_sort_key
 from epigex.models.metrics import nanmean, pearson, roc_auc, spearman
 from epigex.models.stacking import RECIPE, Combiner, SweepResult, stack
-from epigex.store.types import F64
+from epigex.store.types import F64, Mask
 
 
 def _scores(p: F64, r: F64, gex: F64, masked_pred: F64) -> dict[str, float]:
@@ -42,7 +41,7 @@ def setup_kind(setup: str, cell: str) -> tuple[str, str]:
 def validation_tables(
     cells: dict[str, CellData],
     oof: dict[tuple[str, str], tuple[F64, F64]],
-    evaluated: dict[str, npt.NDArray[np.bool_]],
+    evaluated: dict[str, Mask],
     stacked: list[str],
     chosen: SweepResult,
     combiner: Combiner = RECIPE,

@@ -138,6 +138,7 @@ def _place_features(store: Store, ing: CellIngest) -> str:
 
 def _replace_cell_rows(con: duckdb.DuckDBPyConnection, ing: CellIngest, rel: str) -> list[str]:
     """Replace the cell's catalog rows inside the caller's transaction; return the store files it no longer uses."""
+    # long by design: one transaction: every catalog row a cell owns is replaced together
     old = [r[0] for r in con.execute("SELECT path FROM feature_tables WHERE cell_line = ?", [ing.name]).fetchall()]
     old += [
         r[0]

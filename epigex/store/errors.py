@@ -62,12 +62,6 @@ class BusyError(EpigexError):
     status_code = 429
 
 
-class ForbiddenError(EpigexError):
-    """A write to a server that runs read-only."""
-
-    status_code = 403
-
-
 class AuthError(EpigexError):
     """A write without the right bearer token."""
 

@@ -28,6 +28,7 @@ log = logging.getLogger("epigex.api")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app over the store at ``settings.home``."""
+    # long by design: the app's wiring: lifespan, middleware order, routers
     settings = settings or get_settings()
     mode = write_mode(settings)  # refuses an example token before anything starts
 

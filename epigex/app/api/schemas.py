@@ -261,6 +261,3 @@ class HealthOut(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for these error statuses (each answers :class:`ErrorOut`)."""
     return {c: {"model": ErrorOut} for c in codes}
-
-
-WRITE_ERRORS = (401, 403, 422, 429)  # every write: token, read-only server, validation, busy

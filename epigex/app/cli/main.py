@@ -92,6 +92,7 @@ def ingest(
     A cell may bring some of the assays, each as a bigWig, a BED file or both: the tracks it lacks are listed,
     and its predictions come from a model trained on the tracks it has.
     """
+    # long by design: prints the ingest's results in the order a user reads them
     t0 = time.perf_counter()
     store = open_store()
     address = dask or get_settings().dask_scheduler
@@ -193,6 +194,7 @@ def demo(
     ] = False,
 ) -> None:
     """The main job on a fresh machine: demo data, ingest, train (quick), predict X3, ZIP, report, X3's score."""
+    # long by design: prints the demo's results in the order a user reads them
     t0 = time.perf_counter()
     settings = get_settings()
     threads = settings.threads

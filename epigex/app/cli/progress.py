@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from epigex.store.types import ProgressFn
+
 PLAIN_EVERY_S = 10.0
-Callback = Callable[[str, float], None]
 
 
 class _PlainLines:
@@ -57,7 +58,7 @@ class _PlainLines:
 
 
 @contextmanager
-def task_bars(console: Console, kinds: int = 2, title: str = "ingest") -> Iterator[Callback]:
+def task_bars(console: Console, kinds: int = 2, title: str = "ingest") -> Iterator[ProgressFn]:
     """Yield a callback ``(label, fraction)``; labels ``"CELL ASSAY KIND"`` share the ``"CELL ASSAY"`` bar."""
     bars: dict[str, TaskID] = {}
     parts: dict[str, dict[str, float]] = {}
@@ -89,7 +90,7 @@ def task_bars(console: Console, kinds: int = 2, title: str = "ingest") -> Iterat
 
 
 @contextmanager
-def single_bar(console: Console, title: str) -> Iterator[Callback]:
+def single_bar(console: Console, title: str) -> Iterator[ProgressFn]:
     """Yield a callback ``(label, fraction)`` that drives one bar whose text shows the current label.
 
     The bar appears with the first report, so a command that fails while checking its input shows none.

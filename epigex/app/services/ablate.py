@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from epigex.store.ablations import record_ablation
 from epigex.store.catalog import Store
 from epigex.store.cells import CellIngest
 from epigex.store.errors import InputError
+from epigex.store.types import ProgressFn
 
 DEFAULT_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
 NEIGHBOURHOOD_FAMILIES = (
@@ -47,7 +47,6 @@ NEIGHBOURHOOD_FAMILIES = (
     "neighbour_promoters",
     "repressive_domain",
 )
-StepFn = Callable[[str, float], None]
 
 
 def to_cell_data(ing: CellIngest) -> tuple[CellData, list[str]]:
@@ -98,9 +97,10 @@ def run_ablation(
     sizes: tuple[int, ...] = DEFAULT_SIZES,
     seed: int = 0,
     threads: int = 2,
-    step: StepFn | None = None,
+    step: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Run both ablation groups on ``cells`` of the dataset in ``data_dir``; record and return the results."""
+    # long by design: the ablation grid, one variant group after another
     t0 = time.perf_counter()
     found: list[CellFiles] = discover(data_dir, cells, default_feature_set().assays, ("bigwig", "bed"))
     total = 3 + 2 * len(sizes) + len(NEIGHBOURHOOD_FAMILIES) + 1

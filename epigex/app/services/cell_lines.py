@@ -21,6 +21,7 @@ from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import Upload
 from epigex.app.settings import Settings
 from epigex.ingest.bigwig import sniff_kind
+from epigex.ingest.committer import IngestOutcome
 from epigex.ingest.executors import DaskRunner
 from epigex.ingest.featureset import FeatureSetDef, default_feature_set
 from epigex.ingest.genes import read_info, read_labels
@@ -39,7 +40,6 @@ if TYPE_CHECKING:  # the read service imports this module for the upload feature
     from epigex.app.services.serving import Serving
 
 VAL_CHROMS = ("chr14", "chr19")  # the course's validation chromosomes, for labelled uploads
-INFO_HEADER = ("gene_name", "chr", "gene_start", "gene_end", "TSS_start", "TSS_end", "strand")
 
 
 def feature_set_for_uploads(store: Store) -> FeatureSetDef:
@@ -103,6 +103,7 @@ def prepare_upload(
     store: Store, upload: Upload, *, force_build: bool = False, limits: ReadLimits = DEFAULT_LIMITS
 ) -> PreparedCell:
     """Check every part of an upload and lay it out as a cell's files; raise the first problem found."""
+    # long by design: every check of an upload, in the order the client's parts are judged
     name = check_cell_name(upload.fields.get("name", "").strip() or "(missing)")
     replace = upload.fields.get("replace", "false").strip().lower() in ("1", "true", "yes")
     fs = feature_set_for_uploads(store)
@@ -185,9 +186,8 @@ def submit_cell(
 
     A cell with some of the tracks also gets, in the same job, the model for its track set (trained once).
     """
-    threads, dask_scheduler, limits = settings.threads, settings.dask_scheduler, settings.read_limits()
     try:
-        prep = prepare_upload(store, upload, limits=limits)
+        prep = prepare_upload(store, upload, limits=settings.read_limits())
         name = prep.files.name
         current = cell_digest(store, name)
         params = {"cell_line": name, "feature_set": prep.fs.id, "input_digest": prep.digest}
@@ -205,67 +205,83 @@ def submit_cell(
         raise
 
     def work(report: Report) -> dict[str, Any]:
-        n_tracks = max(1, len(prep.files.bigwig) + len(prep.files.bed))
-        share = 0.45 if prep.files.missing else 0.95  # with some of the tracks, training the model comes next
-        done: dict[str, float] = {}
-
-        def progress(label: str, fraction: float) -> None:
-            done[label] = fraction
-            report(share * sum(done.values()) / n_tracks, f"ingesting {label}")
-
-        tracks = DaskRunner(dask_scheduler) if dask_scheduler else None
-        labels = {part.path: f"{field} ({part.filename})" for field, part in upload.files.items()}
-        try:
-            out = ingest_cell(
-                store,
-                prep.files,
-                prep.fs,
-                threads=threads,
-                progress=progress,
-                source="api",
-                known_shas=prep.shas,
-                keep_files=True,
-                runner=tracks,
-                limits=limits,
-            )
-        except EpigexError as err:  # name the client's file, not where the server kept it
-            for path, label in labels.items():
-                _relabel(err, path, label)
-            raise
-        finally:
-            upload.discard()
-            if tracks is not None:
-                tracks.close()
-        report(share + 0.02, "checking the tracks (QC)")
-        verdicts = cell_qc(store, name)
-        result = {
-            "cell_line": name,
-            "status": out.status,
-            "genes": out.genes,
-            "qc": json.loads(json.dumps({k: v for k, v in out.qc.items() if k != "track_profile"})),
-            "verdict": verdicts["verdict"],
-            "track_qc": verdicts,
-        }
-        if prep.files.missing:  # a cell with some of the tracks: a model for exactly those, trained once
-            try:
-                model = ensure_cell_model(
-                    store,
-                    settings,
-                    name,
-                    progress=lambda label, f: report(0.5 + 0.5 * f, f"training a model for its tracks: {label}"),
-                )
-                result["model"] = {"id": model.id, "tracks": model.tracks, "reused": model.reused}
-            except EpigexError as err:  # the cell is in the store; say why it cannot be predicted yet
-                result["model"] = {"error": str(err)}
-        report(0.99, "predicting its genes")
-        result["predicted"] = bool(predict_ahead(store, [name]))
-        return result
+        return ingest_upload(store, prep, upload, settings, report)
 
     try:
         return runner.submit("ingest", params, work, key=cell_job_key(name))
     except BaseException:
         upload.discard()
         raise
+
+
+def _ingest_files(
+    store: Store, prep: PreparedCell, upload: Upload, settings: Settings, report: Report
+) -> IngestOutcome:
+    """Ingest a checked upload (its track jobs locally or on Dask); errors name the client's files."""
+    n_tracks = max(1, len(prep.files.bigwig) + len(prep.files.bed))
+    share = 0.45 if prep.files.missing else 0.95  # with some of the tracks, training the model comes next
+    done: dict[str, float] = {}
+
+    def progress(label: str, fraction: float) -> None:
+        done[label] = fraction
+        report(share * sum(done.values()) / n_tracks, f"ingesting {label}")
+
+    tracks = DaskRunner(settings.dask_scheduler) if settings.dask_scheduler else None
+    labels = {part.path: f"{field} ({part.filename})" for field, part in upload.files.items()}
+    try:
+        return ingest_cell(
+            store,
+            prep.files,
+            prep.fs,
+            threads=settings.threads,
+            progress=progress,
+            source="api",
+            known_shas=prep.shas,
+            keep_files=True,
+            runner=tracks,
+            limits=settings.read_limits(),
+        )
+    except EpigexError as err:  # name the client's file, not where the server kept it
+        for path, label in labels.items():
+            _relabel(err, path, label)
+        raise
+    finally:
+        upload.discard()
+        if tracks is not None:
+            tracks.close()
+
+
+def ingest_upload(
+    store: Store, prep: PreparedCell, upload: Upload, settings: Settings, report: Report
+) -> dict[str, Any]:
+    """The upload job: ingest, QC, the model for a cell with some of the tracks, predictions ahead; its result."""
+    name = prep.files.name
+    share = 0.45 if prep.files.missing else 0.95
+    out = _ingest_files(store, prep, upload, settings, report)
+    report(share + 0.02, "checking the tracks (QC)")
+    verdicts = cell_qc(store, name)
+    result: dict[str, Any] = {
+        "cell_line": name,
+        "status": out.status,
+        "genes": out.genes,
+        "qc": json.loads(json.dumps({k: v for k, v in out.qc.items() if k != "track_profile"})),
+        "verdict": verdicts["verdict"],
+        "track_qc": verdicts,
+    }
+    if prep.files.missing:  # a cell with some of the tracks: a model for exactly those, trained once
+        try:
+            model = ensure_cell_model(
+                store,
+                settings,
+                name,
+                progress=lambda label, f: report(0.5 + 0.5 * f, f"training a model for its tracks: {label}"),
+            )
+            result["model"] = {"id": model.id, "tracks": model.tracks, "reused": model.reused}
+        except EpigexError as err:  # the cell is in the store; say why it cannot be predicted yet
+            result["model"] = {"error": str(err)}
+    report(0.99, "predicting its genes")
+    result["predicted"] = bool(predict_ahead(store, [name]))
+    return result
 
 
 def delete_cell_line(store: Store, runner: JobRunner, serving: Serving, name: str) -> None:

@@ -173,6 +173,7 @@ async def receive_upload(
     idle_timeout: float = 60.0,
 ) -> Upload:
     """Stream a multipart body into ``folder``; on any error the folder is removed and the error raised."""
+    # long by design: the streaming loop and every limit it enforces in one place
     ctype, opts = parse_options_header(content_type or "")
     if ctype != b"multipart/form-data" or b"boundary" not in opts:
         raise EpigexError("send the files as multipart/form-data (curl -F name=X3 -F DNase_bigwig=@X3.bw …)")
