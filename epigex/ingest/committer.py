@@ -25,8 +25,11 @@ class IngestOutcome:
     qc: dict[str, Any]
 
 
-def commit_planned(store: Store, done: list[tuple[CellPlan, CellIngest]], keep_files: bool) -> list[IngestOutcome]:
-    """Commit finished cells in one transaction (all or none); ``keep_files`` moves their tracks into the store."""
+def commit_planned(
+    store: Store, done: list[tuple[CellPlan, CellIngest]], keep_files: bool, *, link: bool = False
+) -> list[IngestOutcome]:
+    """Commit finished cells in one transaction (all or none); ``keep_files`` keeps their tracks in the store —
+    moved there (an upload's), or ``link``-ed (a folder the user keeps: a hard link, or a copy)."""
     batch = []
     for plan, ing in done:
         ing.seconds = time.perf_counter() - plan.started
@@ -36,7 +39,7 @@ def commit_planned(store: Store, done: list[tuple[CellPlan, CellIngest]], keep_f
             TrackKey(a, k).path: p for k, files in (("bigwig", cf.bigwig), ("bed", cf.bed)) for a, p in files.items()
         }
         batch.append((ing, kept if keep_files else None))
-    commit_cells(store, batch)
+    commit_cells(store, batch, link=link)
     return [IngestOutcome(ing.name, "ingested", ing.genes.height, ing.seconds, ing.qc) for _plan, ing in done]
 
 
@@ -48,8 +51,9 @@ class BatchCommitter:
     first failure stops further commits and is raised by :meth:`put` or :meth:`close`.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, keep_tracks: bool = True) -> None:
         self.store = store
+        self.keep_tracks = keep_tracks
         self.outcomes: list[IngestOutcome] = []
         self.error: BaseException | None = None
         self._queue: queue.Queue[tuple[CellPlan, CellIngest] | None] = queue.Queue()
@@ -87,7 +91,7 @@ class BatchCommitter:
                 batch.append(nxt)
             if self.error is None:
                 try:
-                    self.outcomes += commit_planned(self.store, batch, keep_files=False)
+                    self.outcomes += commit_planned(self.store, batch, keep_files=self.keep_tracks, link=True)
                 except BaseException as err:  # handed to the caller's thread
                     self.error = err
             if last:

@@ -154,8 +154,12 @@ def ingest_dataset(
     runner: TrackRunner | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     require_all: bool = False,
+    keep_tracks: bool = True,
 ) -> list[IngestOutcome]:
     """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work.
+
+    ``keep_tracks``: the store keeps each track file too (a hard link on the same filesystem, else a copy), so that
+    the web UI's genome view can show it and features can be recomputed later.
 
     A cell may come with some of the tracks (its outcome lists the missing ones); ``require_all`` refuses that.
 
@@ -181,7 +185,7 @@ def ingest_dataset(
             planned.append(plan)
             yield plan
 
-    committer = BatchCommitter(store)
+    committer = BatchCommitter(store, keep_tracks)
     try:
         for i, ing in enumerate(runner.run_cells(plans(), fs, "cli", progress, store.tmp)):
             committer.put(planned[i], ing)  # cells come back in the order they were planned

@@ -63,3 +63,20 @@ def window_bounds(genes: GeneCoords, spec: WindowSpec, chrom_len: int | None = N
         end = np.minimum(end, chrom_len)
     end = np.maximum(end, start)
     return start.astype(np.int64), end.astype(np.int64)
+
+
+def named_windows(
+    genes: GeneCoords, specs: list[WindowSpec], rings: tuple[tuple[str, int, int], ...], chrom_len: int | None = None
+) -> list[tuple[str, I64, I64]]:
+    """Every window the features read, by name: the feature set's windows and the neighbourhood's rings
+    (``rings``: name, inner and outer distance from the TSS; strand-aware, ``up`` before the TSS)."""
+    out = [(spec.name, *window_bounds(genes, spec, chrom_len)) for spec in specs]
+    tss, m = genes.tss_point, genes.minus
+    for name, lo, hi in rings:
+        up = (np.where(m, tss + lo, tss - hi), np.where(m, tss + hi, tss - lo))
+        dn = (np.where(m, tss - hi, tss + lo), np.where(m, tss - lo, tss + hi))
+        for side, (s, e) in (("up", up), ("dn", dn)):
+            s = np.maximum(s, 0)
+            e = e if chrom_len is None else np.minimum(e, chrom_len)
+            out.append((f"r{side}{name}", s.astype(np.int64), np.maximum(e, s).astype(np.int64)))
+    return out

@@ -192,6 +192,16 @@ class Store:
         os.replace(tmp_file, self.home / rel)
         return rel
 
+    def keep_copy(self, src: Path, relative_dir: str, suffix: str) -> str:
+        """Keep a file the user still owns: a hard link when on this store's filesystem (no space), else a copy;
+        return its store path."""
+        tmp = self.new_tmp_path(suffix)
+        try:
+            os.link(src, tmp)
+        except OSError:  # another filesystem, or links not allowed: a copy
+            shutil.copyfile(src, tmp)
+        return self.place(tmp, relative_dir, suffix)
+
     def referenced_files(self) -> set[str]:
         """Store-relative paths of every file a committed catalog row points at."""
         rows = self.query(

@@ -94,11 +94,11 @@ def commit_cell(store: Store, ing: CellIngest, keep_files: dict[str, Path] | Non
     commit_cells(store, [(ing, keep_files)])
 
 
-def commit_cells(store: Store, cells: list[tuple[CellIngest, dict[str, Path] | None]]) -> None:
+def commit_cells(store: Store, cells: list[tuple[CellIngest, dict[str, Path] | None]], *, link: bool = False) -> None:
     """Commit several cells (each with its ``keep_files``, see :func:`commit_cell`) in one transaction.
 
     All of them or none: one catalog connection, one transaction and one checkpoint for the batch, which is what
-    a commit mostly costs.
+    a commit mostly costs. ``link``: the kept files stay the user's too (linked or copied, not moved).
     """
     placed: list[str] = []
     old: list[str] = []
@@ -110,7 +110,8 @@ def commit_cells(store: Store, cells: list[tuple[CellIngest, dict[str, Path] | N
             for t in ing.tracks:
                 src = (keep_files or {}).get(TrackKey(t.assay, t.kind).path)
                 if src is not None:
-                    t.stored_path = store.place(src, f"tracks/cell_line={ing.name}", f".{t.kind}")
+                    where, suffix = f"tracks/cell_line={ing.name}", f".{t.kind}"
+                    t.stored_path = store.keep_copy(src, where, suffix) if link else store.place(src, where, suffix)
                     placed.append(t.stored_path)
         with store.write() as con:
             for (ing, _), rel in zip(cells, rels, strict=True):
@@ -444,3 +445,14 @@ def feature_tables(store: Store, cells: list[str], feature_set_id: str, columns:
     if missing:
         raise NotFoundError(f"cell line(s) {', '.join(missing)} have no features of feature set {feature_set_id}")
     return {c: _read_features(paths[c], columns) for c in cells}
+
+
+def track_file(store: Store, cell: str, assay: str, kind: str) -> Path:
+    """The track file the store keeps for (cell, assay, kind); 404 when it keeps none."""
+    rows = store.query(
+        "SELECT stored_path FROM tracks WHERE cell_line = ? AND assay = ? AND kind = ? AND stored_path IS NOT NULL",
+        [cell, assay, kind],
+    )
+    if not rows or not (store.home / rows[0][0]).is_file():
+        raise NotFoundError(f"the store keeps no {kind} file of {assay} for cell line {cell!r}")
+    return Path(store.home) / rows[0][0]

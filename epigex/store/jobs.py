@@ -159,3 +159,11 @@ def job_counts(store: Store) -> dict[str, int]:
     for status, n in store.query("SELECT status, count(*) FROM jobs GROUP BY status"):
         counts[status] = int(n)
     return counts
+
+
+def unfinished_jobs(store: Store) -> list[JobRow]:
+    """The jobs queued or running, oldest first."""
+    rows = store.query(
+        f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at"
+    )
+    return [JobRow.from_row(r) for r in rows]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from epigex.app.api.docs import install_docs
 from epigex.app.api.errors import install_error_handlers
@@ -19,6 +20,7 @@ from epigex.app.services.jobs import JobRunner
 from epigex.app.services.seed import maybe_seed
 from epigex.app.services.serving import Serving
 from epigex.app.settings import Settings, get_settings
+from epigex.app.web import pages
 from epigex.store.catalog import Store
 from epigex.store.instances import Instance, live_instances, stale_upload_folders
 from epigex.store.jobs import settle_interrupted
@@ -78,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     app.state.metrics = metrics
     app.state.settings = settings
-    routers = [r.router for r in (health, cell_lines, jobs, models, predict)]
+    routers = [r.router for r in (health, cell_lines, jobs, models, predict)] + [pages.router]
     if settings.bench_endpoints:
         routers.append(bench.router)
     routes = [*app.router.routes, *(route for r in routers for route in r.routes)]
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)
+    app.mount("/ui/static", StaticFiles(directory=str(pages.STATIC)), name="ui-static")
     return app
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from pydantic import TypeAdapter
 
 from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
@@ -18,6 +18,7 @@ from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
 from epigex.ingest.layout import CELL_NAME
+from epigex.store.cells import track_file
 from epigex.store.tracksets import KINDS, TrackKey
 
 router = APIRouter(tags=["cell lines"])
@@ -121,3 +122,19 @@ def get_cell_line_qc(name: str, store: StoreDep, serving: ServingDep) -> QcOut:
 def remove_cell_line(name: str, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep) -> None:
     """Remove a cell line and all it owns (features, kept tracks, predictions)."""
     delete_cell_line(store, runner, serving, name)
+
+
+@router.get(
+    "/cell-lines/{name}/tracks/{assay}/{kind}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "the whole file"},
+        206: {"description": "the byte range asked for (HTTP Range)"},
+        **error_responses(404),
+    },
+)
+def get_track(name: str, assay: str, kind: Literal["bigwig", "bed"], store: StoreDep) -> FileResponse:
+    """A track file the store keeps for a cell line, with HTTP ``Range`` (206 Partial Content) for genome browsers."""
+    path = track_file(store, name, assay, kind)
+    media = "application/octet-stream" if kind == "bigwig" else "text/plain; charset=utf-8"
+    return FileResponse(path, media_type=media)
