@@ -11,12 +11,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# An editable install finds the package after sys.path is searched, so a folder named epigex in the working
+# directory (the clone's own parent, say) would shadow it as a namespace package; a .pth that puts the source tree
+# on sys.path lets the real package win. SOURCE_PTH writes it.
+SOURCE_PTH = $(BIN)/python -c 'import pathlib, sysconfig; \
+	pathlib.Path(sysconfig.get_path("purelib"), "epigex-source.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
+
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(SOURCE_PTH)
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
+$(DEV_STAMP): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
+	$(SOURCE_PTH)
 	touch $(STAMP) $@
 
 demo: $(STAMP)

@@ -19,6 +19,7 @@ Example (after ``make demo``)::
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import polars as pl
@@ -29,6 +30,7 @@ from epigex.app.services.qc import cell_qc
 from epigex.app.services.serving import local_reads
 from epigex.app.services.training import train as train_service
 from epigex.app.settings import Settings
+from epigex.ingest.layout import layout_notes
 from epigex.store.catalog import Store
 from epigex.store.predictions import PREDICTION_COLUMNS
 from epigex.store.registry import get_model
@@ -44,11 +46,22 @@ def open_store(home: StoreLike = None) -> Store:
 
 
 def ingest(
-    data_dir: str | Path, *, store: StoreLike = None, cells: list[str] | None = None, force_build: bool = False
+    data_dir: str | Path,
+    *,
+    store: StoreLike = None,
+    cells: list[str] | None = None,
+    force_build: bool = False,
+    replace: bool = False,
 ) -> pl.DataFrame:
-    """Ingest a course-layout folder (every cell, or ``cells``); one row per cell: status, genes, seconds."""
+    """Ingest a course-layout folder (every cell, or ``cells``); one row per cell: status, genes, seconds.
+
+    What the folder holds that epigex will not read (a misspelled assay folder, say) is a ``UserWarning`` each. A
+    cell the store holds from other files is replaced only with ``replace`` (else ``ConflictError``, nothing done).
+    """
     s = open_store(store)
-    outcomes = ingest_folder(s, Settings(), Path(data_dir), cells, force_build=force_build)
+    for note in layout_notes(Path(data_dir)):
+        warnings.warn(note, UserWarning, stacklevel=2)
+    outcomes = ingest_folder(s, Settings(), Path(data_dir), cells, force_build=force_build, replace=replace)
     return pl.DataFrame(
         {
             "cell_line": [o.cell for o in outcomes],

@@ -63,3 +63,28 @@ def test_readme_python_example(trained_copy: Path) -> None:
     assert "CAPN9" not in printed or "classifier" in printed
     assert "spearman_masked" in printed
     assert isinstance(epigex.predict("X3", store=trained_copy), pl.DataFrame)
+
+
+@pytest.mark.slow
+def test_readme_store_example_reads_partial_cells(trained_copy: Path, demo_dir: Path, tmp_path: Path) -> None:
+    """The README's store snippet, run as written on a store that holds a cell with some of the assays."""
+    from epigex.ingest.pipeline import ingest_dataset
+    from epigex.store.catalog import Store
+    from tests.app.services.test_assaysets import partial_folder
+
+    folder = partial_folder(demo_dir, tmp_path / "d", {"P1": "X3"}, {"DNase": ("bigwig", "bed")})
+    ingest_dataset(Store(trained_copy), folder)
+    block = re.search(r"<!-- example:store -->\n```python\n(.*?)```\n<!-- /example:store -->", README.read_text(), re.S)
+    assert block, "the README lost its store example"
+    code = block.group(1).replace('"epigex-demo/store"', repr(str(trained_copy)))
+    scope: dict[str, object] = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(code, "README.md", "exec"), scope)
+    features = scope["features"]
+    assert isinstance(features, pl.DataFrame)
+    counts = dict(features.group_by("cell_line").len().iter_rows())
+    assert counts == {"X1": 16_284, "X2": 16_284, "X3": 1_984, "P1": 1_984}
+    h3k27ac = next(c for c in features.columns if c.startswith("H3K27ac"))
+    assert features.filter(pl.col("cell_line") == "P1")[h3k27ac].null_count() == 1_984  # not P1's assay
+    alone = scope["x3"].select(h3k27ac).collect()  # type: ignore[attr-defined]
+    assert features.filter(pl.col("cell_line") == "X3")[h3k27ac].to_list() == alone[h3k27ac].to_list()

@@ -148,3 +148,25 @@ def test_the_wheel_and_the_sdist_install_and_run(kind: str, tmp_path: Path) -> N
     first, _, rest = run.stdout.partition("\n")
     assert first.startswith(str(target / "epigex"))  # the installed copy ran, not the checkout
     assert rest == (ROOT / "docs" / "FEATURES.md").read_text()
+
+
+def test_a_folder_named_epigex_does_not_shadow_the_install(tmp_path: Path) -> None:
+    """From the clone's parent (where ``epigex/`` is the clone itself) ``import epigex`` is still the package."""
+    import subprocess
+    import sys
+
+    (tmp_path / "epigex").mkdir()  # a namespace-package candidate, like a clone named epigex
+    code = "import epigex; print(epigex.__file__); print(epigex.__version__); print('predict' in dir(epigex))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    where, ver, listed = r.stdout.split("\n")[:3]
+    assert where == str(ROOT / "epigex" / "__init__.py"), "install with `make` (it adds epigex-source.pth)"
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", ver)
+    assert listed == "True"
+
+
+def test_the_package_lists_its_api() -> None:
+    import epigex
+
+    assert {"predict", "train", "ingest", "open_store", "__version__"} <= set(dir(epigex))
+    assert epigex.__version__ == __import__("importlib.metadata").metadata.version("epigex")

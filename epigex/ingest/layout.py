@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from epigex.store.tracksets import track_key
 CELL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TABLE = re.compile(r"^(?P<cell>.+)_(?P<split>train|val|test)_(?P<what>info|y)\.tsv$")
 BIGWIG_SUFFIXES = (".bw", ".bigwig", ".bigWig")
+MAX_NOTES = 30  # a folder of unrelated files gets a bounded list
 BED_SUFFIXES = tuple(s + gz for s in (".bed", ".narrowPeak", ".broadPeak", ".gappedPeak") for gz in ("", ".gz"))
 
 
@@ -114,8 +116,10 @@ def discover(
                     files[assay] = path
                 elif require_all:
                     ext = ".bw" if kind == "bigwig" else ".bed"
+                    near = [n for n in layout_notes(data_dir, assays) if f"did you mean {folder}/" in n]
                     raise InputError(
                         f"missing {assay} {what} for {cf.name}: expected {data_dir}/{folder}/{cf.name}{ext}"
+                        + (f" ({near[0]})" if near else "")
                     )
                 else:
                     cf.missing.append(track_key(assay, kind))
@@ -125,3 +129,71 @@ def discover(
                 f"or {data_dir}/DNase-bed/{cf.name}.bed"
             )
     return list(found.values())
+
+
+def _folded(name: str) -> str:
+    """A folder name without case and separators, for matching ``H3K27Ac_bigWig`` to ``H3K27ac-bigwig``."""
+    return re.sub(r"[-_. ]", "", name.lower())
+
+
+def layout_notes(data_dir: Path, assays: tuple[str, ...] = ASSAYS) -> list[str]:
+    """What in a course-layout folder epigex will not read, each with the nearest name it would read; and cells
+    whose gene tables leave a split unlabelled. Empty for a clean folder.
+
+    A misspelled assay folder (``H3K27Ac-bigwig``, ``H3K4me1_bed``) or track file (``x3.bw``) is otherwise just a
+    missing track; these notes say why. Top-level files and hidden entries are left alone.
+    """
+    if not data_dir.is_dir():
+        return []
+    expected = {f"{a}-{k}": k for a in assays for k in ("bigwig", "bed")}
+    notes: list[str] = []
+    try:
+        tables = gene_table_dir(data_dir)
+    except InputError:
+        tables = None
+    cells: dict[str, dict[str, set[str]]] = {}
+    if tables is not None:
+        for p in tables.glob("*.tsv"):
+            m = _TABLE.match(p.name)
+            if m is not None:
+                cells.setdefault(m["cell"], {"info": set(), "y": set()})[m["what"]].add(m["split"])
+    for cell, parts in sorted(cells.items()):
+        if parts["y"]:
+            for split in sorted(parts["info"] - parts["y"]):
+                notes.append(
+                    f"{cell} has {cell}_{split}_info.tsv but no {cell}_{split}_y.tsv: its {split} genes are "
+                    "not labelled, so they neither train nor validate"
+                )
+    folded = {_folded(name): name for name in expected}
+    for entry in sorted(data_dir.iterdir()):
+        if entry.name.startswith(".") or not entry.is_dir() or entry.name == "CAGE-train":
+            continue
+        if entry.name not in expected:
+            near = folded.get(_folded(entry.name)) or next(
+                iter(difflib.get_close_matches(entry.name, list(expected), n=1, cutoff=0.75)), None
+            )
+            hint = f"did you mean {near}/?" if near else "assay folders are named like DNase-bigwig or H3K27ac-bed"
+            notes.append(f"{entry.name}/ is not an assay folder, so nothing in it is read ({hint})")
+            continue
+        suffixes = BIGWIG_SUFFIXES if expected[entry.name] == "bigwig" else BED_SUFFIXES
+        for f in sorted(entry.iterdir()):
+            if f.name.startswith(".") or any(f.name == c + s for c in cells for s in suffixes):
+                continue
+            notes.append(f"{entry.name}/{f.name} is not read: {_file_hint(f.name, list(cells), suffixes)}")
+    if len(notes) > MAX_NOTES:
+        notes[MAX_NOTES:] = [f"… and {len(notes) - MAX_NOTES} more names epigex will not read"]
+    return notes
+
+
+def _file_hint(name: str, cells: list[str], suffixes: tuple[str, ...]) -> str:
+    """Why a file in an assay folder matches no cell, with the nearest name that would."""
+    wanted = [c + s for c in cells for s in suffixes]
+    by_fold = {w.lower(): w for w in wanted}
+    near = by_fold.get(name.lower()) or next(iter(difflib.get_close_matches(name, wanted, n=1, cutoff=0.75)), None)
+    stem = name.split(".", 1)[0].lower()
+    same_cell = [c for c in cells if c.lower() == stem]
+    if near is None and same_cell:  # the cell is right, the ending is not (X3.txt in a bed folder)
+        near = same_cell[0] + suffixes[0]
+    if near:
+        return f"did you mean {near}?"
+    return f"a track is named CELL{suffixes[0]} after a cell with gene tables ({', '.join(sorted(cells)) or 'none'})"

@@ -20,8 +20,8 @@ from epigex.ingest.layout import CellFiles, discover
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from epigex.ingest.trackjobs import TrackJob
 from epigex.store.catalog import Store
-from epigex.store.cells import CellIngest, cell_gene_count, is_current
-from epigex.store.errors import InputError
+from epigex.store.cells import CellIngest, cell_digest, cell_gene_count, is_current
+from epigex.store.errors import ConflictError, InputError
 from epigex.store.tracksets import TrackKey
 from epigex.store.types import ProgressFn
 
@@ -155,6 +155,7 @@ def ingest_dataset(
     limits: ReadLimits = DEFAULT_LIMITS,
     require_all: bool = False,
     keep_tracks: bool = True,
+    replace: bool = False,
 ) -> list[IngestOutcome]:
     """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work.
 
@@ -162,6 +163,8 @@ def ingest_dataset(
     the web UI's genome view can show it and features can be recomputed later.
 
     A cell may come with some of the tracks (its outcome lists the missing ones); ``require_all`` refuses that.
+    A cell the store holds from other files (or another feature set) is replaced only with ``replace``; without
+    it, the ingest is refused before any work, naming every such cell. Identical files are a no-op either way.
 
     Track jobs of all cells go to ``runner`` (default: a local thread pool of ``threads``); each cell is
     assembled as soon as its tracks are done and committed, atomically, on a background thread together with any
@@ -173,11 +176,19 @@ def ingest_dataset(
     found = discover(data_dir, cells, fs.assays, fs.kinds(), require_all=require_all)
     outcomes: dict[str, IngestOutcome] = {}
     planned: list[CellPlan] = []
+    # cells the store has: hashed first, so that a refusal comes before any work (the hashes are reused below)
+    hashed = {cf.name: _digest_of(store, cf, fs, None, runner) for cf in found if cell_digest(store, cf.name)}
+    changed = sorted(name for name, (_, _, current) in hashed.items() if not current)
+    if changed and not replace:
+        raise ConflictError(
+            f"cell line(s) {', '.join(changed)} already in the store at {store.home} with other files; replace "
+            "them on purpose (epigex ingest --replace; replace=true in an upload) or give the new files another name"
+        )
 
     def plans() -> Iterator[CellPlan]:
         for cf in found:
             t0 = time.perf_counter()
-            digest, shas, current = _digest_of(store, cf, fs, None, runner)
+            digest, shas, current = hashed.get(cf.name) or _digest_of(store, cf, fs, None, runner)
             if current:
                 outcomes[cf.name] = _unchanged(store, cf.name, t0)
                 continue

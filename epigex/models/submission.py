@@ -11,16 +11,22 @@ import polars as pl
 
 from epigex.store.errors import ConflictError, InputError
 
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z'-]*_[A-Za-z][A-Za-z'-]*$")
+# The course's rule: Last_First_Project1.zip — two names of letters (any alphabet: Müller, Jürgen), apostrophes or
+# hyphens inside a name, one underscore between them
+NAME_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|['-])*_[^\W\d_](?:[^\W\d_]|['-])*$")
 INNER_NAME = "gex_predicted.csv"
 
 
 def zip_name(name: str) -> str:
-    """``Last_First`` → ``Last_First_Project1.zip``; a clear error for anything else."""
-    name = name.removesuffix(".zip").removesuffix("_Project1")
-    if not NAME_RE.match(name):
-        raise InputError(f"submission name {name!r} must look like Last_First (letters, one underscore)")
-    return f"{name}_Project1.zip"
+    """``Last_First`` (or ``Last_First_Project1.zip``) → ``Last_First_Project1.zip``; a clear error for anything
+    else, including a ``.zip`` without ``_Project1``."""
+    stem = name.removesuffix(".zip")
+    if name.endswith(".zip") and not stem.endswith("_Project1"):
+        raise InputError(f"submission file {name!r} must be named Last_First_Project1.zip (the course's rule)")
+    stem = stem.removesuffix("_Project1")
+    if not NAME_RE.match(stem):
+        raise InputError(f"submission name {stem!r} must look like Last_First (letters, one underscore)")
+    return f"{stem}_Project1.zip"
 
 
 def submission_csv(predictions: pl.DataFrame) -> str:

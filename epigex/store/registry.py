@@ -179,6 +179,13 @@ def get_model(store: Store, model_id: str | None = None) -> ModelRecord:
     if model_id is None:
         model_id = active_model_id(store)
         if model_id is None:
+            n = store.query("SELECT count(*) FROM models")[0][0]
+            if n:  # only models for some tracks (never made active): say so, and how to reach them
+                raise ConflictError(
+                    f"no active model in the store at {store.home}: its {n} model(s) were trained for cells with "
+                    "some of the assays; name one (epigex models lists them; latest is the newest) or train one "
+                    "on every track (epigex train)"
+                )
             raise ConflictError(
                 f"no model yet in the store at {store.home}: train one first (epigex train, or POST /models)"
             )

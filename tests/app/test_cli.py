@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,9 @@ from pathlib import Path
 import pytest
 
 
-def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], home: Path, columns: int = 120) -> subprocess.CompletedProcess[str]:
     """The CLI as an installed user runs it: from a folder other than the checkout (nothing importable by accident)."""
-    env = {**os.environ, "EPIGEX_HOME": str(home), "COLUMNS": "120"}
+    env = {**os.environ, "EPIGEX_HOME": str(home), "COLUMNS": str(columns)}
     env.pop("PYTHONPATH", None)
     home.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
@@ -101,6 +102,18 @@ def test_model_commands_end_to_end(trained_copy: Path, tmp_path: Path) -> None:
     assert "Threshold curve" in page
 
 
+def test_models_fits_80_columns(trained_copy: Path) -> None:
+    r = run(["models"], trained_copy, columns=80)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in r.stdout
+    header = next(line for line in lines if "id (created UTC)" in line)
+    assert header.split() == ["id", "(created", "UTC)", "profile", "cells", "tracks", "mask", "Spearman"]
+    row = next(line for line in lines if line.startswith("*"))
+    assert row.split()[2:4] == ["quick", "X1,X2"]
+
+
 @pytest.mark.slow
 def test_model_command_errors_are_one_line(trained_copy: Path, store_copy: Path, tmp_path: Path) -> None:
     cases = [
@@ -110,6 +123,8 @@ def test_model_command_errors_are_one_line(trained_copy: Path, store_copy: Path,
         (["explain", "NOT_A_GENE", "--cell-line", "X3"], trained_copy, "'NOT_A_GENE' is not among"),
         (["submission", "X1", "-o", str(tmp_path / "Doe_Jane_Project1.zip")], trained_copy, "no test info file"),
         (["submission", "X3", "-o", str(tmp_path / "out.zip")], trained_copy, "Last_First"),
+        (["submission", "X3", "-o", str(tmp_path / "Smith_John.zip")], trained_copy, "Last_First_Project1.zip"),
+        (["submission", "X3", "-o", str(tmp_path / "Smith_John")], trained_copy, "Smith_John_Project1.zip"),
         (["models", "activate", "m-404"], trained_copy, "unknown model 'm-404'"),
         (["predict", "X3"], store_copy, "no model yet"),
     ]
@@ -127,7 +142,7 @@ def test_demo_runs_end_to_end(demo_dir: Path, tmp_path: Path) -> None:
     (out / "data").symlink_to(demo_dir)
     (out / "data.truth").symlink_to(demo_dir.with_name("data.truth"))
     env_home = tmp_path / "home"
-    r = run(["demo", "--out", str(out)], env_home)
+    r = run(["demo", "--out", str(out)], env_home, columns=80)
     assert r.returncode == 0, r.stderr
     assert "Spearman vs hidden truth" in r.stdout
     scores = {}
@@ -137,9 +152,25 @@ def test_demo_runs_end_to_end(demo_dir: Path, tmp_path: Path) -> None:
                 scores[name] = float(line.split("│")[-2])
     assert len(scores) == 3
     assert scores["epigex stacked ensemble"] > max(v for k, v in scores.items() if not k.startswith("epigex"))
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name, value in scores.items():  # the README's demo table is this run's (a thread count may move the 3rd digit)
+        shown = re.search(rf"│ (?:baseline: )?{re.escape(name)} +│ +([0-9.]+) │", readme)
+        assert shown is not None, name
+        assert abs(float(shown.group(1)) - value) <= 0.003, (name, shown.group(1), value)
     assert (out / "Demo_Epigex_Project1.zip").is_file()
     assert (out / "X3_predictions.tsv").is_file()
     assert list((env_home / "reports").glob("*.html"))
+    # the "next" block pastes as it reads at 80 columns: comments on their own lines, the commands run as printed
+    block = r.stdout.split("next — ", 1)[1].splitlines()[1:]
+    assert all(line.startswith("  ") for line in block), block
+    commands = [line.strip() for line in block if not line.strip().startswith("#")]
+    assert commands[0] == f"export EPIGEX_HOME={env_home.resolve()}"
+    assert commands[1] == f"{Path(sys.executable).absolute()} -m epigex models"  # how this test ran the CLI
+    listed = subprocess.run(
+        ["bash", "-c", "\n".join(commands[:2])], capture_output=True, text=True, timeout=120, cwd=out
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "quick" in listed.stdout
 
 
 def test_hostile_track_is_one_line_and_exit_2(tmp_path: Path, demo_dir: Path) -> None:
@@ -211,5 +242,23 @@ def test_peaks_on_contigs_outside_the_genome_are_reported_not_silent(demo_dir: P
     qc = json.loads(run(["qc", "P1", "--json"], tmp_path / "home").stdout)
     row = next(t for t in qc["tracks"] if t["kind"] == "bed")
     assert row["verdict"] == "warn"  # an unknown contig is named; the analysis set's chrUn_ contigs are expected
-    assert row["reasons"] == [f"30 of {n + 32:,} peaks lie on contigs hg38 does not have (chrFoo) and were not used"]
+    assert row["reasons"] == [
+        f"30 of {n + 32:,} peaks lie on contigs hg38 does not have (chrFoo) and were not used",
+        "not compared",  # the store has no labelled cell line
+    ]
     assert qc["verdict"] == "warn"
+
+
+def test_ingest_names_a_misspelled_assay_folder(tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    (d / "CAGE-train").mkdir(parents=True)
+    (d / "CAGE-train" / "X3_test_info.tsv").write_text("gene_name\n")
+    (d / "H3K27Ac-bigwig").mkdir()
+    (d / "H3K27Ac-bigwig" / "X3.bw").write_bytes(b"")
+    r = run(["ingest", str(d)], tmp_path / "home")
+    assert r.returncode == 2
+    note, error = r.stderr.strip().split("\n")
+    assert note == (
+        "note: H3K27Ac-bigwig/ is not an assay folder, so nothing in it is read (did you mean H3K27ac-bigwig/?)"
+    )
+    assert "cell X3 has no track file" in error

@@ -17,7 +17,7 @@ from epigex.ingest.featureset import default_feature_set
 from epigex.ingest.pipeline import ingest_dataset
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_genes, feature_table
-from epigex.store.errors import InputError
+from epigex.store.errors import ConflictError, InputError
 
 pytestmark = pytest.mark.slow
 TABLES = (
@@ -99,8 +99,23 @@ def test_truncated_track_mid_ingest_leaves_store_unchanged(demo_dir: Path, store
     info.head(500).write_csv(data / "CAGE-train" / "X3_test_info.tsv", separator="\t")
     before = snapshot(store_copy)
     with pytest.raises(InputError, match=r"X3.bw.*truncated or corrupt"):
-        ingest_dataset(Store(store_copy), data, ["X3"])
+        ingest_dataset(Store(store_copy), data, ["X3"], replace=True)
     assert snapshot(store_copy) == before
+
+
+def test_a_cell_with_other_files_is_replaced_only_when_asked(
+    demo_dir: Path, store_copy: Path, tmp_path: Path
+) -> None:
+    data = linked_copy(demo_dir, tmp_path / "data", {"CAGE-train/X3_test_info.tsv"})
+    info = pl.read_csv(demo_dir / "CAGE-train" / "X3_test_info.tsv", separator="\t")
+    info.head(700).write_csv(data / "CAGE-train" / "X3_test_info.tsv", separator="\t")
+    before = snapshot(store_copy)
+    with pytest.raises(ConflictError, match=r"cell line\(s\) X3 already in the store .* epigex ingest --replace"):
+        ingest_dataset(Store(store_copy), data)  # X1 and X2 unchanged, X3 changed: nothing is done
+    assert snapshot(store_copy) == before
+    outcomes = ingest_dataset(Store(store_copy), data, replace=True)
+    assert [(o.cell, o.status) for o in outcomes] == [("X1", "unchanged"), ("X2", "unchanged"), ("X3", "ingested")]
+    assert Store(store_copy).query("SELECT n_genes FROM cell_lines WHERE name = 'X3'") == [(700,)]
 
 
 @pytest.mark.parametrize("delay", [0.3, 1.2, 2.0, 2.8])
@@ -111,7 +126,7 @@ def test_killed_ingest_leaves_store_as_it_was(demo_dir: Path, store_copy: Path, 
     before = snapshot(store_copy)
     env = {**os.environ, "EPIGEX_HOME": str(store_copy)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "epigex.app.cli.main", "ingest", str(data), "--cells", "X3"],
+        [sys.executable, "-m", "epigex.app.cli.main", "ingest", str(data), "--cells", "X3", "--replace"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

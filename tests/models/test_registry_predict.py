@@ -131,6 +131,38 @@ def test_submission_matches_the_course_format(trained_copy: Path) -> None:
         zip_name("../etc/passwd")
 
 
+@pytest.mark.parametrize(
+    ("given", "wanted"),
+    [
+        ("Müller_Jürgen", "Müller_Jürgen_Project1.zip"),
+        ("Müller_Jürgen_Project1.zip", "Müller_Jürgen_Project1.zip"),
+        ("O'Neil_Anne-Marie", "O'Neil_Anne-Marie_Project1.zip"),
+        ("Ødegård_Åse_Project1", "Ødegård_Åse_Project1.zip"),
+    ],
+)
+def test_submission_names_of_any_alphabet(given: str, wanted: str) -> None:
+    assert zip_name(given) == wanted
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("Smith_John.zip", "Last_First_Project1.zip"),
+        ("Smith_John_Project2.zip", "Last_First_Project1.zip"),
+        ("Smith", "Last_First"),
+        ("Smith_John_Paul", "Last_First"),
+        ("Smith_J0hn", "Last_First"),
+        ("_Smith_John", "Last_First"),
+        ("-Smith_John", "Last_First"),
+        ("Smith John", "Last_First"),
+        ("", "Last_First"),
+    ],
+)
+def test_submission_names_refused(given: str, reason: str) -> None:
+    with pytest.raises(InputError, match=reason):
+        zip_name(given)
+
+
 def test_clear_errors(trained_copy: Path, store_copy: Path) -> None:
     store = Store(trained_copy)
     with pytest.raises(NotFoundError, match="unknown cell line 'NOPE'"):

@@ -2,7 +2,8 @@
 
 FastAPI's default pages load Swagger UI from a CDN, so ``/docs`` is blank on a machine without internet. The
 assets here come from the ``fastapi-offline`` distribution (Swagger UI 5, ReDoc), mounted under
-``/docs-static``; nothing on these pages is fetched from anywhere but this server.
+``/docs-static`` (ReDoc's script with its one CDN logo pointed at the local favicon); nothing on these pages is
+fetched from anywhere but this server.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 STATIC_URL = "/docs-static"
+# ReDoc's sidebar shows a logo from Redocly's CDN; here it is the package's own favicon (nothing leaves the host)
+REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+LOCAL_LOGO = STATIC_URL + "/favicon.png"
 
 
 def install_docs(app: FastAPI) -> None:
@@ -45,13 +49,19 @@ def install_docs(app: FastAPI) -> None:
     async def favicon() -> FileResponse:
         return FileResponse(str(static / "favicon.png"), media_type="image/png")
 
+    redoc_js = (static / "redoc.standalone.js").read_text().replace(REDOCLY_LOGO, LOCAL_LOGO)
+
+    @app.get("/docs-redoc.js", include_in_schema=False)
+    async def redoc_script() -> Response:
+        return Response(redoc_js, media_type="text/javascript")
+
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_redoc_html(
             openapi_url=f"{root}{openapi_url}",
             title=f"{app.title} — API reference",
-            redoc_js_url=f"{root}{STATIC_URL}/redoc.standalone.js",
+            redoc_js_url=f"{root}/docs-redoc.js",
             redoc_favicon_url=f"{root}{STATIC_URL}/favicon.png",
             with_google_fonts=False,
         )

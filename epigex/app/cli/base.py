@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import shutil
+import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -73,3 +76,30 @@ def split_names(names: str | None) -> list[str] | None:
 def open_store() -> Store:
     """The store at ``$EPIGEX_HOME`` (settings)."""
     return Store(get_settings().home)
+
+
+def how_to_run() -> tuple[str | None, str]:
+    """How a user types this CLI from the current folder: an activation line to run first (or None), the command.
+
+    ``make demo`` installs into ``.venv`` without putting it on PATH, so a bare ``epigex`` would be "command not
+    found"; a virtual environment's script is reached by activating it, any other script by its path.
+    """
+    script = Path(sys.argv[0])
+    on_path = shutil.which("epigex")
+    if script.name != "epigex" or not script.is_file():  # python -m epigex, or an embedding program
+        return None, f"{_short(Path(sys.executable))} -m epigex"
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return None, "epigex"
+    activate = script.parent / "activate"
+    if activate.is_file():
+        return f"source {_short(activate)}", "epigex"
+    return None, str(_short(script))
+
+
+def _short(path: Path) -> str:
+    """``path`` relative to the working folder when it lies inside it (``.venv/bin/epigex``), else absolute."""
+    absolute = path.absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from epigex.app.cli import model_commands  # noqa: F401  (registers the model commands)
-from epigex.app.cli.base import app, console, friendly, open_store, split_names
+from epigex.app.cli.base import app, console, err_console, friendly, how_to_run, open_store, split_names
 from epigex.app.cli.progress import single_bar, task_bars
 from epigex.app.cli.render import (
     qc_table,
@@ -30,6 +30,7 @@ from epigex.demo.dataset import write_demo
 from epigex.ingest.catalogue import catalogue
 from epigex.ingest.catalogue import markdown as to_markdown
 from epigex.ingest.featureset import ASSAYS, default_feature_set
+from epigex.ingest.layout import layout_notes
 from epigex.store.catalog import Store
 from epigex.store.tracksets import describe
 
@@ -86,11 +87,18 @@ def ingest(
     require_all: Annotated[
         bool, typer.Option("--require-all", help="Refuse a cell that lacks any of the seven assays' files.")
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="Replace a cell the store holds from other files (else: refused, nothing done)."
+        ),
+    ] = False,
 ) -> None:
     """Read tracks and gene tables into the store; prints a per-cell QC summary.
 
     A cell may bring some of the assays, each as a bigWig, a BED file or both: the tracks it lacks are listed,
-    and its predictions come from a model trained on the tracks it has.
+    and its predictions come from a model trained on the tracks it has. Ingesting identical files again does
+    nothing; a cell the store holds from other files is replaced only with --replace (as replace=true over HTTP).
     """
     # long by design: prints the ingest's results in the order a user reads them
     t0 = time.perf_counter()
@@ -98,6 +106,8 @@ def ingest(
     address = dask or get_settings().dask_scheduler
     if address:
         console.print(f"track jobs run on the Dask cluster at {address}")
+    for note in layout_notes(data_dir):  # before the work, so a misspelled folder can be fixed at once
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     with task_bars(console) as bar:
         outcomes = ingest_folder(
             store,
@@ -108,6 +118,7 @@ def ingest(
             progress=bar,
             dask=dask,
             require_all=require_all,
+            replace=replace,
         )
     console.print(qc_table(outcomes))
     for o in outcomes:
@@ -237,17 +248,23 @@ def demo(
     console.print(f"submission:  {done.submission}")
     console.print(f"report:      {done.report}")
     console.print(f"done in {time.perf_counter() - t0:.1f} s")
-    home_abs = store.home.resolve()
-    console.print(
-        "\nnext — point the CLI and the service at this store, then look around:\n"
-        f"  export EPIGEX_HOME={home_abs}\n"
-        "  epigex models                              # the model just trained (ids: whole, a prefix, or latest)\n"
-        "  epigex predict X3 | head                   # predictions as TSV\n"
-        "  epigex explain CAPN9 --cell-line X3        # why: SHAP contributions of both stages\n"
-        f"  epigex serve                               # then http://127.0.0.1:8000/docs ; data: {data.resolve()}",
-        highlight=False,
-        markup=False,
-    )
+    activate, cmd = how_to_run()
+    lines = [
+        "",
+        "next — point the CLI and the service at this store, then look around:",
+        *([f"  {activate}"] if activate else []),
+        f"  export EPIGEX_HOME={store.home.resolve()}",
+        "  # the model just trained (ids: whole, a prefix, or latest)",
+        f"  {cmd} models",
+        "  # predictions as TSV",
+        f"  {cmd} predict X3 | head",
+        "  # why: SHAP contributions of both stages",
+        f"  {cmd} explain CAPN9 --cell-line X3",
+        f"  # the service: http://127.0.0.1:8000/ui (web UI), /docs (API); the data: {data.resolve()}",
+        f"  {cmd} serve",
+    ]
+    # soft_wrap: a long path stays on its line, so every line pastes as it reads
+    console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 
 
 def main() -> None:

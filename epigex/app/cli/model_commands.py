@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from rich import box
 from rich.table import Table
 
 from epigex.app.cli.base import app, console, err_console, friendly, open_store, split_names
@@ -86,24 +87,46 @@ def models_list(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     store = open_store()
-    table = Table(title=f"models in {store.home}")
-    table.add_column("")
-    table.add_column("id", no_wrap=True, min_width=24)
-    for col in ("created (UTC)", "profile", "cells", "tracks", "features", "mask", "stack Spearman (val/LOCO)"):
-        table.add_column(col)
+    # fits 80 columns: the id holds the creation time (UTC), so no column repeats it; headers never wrap, only the
+    # track list folds; the feature count and each validation's score are in the report
+    table = Table(
+        title=f"models in {store.home}", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True
+    )
+    table.add_column("", no_wrap=True)
+    table.add_column("id (created UTC)", no_wrap=True)
+    table.add_column("profile", no_wrap=True)
+    table.add_column("cells", overflow="fold", min_width=8)
+    table.add_column("tracks", overflow="fold", min_width=6)
+    table.add_column("mask", no_wrap=True)
+    table.add_column("Spearman", no_wrap=True)
     for m in models(store):
         table.add_row(
             "*" if m["active"] else "",
             m["id"],
-            str(m["created_at"])[:19],
             m["profile"],
-            ",".join(m["cells"]),
+            _cells(m["cells"]),
             describe(m["tracks"]),
-            str(m["features"]),
-            f"{m['mask_rule']} ≥ {m['threshold']:.2f}",
-            " ".join(f"{v:.3f}" for v in m["stack_spearman_masked"].values()),
+            f"{m['mask_rule']}≥{m['threshold']:.2f}",
+            _mean_spearman(m["stack_spearman_masked"]),
         )
     console.print(table)
+    console.print(
+        "Spearman: the stack's masked Spearman, the mean over its validations (val chromosomes or "
+        "leave-one-chromosome-out, per cell); `epigex report ID` has each",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _cells(cells: list[str]) -> str:
+    """The cells as a list while short (``X1,X2``), else their count (``16 cells``; the report lists them)."""
+    listed = ",".join(cells)
+    return listed if len(listed) <= 8 else f"{len(cells)} cells"
+
+
+def _mean_spearman(scores: dict[str, float]) -> str:
+    values = [v for v in scores.values() if v == v]  # NaN for a validation without genes
+    return f"{sum(values) / len(values):.3f}" if values else "—"
 
 
 @models_app.command("activate")
@@ -162,7 +185,9 @@ def submission(
     model: Annotated[str | None, typer.Option(metavar="MODEL_ID", help=MODEL_HELP)] = None,
 ) -> None:
     """Write the course submission ZIP (gex_predicted.csv over the cell's test genes, in their order)."""
-    zip_name(output.name)  # validates Last_First before any work
+    wanted = zip_name(output.name)  # validates Last_First before any work
+    if output.name != wanted:
+        raise InputError(f"name the submission file {wanted} (the course's rule), not {output.name}")
     with single_bar(err_console, TRAINING_ON_DEMAND) as bar:
         model_id, data = local_reads(open_store(), get_settings()).submission(cell, model, progress=bar)
     output.write_bytes(data)

@@ -92,10 +92,15 @@ def reference_table(record: ModelRecord) -> Group | None:
     for r in ref["cells"]:
         table.add_row(r["cell"], f"{r['genes']:,}", *(_f(r[c]) for c in REFERENCE_COLUMNS))
     unc = ref.get("uncertainty") or {}
+    n = len(ref["cells"])
+    # with two labelled cells each cell's intervals come from one other cell, which cannot show how far cells'
+    # silent shares differ; the model's own intervals are widened by that spread, measured over both
+    fitted_on = "the other cell alone" if n == 2 else "the other cells"
     note = Text(
         f"* chosen: {ref['mode']} ({ref['why']}); a gene some reference measured is predicted this way, the others "
-        f"by the stack; 90 % intervals out of fold: coverage {_f(unc.get('coverage'))}, mean width "
-        f"{_f(unc.get('mean_width'))}; ECE of P(expressed) {_f(unc.get('ece_calibrated_cross_fitted'))}"
+        f"by the stack; 90 % intervals out of fold (each cell's fitted on {fitted_on}): coverage "
+        f"{_f(unc.get('coverage'))}, mean width {_f(unc.get('mean_width'))}; ECE of P(expressed) "
+        f"{_f(unc.get('ece_calibrated_cross_fitted'))}"
     )
     return Group(table, note)
 
@@ -153,8 +158,13 @@ VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 
 def qc_verdict_table(qc: dict[str, Any]) -> Group:
     """A cell's track QC: one row per track (verdict, looks like, reasons), then its drift."""
-    against = ", ".join(qc["references"]) or "nothing"
-    table = Table(title=f"track QC of {qc['cell_line']}: {qc['verdict'].upper()} (against {against})")
+    if qc["references"]:
+        title = f"track QC of {qc['cell_line']}: {qc['verdict'].upper()} (against {', '.join(qc['references'])})"
+    elif qc["verdict"] == "pass":  # nothing to compare with: a pass would claim a check that never ran
+        title = f"track QC of {qc['cell_line']}: NOTHING COMPARED (no other labelled cell line in the store)"
+    else:
+        title = f"track QC of {qc['cell_line']}: {qc['verdict'].upper()} (peak placement only; nothing compared)"
+    table = Table(title=title)
     for col in ("assay", "kind", "verdict", "looks like", "reasons"):
         table.add_column(col, no_wrap=col in ("assay", "kind", "verdict", "looks like"))
     for t in qc["tracks"]:

@@ -196,7 +196,8 @@ def submit_cell(
             return runner.finished("ingest", params, {"cell_line": name, "status": "unchanged"}, "unchanged")
         if current is not None and not prep.replace:
             raise ConflictError(
-                f"cell line {name!r} exists with other files; send replace=true to replace it, or choose another name"
+                f"cell line {name!r} exists with other files; send replace=true to replace it (epigex ingest "
+                "--replace), or choose another name"
             )
         if runner.busy(cell_job_key(name)):
             raise ConflictError(f"cell line {name!r} is being ingested right now; wait for that job to finish")

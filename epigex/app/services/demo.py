@@ -74,7 +74,7 @@ def build_demo_store(
             n_labelled=n_labelled,
             reference_labels=reference_labels,
         )
-    outcomes = ingest_folder(store, settings, data, cells, progress=ingest_progress)
+    outcomes = ingest_folder(store, settings, data, cells, progress=ingest_progress, replace=True)  # the demo's own
     record = train(store, settings, cells=None, profile="quick", seed=seed, progress=train_progress)
     return outcomes, record
 

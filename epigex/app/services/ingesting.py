@@ -37,9 +37,10 @@ def ingest_folder(
     progress: ProgressFn | None = None,
     dask: str | None = None,
     require_all: bool = False,
+    replace: bool = False,
 ) -> list[IngestOutcome]:
     """Ingest every (or the named) cell of a course-layout folder, within the settings' read budget; a cell may
-    bring some of the tracks unless ``require_all``."""
+    bring some of the tracks unless ``require_all``; a cell held from other files is replaced only with ``replace``."""
     with track_runner(settings, dask) as runner:
         outcomes = ingest_dataset(
             store,
@@ -50,6 +51,7 @@ def ingest_folder(
             runner=runner,
             limits=settings.read_limits(),
             require_all=require_all,
+            replace=replace,
         )
     predict_ahead(store, [o.cell for o in outcomes if o.status != "unchanged"])
     return outcomes

@@ -97,6 +97,8 @@ def _judge(store: Store, cell: str, model: ModelRecord | None, overview: dict[st
             {"assay": a, "kind": k, "verdict": "pass", "looks_like": a, "reasons": []} for a, k in tracks
         ]
         _placement(rows, qc)
+        for r in rows:  # what was checked (placement) first, then what could not be
+            r["reasons"].append("not compared")
         return {
             "cell_line": cell,
             "verdict": worst([r["verdict"] for r in rows]),

@@ -10,6 +10,7 @@ from epigex.models.persist import LoadedModel, load_model
 from epigex.models.report import render_report, write_report
 from epigex.store.catalog import Store
 from epigex.store.errors import EpigexError
+from epigex.store.registry import active_model_id
 
 
 def _training_qc(store: Store, loaded: LoadedModel) -> list[dict[str, Any]]:
@@ -23,7 +24,13 @@ def _training_qc(store: Store, loaded: LoadedModel) -> list[dict[str, Any]]:
 
 
 def report(store: Store, model: str | None = None, path: Path | None = None) -> Path:
-    """Write the model's HTML report (default ``<store>/reports/<model>.html``), with its training cells' QC."""
+    """Write the model's HTML report (default ``<store>/reports/<model>.html``), with its training cells' QC.
+
+    ``model`` None is the active model or, in a store whose models all serve cells with some of the assays (none
+    active), the newest.
+    """
+    if model is None and active_model_id(store) is None:
+        model = "latest"
     loaded = load_model(store, model)
     return write_report(store, loaded, path, _training_qc(store, loaded))
 

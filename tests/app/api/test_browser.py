@@ -1,6 +1,6 @@
 """The pages people look at, in a real headless Chromium that can reach nothing but the server.
 
-``/docs`` (Swagger UI, served from the package) and a model's HTML report: no console errors, every image
+``/docs`` (Swagger UI, served from the package), ``/redoc`` and a model's HTML report: no console errors, every image
 decoded, the operations listed. Screenshots go to ``test-artifacts/`` at the repository root. Chromium comes from
 Debian's ``chromium`` and ``chromium-driver`` packages (``.ci/run`` installs them where it can); without them the
 test is skipped with the reason.
@@ -90,6 +90,16 @@ def test_docs_and_report_render_offline(browser: Any, trained_copy: Path, tmp_pa
         browser.save_screenshot(str(ARTIFACTS / "docs.png"))
         assert severe_console(browser) == []
         assert all_images_decoded(browser)[1]
+
+        browser.get(f"{s.url}/redoc")
+        WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".api-content h2"))
+        WebDriverWait(browser, 30).until(lambda d: all_images_decoded(d)[0] >= 1)
+        fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert fetched, "ReDoc fetched nothing (not even the schema)"
+        assert all(u.startswith(s.url) for u in fetched), [u for u in fetched if not u.startswith(s.url)]
+        assert all_images_decoded(browser)[1], "ReDoc's logo did not decode"
+        browser.save_screenshot(str(ARTIFACTS / "redoc.png"))
+        assert severe_console(browser) == []
 
         model = httpx.get(f"{s.url}/models").json()[0]["id"]
         browser.get(f"{s.url}/models/{model}/report")

@@ -100,6 +100,13 @@ def test_submission(client: TestClient) -> None:
     assert lines[0] == ",gene_name,gex_predicted"
     assert len(lines) == 1985
     assert client.get("/submission/X3", params={"name": "../../x"}).status_code == 422
+    assert client.get("/submission/X3", params={"name": "Smith_John.zip"}).status_code == 422
+    umlaut = client.get("/submission/X3", params={"name": "Müller_Jürgen_Project1.zip"})
+    assert umlaut.status_code == 200
+    assert umlaut.headers["content-disposition"] == (
+        "attachment; filename=\"Muller_Jurgen_Project1.zip\"; filename*=UTF-8''M%C3%BCller_J%C3%BCrgen_Project1.zip"
+    )
+    assert umlaut.content == r.content
     r = client.get("/submission/X1")
     assert r.status_code == 409
     assert "no test info file" in r.json()["detail"]

@@ -328,7 +328,9 @@ def test_qc_verdict_table_without_drift_or_references() -> None:
     g = qc_verdict_table(qc)
     assert len(g.renderables) == 1
     (table,) = parts(g, Table)
-    assert table.title == "track QC of X3: WARN (against nothing)"
+    assert table.title == "track QC of X3: WARN (peak placement only; nothing compared)"
+    (passing,) = parts(qc_verdict_table(qc | {"verdict": "pass"}), Table)
+    assert passing.title == "track QC of X3: NOTHING COMPARED (no other labelled cell line in the store)"
 
 
 def test_tables_render_as_text() -> None:

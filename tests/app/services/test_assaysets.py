@@ -82,3 +82,21 @@ def test_require_all_refuses_a_missing_file(demo_dir: Path, tmp_path: Path) -> N
     with pytest.raises(InputError, match=r"missing H3K27ac bigWig for P1"):
         ingest_dataset(Store(tmp_path / "home"), folder, require_all=True)
     assert not (tmp_path / "home" / "features").exists() or not any((tmp_path / "home" / "features").iterdir())
+
+
+@pytest.mark.slow
+def test_a_store_with_only_track_set_models_reports_the_newest(
+    store_copy: Path, demo_dir: Path, tmp_path: Path
+) -> None:
+    from epigex.app.services.reports import report
+    from epigex.store.errors import ConflictError
+    from epigex.store.registry import get_model
+
+    store = Store(store_copy)
+    folder = partial_folder(demo_dir, tmp_path / "d", {"P1": "X3"}, {"DNase": ("bigwig", "bed")})
+    ingest_dataset(store, folder)
+    made = local_reads(store, Settings(home=store_copy, threads=2)).predictions("P1").model_id
+    assert active_model_id(store) is None
+    with pytest.raises(ConflictError, match=r"no active model .* its 1 model\(s\) were trained for cells with some"):
+        get_model(store)
+    assert report(store).name == f"{made}.html"  # the newest, not "no model yet"

@@ -39,3 +39,16 @@ def test_a_verdict_of_other_inputs_is_not_returned(trained_copy: Path) -> None:
     overview = cells_overview(store)
     assert find_verdict(store, "X3", mid, verdict_inputs(overview, "X3")) == fresh
     assert verdict_inputs(overview, "X3") != verdict_inputs(overview, "X1")
+
+
+def test_without_labelled_cells_nothing_is_compared(demo_dir: Path, tmp_path: Path) -> None:
+    from epigex.ingest.pipeline import ingest_dataset
+
+    store = Store(tmp_path / "home")
+    ingest_dataset(store, demo_dir, ["X3"])
+    qc = cell_qc(store, "X3")
+    assert qc["references"] == []
+    assert qc["drift"] is None
+    assert "not checked" in qc["note"]
+    assert len(qc["tracks"]) == 14
+    assert all(t["reasons"] == ["not compared"] for t in qc["tracks"])

@@ -124,13 +124,19 @@ def remove_cell_line(name: str, _: WriteAccess, store: StoreDep, runner: RunnerD
     delete_cell_line(store, runner, serving, name)
 
 
+TRACK_CONTENT = {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    "text/plain": {"schema": {"type": "string"}},
+}
+
+
 @router.get(
     "/cell-lines/{name}/tracks/{assay}/{kind}",
     response_class=FileResponse,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "the whole file"},
-        206: {"description": "the byte range asked for (HTTP Range)"},
-        **error_responses(404),
+        200: {"content": TRACK_CONTENT, "description": "the whole file (a bigWig's bytes, or a BED's text)"},
+        206: {"content": TRACK_CONTENT, "description": "the byte range asked for (HTTP Range)"},
+        **error_responses(404, 422),
     },
 )
 def get_track(name: str, assay: str, kind: Literal["bigwig", "bed"], store: StoreDep) -> FileResponse:

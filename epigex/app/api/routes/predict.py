@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -19,7 +21,7 @@ MEDIA = {
     "tsv": "text/tab-separated-values; charset=utf-8",
 }
 ERRORS = error_responses(404, 409, 422)
-SUBMISSION_NAME = NAME_RE.pattern.removesuffix("$") + r"(_Project1)?(\.zip)?$"
+SUBMISSION_NAME = NAME_RE.pattern.removesuffix("$") + r"(_Project1(\.zip)?)?$"
 
 
 @router.get(
@@ -92,6 +94,16 @@ async def submission(
     """The course submission ZIP over the cell's test info-file genes, in their order."""
     filename = zip_name(name)
     _, data = await run_in_threadpool(serving.submission, cell_line, model)
-    return Response(
-        data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return Response(data, media_type="application/zip", headers={"Content-Disposition": attachment(filename)})
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for ``filename``: plain ASCII as is, any other name as RFC 6266's ``filename*``.
+
+    Headers are Latin-1 on the wire, so Müller_Jürgen_Project1.zip travels percent-encoded in UTF-8, with an
+    ASCII look-alike (Muller_Jurgen_Project1.zip) for clients that read only ``filename``.
+    """
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    if fallback == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

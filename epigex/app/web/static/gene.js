@@ -56,5 +56,6 @@ document.addEventListener("DOMContentLoaded", async () => {
     showCursorGuide: false,
   });
   window.epigexBrowser = browser;
+  performance.mark("epigex:tracks-drawn");  // bench/ui.py reads it: createBrowser resolves once tracks are drawn
   div.dataset.ready = "true";
 });
