@@ -88,7 +88,8 @@ def main() -> None:
         results = {seed: run_seed(seed, Path(tmp), args.threads) for seed in seeds}
     labels = list(results[seeds[0]])
     full = np.mean([results[s]["all tracks"][0] for s in seeds])
-    print("\n| tracks the model sees | X3 Spearman (mean) | vs all tracks | " + " | ".join(f"seed {s}" for s in seeds) + " |")
+    seed_cols = " | ".join(f"seed {s}" for s in seeds)
+    print(f"\n| tracks the model sees | X3 Spearman (mean) | vs all tracks | {seed_cols} |")
     print("| --- | ---: | ---: | " + " | ".join("---:" for _ in seeds) + " |")
     for label in labels:
         vals = [results[s][label][0] for s in seeds]

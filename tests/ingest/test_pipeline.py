@@ -103,9 +103,7 @@ def test_truncated_track_mid_ingest_leaves_store_unchanged(demo_dir: Path, store
     assert snapshot(store_copy) == before
 
 
-def test_a_cell_with_other_files_is_replaced_only_when_asked(
-    demo_dir: Path, store_copy: Path, tmp_path: Path
-) -> None:
+def test_a_cell_with_other_files_is_replaced_only_when_asked(demo_dir: Path, store_copy: Path, tmp_path: Path) -> None:
     data = linked_copy(demo_dir, tmp_path / "data", {"CAGE-train/X3_test_info.tsv"})
     info = pl.read_csv(demo_dir / "CAGE-train" / "X3_test_info.tsv", separator="\t")
     info.head(700).write_csv(data / "CAGE-train" / "X3_test_info.tsv", separator="\t")
