@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     empty store, generate the demo dataset, ingest it and train a quick model), ``DEMO_DIR`` (where; default
     ``$EPIGEX_HOME/demo``), ``DASK_SCHEDULER`` (``tcp://host:8786``: run ingest track jobs on that cluster),
     ``MAX_TRACK_SET_MODELS`` (models kept for cell lines with some of the tracks; the least recently used beyond it
-    are dropped); the connection limits ``HEADER_TIMEOUT_S``, ``BODY_TIMEOUT_S`` (longest pause in a body),
+    are dropped); the quotas of each user (not the admin) once the store has users, ``MAX_JOBS_PER_USER``
+    (unfinished jobs at once) and ``UPLOAD_MB_PER_DAY`` (bytes uploaded per UTC day); the connection limits
+    ``HEADER_TIMEOUT_S``, ``BODY_TIMEOUT_S`` (longest pause in a body),
     ``BODY_GRACE_S`` and ``BODY_MIN_RATE`` (a body must average this many bytes/s after the grace),
     ``MAX_BODY_STREAMS`` (requests with a body at once, at most half of ``MAX_CONNECTIONS``) — see
     :mod:`app.api.protocol` and :mod:`app.api.streams`.
@@ -59,6 +61,8 @@ class Settings(BaseSettings):
     keep_alive_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
     max_track_set_models: int = Field(default=8, ge=1)
+    max_jobs_per_user: int = Field(default=2, ge=1)
+    upload_mb_per_day: int = Field(default=51200, ge=1)
 
     @field_validator("api_token", "dask_scheduler", "demo_dir", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from epigex.ingest.assemble import CellPlan
+from epigex.store.access import Owner
 from epigex.store.catalog import Store
 from epigex.store.cells import CellIngest, commit_cells
 from epigex.store.tracksets import TrackKey
@@ -26,12 +27,19 @@ class IngestOutcome:
 
 
 def commit_planned(
-    store: Store, done: list[tuple[CellPlan, CellIngest]], keep_files: bool, *, link: bool = False
+    store: Store,
+    done: list[tuple[CellPlan, CellIngest]],
+    keep_files: bool,
+    *,
+    link: bool = False,
+    owner: Owner | None = None,
 ) -> list[IngestOutcome]:
     """Commit finished cells in one transaction (all or none); ``keep_files`` keeps their tracks in the store —
-    moved there (an upload's), or ``link``-ed (a folder the user keeps: a hard link, or a copy)."""
+    moved there (an upload's), or ``link``-ed (a folder the user keeps: a hard link, or a copy). ``owner``: the
+    project the cells then belong to (None: as before)."""
     batch = []
     for plan, ing in done:
+        ing.owner = owner
         ing.seconds = time.perf_counter() - plan.started
         ing.qc["seconds"] = round(ing.seconds, 2)
         cf = plan.files
@@ -51,9 +59,10 @@ class BatchCommitter:
     first failure stops further commits and is raised by :meth:`put` or :meth:`close`.
     """
 
-    def __init__(self, store: Store, keep_tracks: bool = True) -> None:
+    def __init__(self, store: Store, keep_tracks: bool = True, owner: Owner | None = None) -> None:
         self.store = store
         self.keep_tracks = keep_tracks
+        self.owner = owner
         self.outcomes: list[IngestOutcome] = []
         self.error: BaseException | None = None
         self._queue: queue.Queue[tuple[CellPlan, CellIngest] | None] = queue.Queue()
@@ -91,7 +100,9 @@ class BatchCommitter:
                 batch.append(nxt)
             if self.error is None:
                 try:
-                    self.outcomes += commit_planned(self.store, batch, keep_files=self.keep_tracks, link=True)
+                    self.outcomes += commit_planned(
+                        self.store, batch, keep_files=self.keep_tracks, link=True, owner=self.owner
+                    )
                 except BaseException as err:  # handed to the caller's thread
                     self.error = err
             if last:

@@ -19,6 +19,7 @@ from epigex.ingest.genes import read_info, read_labels
 from epigex.ingest.layout import CellFiles, discover
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from epigex.ingest.trackjobs import TrackJob
+from epigex.store.access import Owner, set_owner
 from epigex.store.catalog import Store
 from epigex.store.cells import CellIngest, cell_digest, cell_gene_count, is_current
 from epigex.store.errors import ConflictError, InputError
@@ -115,22 +116,26 @@ def ingest_cell(
     keep_files: bool = False,
     runner: TrackRunner | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    owner: Owner | None = None,
 ) -> IngestOutcome:
     """Compute and commit one cell's features; a no-op when the same inputs are already in the store.
 
     ``known_shas`` (role → sha256, e.g. hashed while uploading) spares hashing those files again;
-    ``keep_files`` moves the tracks into the store (the service keeps uploads so features can be recomputed).
+    ``keep_files`` moves the tracks into the store (the service keeps uploads so features can be recomputed);
+    ``owner``: the project the cell belongs to from now on (None: as before; a new cell is public).
     """
     fs = fs or default_feature_set()
     runner = runner or LocalRunner(threads)
     t0 = time.perf_counter()
     digest, shas, current = _digest_of(store, cf, fs, known_shas, runner)
     if current:
+        if owner is not None:
+            set_owner(store, "cell", cf.name, owner)
         return _unchanged(store, cf.name, t0)
     plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build, limits=limits)
     plan.started = t0
     ing = next(iter(runner.run_cells([plan], fs, source, progress, store.tmp)))
-    return commit_planned(store, [(plan, ing)], keep_files)[0]
+    return commit_planned(store, [(plan, ing)], keep_files, owner=owner)[0]
 
 
 def input_roles(cf: CellFiles, fs: FeatureSetDef) -> dict[str, Path]:
@@ -156,6 +161,7 @@ def ingest_dataset(
     require_all: bool = False,
     keep_tracks: bool = True,
     replace: bool = False,
+    owner: Owner | None = None,
 ) -> list[IngestOutcome]:
     """Ingest every (or the named) cell of a course-layout dataset; all files are found before any work.
 
@@ -165,6 +171,7 @@ def ingest_dataset(
     A cell may come with some of the tracks (its outcome lists the missing ones); ``require_all`` refuses that.
     A cell the store holds from other files (or another feature set) is replaced only with ``replace``; without
     it, the ingest is refused before any work, naming every such cell. Identical files are a no-op either way.
+    ``owner``: the project every cell belongs to from now on (None: as before; a new cell is public).
 
     Track jobs of all cells go to ``runner`` (default: a local thread pool of ``threads``); each cell is
     assembled as soon as its tracks are done and committed, atomically, on a background thread together with any
@@ -190,13 +197,15 @@ def ingest_dataset(
             t0 = time.perf_counter()
             digest, shas, current = hashed.get(cf.name) or _digest_of(store, cf, fs, None, runner)
             if current:
+                if owner is not None:
+                    set_owner(store, "cell", cf.name, owner)
                 outcomes[cf.name] = _unchanged(store, cf.name, t0)
                 continue
             plan = plan_cell(cf, fs, digest=digest, shas=shas, force_build=force_build, limits=limits)
             planned.append(plan)
             yield plan
 
-    committer = BatchCommitter(store, keep_tracks)
+    committer = BatchCommitter(store, keep_tracks, owner)
     try:
         for i, ing in enumerate(runner.run_cells(plans(), fs, "cli", progress, store.tmp)):
             committer.put(planned[i], ing)  # cells come back in the order they were planned

@@ -26,6 +26,7 @@ from epigex.models.references import (
     reference_features,
 )
 from epigex.models.uncertainty import Uncertainty, floor_mask, percentiles
+from epigex.store.access import may_inform
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_info
 from epigex.store.errors import EpigexError
@@ -47,10 +48,12 @@ class ReferenceOutputs:
 
 
 def _reference_cells(store: Store, model: LoadedModel, target: str) -> list[str]:
-    """The model's training cells that can inform ``target``: labelled, unchanged since training, not itself."""
+    """The model's training cells that can inform ``target``: labelled, unchanged since training, not itself, and
+    readable by whoever may read ``target`` (with users: :func:`store.access.may_inform`)."""
     out = []
+    allowed = may_inform(store, target)
     for c in model.record.cells:
-        if c == target:
+        if c == target or not allowed(c):
             continue
         try:
             info = cell_info(store, c)

@@ -12,6 +12,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from epigex.store.access import Owner, drop_owner, write_owner
 from epigex.store.catalog import Store
 from epigex.store.errors import EpigexError, NotFoundError
 from epigex.store.tracksets import TrackKey, track_key
@@ -48,6 +49,7 @@ class CellIngest:
     qc: dict[str, Any] = field(default_factory=dict)
     features_parquet: bytes | None = None  # the table already serialised (assembled on a Dask worker)
     features_file: str | None = None  # or already written, as a finished Parquet file under the store's tmp/
+    owner: Owner | None = None  # who owns the cell (None: whoever owned it before; a new cell is public)
 
 
 def write_feature_table(table: pa.Table, where: str | Path | BinaryIO) -> None:
@@ -116,6 +118,8 @@ def commit_cells(store: Store, cells: list[tuple[CellIngest, dict[str, Path] | N
         with store.write() as con:
             for (ing, _), rel in zip(cells, rels, strict=True):
                 old += _replace_cell_rows(con, ing, rel)
+                if ing.owner is not None:
+                    write_owner(con, "cell", ing.name, ing.owner)
     except BaseException:
         store.remove_files(placed)
         raise
@@ -333,6 +337,7 @@ def delete_cell(store: Store, cell: str) -> list[str]:
             files += [p, *([c] if c else [])]
         for table, col in (("predictions", "cell_line"), *CELL_TABLES):
             con.execute(f"DELETE FROM {table} WHERE {col} = ?", [cell])
+        drop_owner(con, "cell", cell)
     store.remove_files(files)
     return files
 

@@ -62,6 +62,14 @@ class BusyError(EpigexError):
     status_code = 429
 
 
+class QuotaError(BusyError):
+    """A user over a quota (jobs at once, bytes a day); ``retry_after``: seconds until it may try again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class AuthError(EpigexError):
     """A write without the right bearer token."""
 

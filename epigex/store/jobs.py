@@ -31,6 +31,8 @@ JOB_COLUMNS = (
     "started_at",
     "finished_at",
     "owner",
+    "actor",
+    "project",
 )
 STATES = ("queued", "running", "succeeded", "failed")
 INTERRUPTED = "the server stopped before this job finished; submit it again"
@@ -51,7 +53,9 @@ class JobRow:
     created_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
-    owner: str | None = None
+    owner: str | None = None  # the server instance that runs it
+    actor: str | None = None  # who submitted it (a user, "admin", "anyone")
+    project: str | None = None  # the submitter's project
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> JobRow:
@@ -81,6 +85,8 @@ def save_job(store: Store, job: JobRow) -> None:
                 job.started_at,
                 job.finished_at,
                 job.owner,
+                job.actor,
+                job.project,
             ],
         )
 

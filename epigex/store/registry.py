@@ -228,17 +228,24 @@ def model_artifacts(store: Store, model_id: str) -> list[Artifact]:
     return [Artifact(*r) for r in rows]
 
 
-def model_ids_with_tracks(store: Store, tracks: list[str]) -> list[str]:
-    """The ids of the models trained on exactly the track set ``tracks``, newest first (one light query)."""
+def model_ids_with_tracks(store: Store, tracks: list[str], within: set[str] | None = None) -> list[str]:
+    """The ids of the models trained on exactly the track set ``tracks`` (and only on cells ``within``, when
+    given), newest first (one light query)."""
     want = sorted(tracks)
-    rows = store.query("SELECT id, tracks FROM models WHERE tracks IS NOT NULL ORDER BY created_at DESC, id DESC")
-    parsed = [(mid, json.loads(t)) for mid, t in rows]  # a model of every track keeps JSON null
-    return [mid for mid, t in parsed if t is not None and sorted(t) == want]
+    rows = store.query(
+        "SELECT id, tracks, cells FROM models WHERE tracks IS NOT NULL ORDER BY created_at DESC, id DESC"
+    )
+    parsed = [(mid, json.loads(t), json.loads(c)) for mid, t, c in rows]  # a model of every track keeps JSON null
+    return [
+        mid
+        for mid, t, cells in parsed
+        if t is not None and sorted(t) == want and (within is None or set(cells) <= within)
+    ]
 
 
-def models_with_tracks(store: Store, tracks: list[str]) -> list[ModelRecord]:
-    """The models trained on exactly the track set ``tracks``, newest first."""
-    return [get_model(store, mid) for mid in model_ids_with_tracks(store, tracks)]
+def models_with_tracks(store: Store, tracks: list[str], within: set[str] | None = None) -> list[ModelRecord]:
+    """The models trained on exactly the track set ``tracks`` (only on cells ``within``, when given), newest first."""
+    return [get_model(store, mid) for mid in model_ids_with_tracks(store, tracks, within)]
 
 
 def touch_model(store: Store, model_id: str) -> None:

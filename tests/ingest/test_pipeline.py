@@ -108,7 +108,7 @@ def test_a_cell_with_other_files_is_replaced_only_when_asked(demo_dir: Path, sto
     info = pl.read_csv(demo_dir / "CAGE-train" / "X3_test_info.tsv", separator="\t")
     info.head(700).write_csv(data / "CAGE-train" / "X3_test_info.tsv", separator="\t")
     before = snapshot(store_copy)
-    with pytest.raises(ConflictError, match=r"cell line\(s\) X3 already in the store .* epigex ingest --replace"):
+    with pytest.raises(ConflictError, match=r"cell line\(s\) X3 already in the store .*\(epigex ingest --replace"):
         ingest_dataset(Store(store_copy), data)  # X1 and X2 unchanged, X3 changed: nothing is done
     assert snapshot(store_copy) == before
     outcomes = ingest_dataset(Store(store_copy), data, replace=True)

@@ -14,13 +14,15 @@ from epigex.app.api.docs import install_docs
 from epigex.app.api.errors import install_error_handlers
 from epigex.app.api.guard import HttpGuard, describe, write_mode
 from epigex.app.api.metrics import Metrics, MetricsMiddleware
-from epigex.app.api.routes import bench, cell_lines, health, jobs, models, predict
+from epigex.app.api.routes import audit, bench, cell_lines, health, jobs, models, predict
 from epigex.app.api.streams import BodyStreams
+from epigex.app.services.access import Access
 from epigex.app.services.jobs import JobRunner
 from epigex.app.services.seed import maybe_seed
 from epigex.app.services.serving import Serving
 from epigex.app.settings import Settings, get_settings
 from epigex.app.web import pages
+from epigex.store.access import has_users
 from epigex.store.catalog import Store
 from epigex.store.instances import Instance, live_instances, stale_upload_folders
 from epigex.store.jobs import settle_interrupted
@@ -57,9 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             timeout_s=settings.job_timeout_s,
             owner=me.id,
             max_queued=settings.max_queued_jobs,
+            max_per_user=settings.max_jobs_per_user,
         )
-        app.state.serving = Serving(store, app.state.runner, writes=mode != "read-only")
+        app.state.access = Access(store)
+        writes = mode != "read-only" or (has_users(store) and not settings.read_only)
+        app.state.serving = Serving(store, app.state.runner, writes=writes)
         log.info("epigex %s on store %s: %s", app.version, store.home, describe(mode, settings))
+        if has_users(store):
+            log.info("the store has users: each request acts for its token's user; no token reads public cell lines")
         maybe_seed(settings, store, app.state.runner, app.state.serving)
         try:
             yield
@@ -80,11 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     app.state.metrics = metrics
     app.state.settings = settings
-    routers = [r.router for r in (health, cell_lines, jobs, models, predict)] + [pages.router]
+    routers = [r.router for r in (health, cell_lines, jobs, models, predict, audit)] + [pages.router]
     if settings.bench_endpoints:
         routers.append(bench.router)
     routes = [*app.router.routes, *(route for r in routers for route in r.routes)]
-    app.add_middleware(HttpGuard, mode=mode, token=settings.api_token, routes=routes)
+    app.add_middleware(HttpGuard, mode=mode, token=settings.api_token, routes=routes, read_only=settings.read_only)
     app.add_middleware(BodyStreams, limit=min(settings.max_body_streams, max(1, settings.max_connections // 2)))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)

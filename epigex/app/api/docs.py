@@ -15,6 +15,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagge
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from epigex.app.api.deps import Public
+
 STATIC_URL = "/docs-static"
 # ReDoc's sidebar shows a logo from Redocly's CDN; here it is the package's own favicon (nothing leaves the host)
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
@@ -28,7 +30,7 @@ def install_docs(app: FastAPI) -> None:
     openapi_url = app.openapi_url or "/openapi.json"
     redirect = "/docs/oauth2-redirect"
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[Public])
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
@@ -41,21 +43,21 @@ def install_docs(app: FastAPI) -> None:
             swagger_ui_parameters={"persistAuthorization": True},
         )
 
-    @app.get(redirect, include_in_schema=False)
+    @app.get(redirect, include_in_schema=False, dependencies=[Public])
     async def swagger_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[Public])
     async def favicon() -> FileResponse:
         return FileResponse(str(static / "favicon.png"), media_type="image/png")
 
     redoc_js = (static / "redoc.standalone.js").read_text().replace(REDOCLY_LOGO, LOCAL_LOGO)
 
-    @app.get("/docs-redoc.js", include_in_schema=False)
+    @app.get("/docs-redoc.js", include_in_schema=False, dependencies=[Public])
     async def redoc_script() -> Response:
         return Response(redoc_js, media_type="text/javascript")
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=[Public])
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_redoc_html(

@@ -42,7 +42,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(err, AuthError):
             headers["WWW-Authenticate"] = 'Bearer realm="epigex"'
         if isinstance(err, BusyError):
-            headers["Retry-After"] = "30"
+            headers["Retry-After"] = str(getattr(err, "retry_after", 30))
         return JSONResponse({"detail": public_text(str(err), request)}, status_code=err.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -11,6 +11,13 @@ Write modes (chosen once at start-up, said in the log):
 
 The check is a pure ASGI middleware, so a write without the token is refused before its body is parsed (a
 malformed JSON body from a stranger answers 401, not 400, and an upload is never streamed to disk).
+
+Once the store has users (``epigex users add``), the guard also says who each request acts for
+(:mod:`app.services.access`): a bearer token names a user (or, ``EPIGEX_API_TOKEN``, the admin); a token that
+names nobody answers 401 on any request; no token is anonymous, who only reads what is public; writes need a
+writer's or the admin's token (401 without one, 403 for a reader), whatever the write mode, unless
+``EPIGEX_READ_ONLY``. Page loads of the web UI carry the token in the ``epigex_token`` cookie (``SameSite=Strict``,
+read for GET and HEAD only: a write always needs the header). The principal goes to ``request.state.principal``.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Literal
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from epigex.app.services.access import ADMIN, ANYONE, Principal, View
 from epigex.app.settings import Settings
 from epigex.store.errors import EpigexError
 
@@ -95,6 +103,30 @@ def authorization(scope: Scope) -> str | None:
     return values[0].decode("latin-1") if len(values) == 1 else None
 
 
+COOKIE = "epigex_token"
+
+
+def bearer_token(scope: Scope) -> tuple[bool, str | None]:
+    """(whether credentials were sent, the bearer token or None when they are not a usable bearer token).
+
+    The ``Authorization`` header first; for GET and HEAD (page loads of the web UI) the ``epigex_token`` cookie.
+    """
+    headers = [v for k, v in scope["headers"] if k == b"authorization"]
+    if headers:
+        scheme, _, given = headers[0].decode("latin-1").partition(" ")
+        token = given.strip(" \t")
+        ok = len(headers) == 1 and scheme.lower() == "bearer" and token and token.isascii() and token.isprintable()
+        return True, token if ok else None
+    if scope["method"] in ("GET", "HEAD"):
+        for k, v in scope["headers"]:
+            if k == b"cookie":
+                for part in v.decode("latin-1").split(";"):
+                    name, _, value = part.strip().partition("=")
+                    if name == COOKIE and value:
+                        return True, value if value.isascii() and value.isprintable() else None
+    return False, None
+
+
 async def _json(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"detail": detail}).encode()
     hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
@@ -105,9 +137,12 @@ async def _json(send: Send, status: int, detail: str, headers: list[tuple[bytes,
 class HttpGuard:
     """Refuse writes the mode does not allow, before the body; answer ``OPTIONS`` with every allowed method."""
 
-    def __init__(self, app: ASGIApp, mode: WriteMode, token: str | None, routes: list[BaseRoute]) -> None:
+    def __init__(
+        self, app: ASGIApp, mode: WriteMode, token: str | None, routes: list[BaseRoute], read_only: bool = False
+    ) -> None:
         self.app = app
         self.mode = mode
+        self.read_only = read_only  # EPIGEX_READ_ONLY: no writes even for users
         self.token = token or ""
         self.routes = routes  # every endpoint route (the routers' own, not the app's include wrappers)
 
@@ -137,7 +172,14 @@ class HttpGuard:
         if method == "HEAD" and "GET" in self._methods(scope):  # HEAD is GET without the body (uvicorn drops it)
             await self.app({**scope, "method": "GET"}, receive, send)
             return
-        if method not in READ_METHODS and method in self._methods(scope):  # others: the router's 404 or 405
+        writes = method not in READ_METHODS and method in self._methods(scope)  # others: the router's 404 or 405
+        access = getattr(scope["app"].state, "access", None) if "app" in scope else None
+        if access is not None and access.view().users_mode:
+            await self._as_user(access.view(), scope, receive, send, writes)
+            return
+        admin = self.mode == "token" and token_ok(authorization(scope), self.token)
+        scope.setdefault("state", {})["principal"] = ADMIN if admin else ANYONE
+        if writes:
             if self.mode == "read-only":
                 await _json(send, 403, "this server is read-only: writes are disabled (see its start-up log)")
                 return
@@ -151,3 +193,43 @@ class HttpGuard:
                     )
                     return
         await self.app(scope, receive, send)
+
+    async def _as_user(self, view: View, scope: Scope, receive: Receive, send: Send, writes: bool) -> None:
+        """Users mode: name the principal, refuse unknown tokens anywhere and writes without a writer's token."""
+        sent, token = bearer_token(scope)
+        principal: Principal | None = view.principal(token, self.token or None) if (token or not sent) else None
+        if principal is None:
+            self._count(scope, "unknown token")
+            await _json(
+                send,
+                401,
+                "unknown or revoked token: send 'Authorization: Bearer <your token>' (ask an admin "
+                "for one: epigex users add)",
+                [(b"www-authenticate", b'Bearer realm="epigex"')],
+            )
+            return
+        if writes:
+            if self.mode == "read-only" and self.read_only:
+                await _json(send, 403, "this server is read-only: writes are disabled (see its start-up log)")
+                return
+            if principal.role == "anonymous":
+                self._count(scope, "missing")
+                await _json(
+                    send,
+                    401,
+                    "this request writes to the store: send 'Authorization: Bearer <your token>'",
+                    [(b"www-authenticate", b'Bearer realm="epigex"')],
+                )
+                return
+            if not principal.writes:
+                self._count(scope, "role")
+                await _json(send, 403, f"user {principal.name} is a reader: writes need a writer's or an admin's token")
+                return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _count(scope: Scope, reason: str) -> None:
+        metrics = getattr(scope["app"].state, "metrics", None) if "app" in scope else None
+        if metrics is not None:
+            metrics.auth_failures.labels(reason).inc()

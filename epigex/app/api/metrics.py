@@ -36,6 +36,12 @@ class Metrics:
             registry=self.registry,
         )
         self.jobs = Gauge("epigex_jobs", "jobs by state", ["state"], registry=self.registry)
+        self.auth_failures = Counter(
+            "epigex_auth_failures_total",
+            "requests refused for their credentials (reason: missing, unknown token, role)",
+            ["reason"],
+            registry=self.registry,
+        )
 
 
 class MetricsMiddleware:

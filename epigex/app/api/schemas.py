@@ -78,6 +78,8 @@ class CellLineOut(BaseModel):
     source: str
     created_at: UtcTime | None
     seconds: float | None
+    project: str | None = Field(default=None, description="the project it belongs to (none: public to all)")
+    public: bool = Field(default=True, description="readable by every user, not only its project's")
 
 
 class CellLineDetail(CellLineOut):
@@ -126,6 +128,8 @@ class ModelOut(BaseModel):
     mask_rule: str
     threshold: float
     stack_spearman_masked: dict[str, float]
+    project: str | None = Field(default=None, description="the project that trained it (none: the admin)")
+    shared: bool = Field(default=False, description="an admin shared it: usable by every user")
 
 
 class ModelDetail(ModelOut):
@@ -261,3 +265,24 @@ class HealthOut(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for these error statuses (each answers :class:`ErrorOut`)."""
     return {c: {"model": ErrorOut} for c in codes}
+
+
+class AuditOut(BaseModel):
+    """One line of the audit trail: who did what to which cell line, model or user, and when."""
+
+    at: UtcTime
+    actor: str
+    project: str | None
+    action: str
+    target: str
+    bytes: int
+    detail: str
+
+
+class OwnerOut(BaseModel):
+    """Who owns a cell line or a model after a change of sharing."""
+
+    kind: Literal["cell", "model"]
+    name: str
+    project: str | None
+    public: bool

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from epigex.app.cli import model_commands  # noqa: F401  (registers the model commands)
+from epigex.app.cli import access_commands, model_commands  # noqa: F401  (registers their commands)
 from epigex.app.cli.base import app, console, err_console, friendly, how_to_run, open_store, split_names
 from epigex.app.cli.progress import single_bar, task_bars
 from epigex.app.cli.render import (
@@ -31,6 +31,7 @@ from epigex.ingest.catalogue import catalogue
 from epigex.ingest.catalogue import markdown as to_markdown
 from epigex.ingest.featureset import ASSAYS, default_feature_set
 from epigex.ingest.layout import layout_notes
+from epigex.store.access import Owner, check_name, record
 from epigex.store.catalog import Store
 from epigex.store.tracksets import describe
 
@@ -93,12 +94,20 @@ def ingest(
             "--replace", help="Replace a cell the store holds from other files (else: refused, nothing done)."
         ),
     ] = False,
+    project: Annotated[
+        str | None,
+        typer.Option(metavar="LAB", help="The cells belong to this project (private to it unless --public)."),
+    ] = None,
+    public: Annotated[
+        bool, typer.Option("--public", help="With --project: every user may read the cells (its project owns them).")
+    ] = False,
 ) -> None:
     """Read tracks and gene tables into the store; prints a per-cell QC summary.
 
     A cell may bring some of the assays, each as a bigWig, a BED file or both: the tracks it lacks are listed,
     and its predictions come from a model trained on the tracks it has. Ingesting identical files again does
     nothing; a cell the store holds from other files is replaced only with --replace (as replace=true over HTTP).
+    Cells belong to no project and are public, unless --project names one (see `epigex users`).
     """
     # long by design: prints the ingest's results in the order a user reads them
     t0 = time.perf_counter()
@@ -119,6 +128,7 @@ def ingest(
             dask=dask,
             require_all=require_all,
             replace=replace,
+            owner=None if project is None else Owner(check_name(project, "project"), public),
         )
     console.print(qc_table(outcomes))
     for o in outcomes:
@@ -146,6 +156,9 @@ def ingest(
                 markup=False,
                 highlight=False,
             )
+    for o in outcomes:
+        if o.status == "ingested":
+            record(store, "cli", project, "ingest", o.cell, detail=str(data_dir))
     console.print(f"ingested {len(outcomes)} cell line(s) into {store.home} in {time.perf_counter() - t0:.1f} s")
 
 

@@ -17,12 +17,14 @@ from epigex.app.cli.base import app, console, err_console, friendly, open_store,
 from epigex.app.cli.progress import single_bar
 from epigex.app.cli.render import ablation_tables, explanation_tables, reference_table, timing_line, validation_table
 from epigex.app.services.ablate import run_ablation
+from epigex.app.services.access import CLI
 from epigex.app.services.inventory import models
 from epigex.app.services.reports import report as report_file
 from epigex.app.services.serving import local_reads
 from epigex.app.services.training import train as train_model
 from epigex.app.settings import get_settings
 from epigex.models.submission import zip_name
+from epigex.store.access import record as record_audit
 from epigex.store.errors import InputError
 from epigex.store.predictions import references_summary
 from epigex.store.tracksets import describe
@@ -58,6 +60,7 @@ def train(
         record = train_model(
             store, get_settings(), cells=split_names(cells), profile=profile, seed=seed, progress=bar, dask=dask
         )
+    record_audit(store, CLI.name, None, "train", ",".join(record.cells), detail=f"model {record.id}")
     console.print(validation_table(record))
     refs = reference_table(record)
     if refs is not None:
@@ -135,7 +138,7 @@ def models_activate(
     model_id: Annotated[str, typer.Argument(metavar="MODEL_ID", help="Model id: whole, a unique prefix, or latest.")],
 ) -> None:
     """Make a model the active one (the one predict, submission, explain and the service use)."""
-    record = local_reads(open_store(), get_settings()).activate(model_id)
+    record = local_reads(open_store(), get_settings()).activate(model_id, by=CLI)
     console.print(f"model {record.id} is now active")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from epigex.app.services.jobs import JobRunner, cell_job_key, track_set_job_key
 from epigex.app.settings import Settings
 from epigex.models.pipeline import train_from_store
+from epigex.store.access import public_labelled_cells
 from epigex.store.catalog import Store
 from epigex.store.cells import cells_overview
 from epigex.store.errors import ConflictError, InputError, NotFoundError
@@ -66,9 +67,10 @@ def model_needed_conflict(runner: JobRunner | None, needed: ModelNeeded) -> Conf
 
 
 def shared_tracks(store: Store, overview: dict[str, dict[str, Any]] | None = None) -> list[str]:
-    """The tracks every labelled cell line has (what a default model is trained on)."""
+    """The tracks every labelled cell line has (what a default model is trained on; with users, every public one)."""
     cells = overview if overview is not None else cells_overview(store)
-    sets = [set(c["tracks"]) for c in cells.values() if c["labelled"]]
+    pool = public_labelled_cells(store)  # with users: the cells shared models are trained on
+    sets = [set(c["tracks"]) for name, c in cells.items() if c["labelled"] and (pool is None or name in pool)]
     return sorted(set.intersection(*sets)) if sets else []
 
 
@@ -101,7 +103,7 @@ def model_for_cell(store: Store, cell: str, overview: dict[str, dict[str, Any]] 
     target = target_tracks(store, cell, overview)
     if target is None:
         return None
-    found = model_ids_with_tracks(store, target)
+    found = model_ids_with_tracks(store, target, public_labelled_cells(store))
     if not found:
         raise ModelNeeded(cell, target)
     return found[0]
@@ -114,15 +116,16 @@ def ensure_cell_model(
     target = target_tracks(store, cell)
     if target is None:
         return get_model(store)
+    pool = public_labelled_cells(store)  # with users: shared data only, so every project may use the model
     with _training:
-        found = models_with_tracks(store, target)
+        found = models_with_tracks(store, target, pool)
         if found:
             touch_model(store, found[0].id)
             found[0].reused = True
             return found[0]
         _, record = train_from_store(
             store,
-            None,
+            None if pool is None else sorted(pool),
             PROFILE,
             seed=0,
             threads=settings.threads,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from epigex.app.services.access import ANYONE, Access, Principal
 from epigex.app.services.ahead import predict_ahead
 from epigex.app.services.assaysets import ensure_cell_model
 from epigex.app.services.jobs import JobRow, JobRunner, Report, cell_job_key
@@ -30,9 +32,10 @@ from epigex.ingest.layout import CellFiles, check_cell_name
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from epigex.ingest.pipeline import ingest_cell, input_digest, input_roles
 from epigex.ingest.validate import check_track
+from epigex.store.access import Owner, bytes_uploaded_since, record, set_owner
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_digest, delete_cell, feature_set_definition, reference_genes
-from epigex.store.errors import ConflictError, EpigexError, FileTypeError, InputError
+from epigex.store.errors import ConflictError, EpigexError, FileTypeError, InputError, QuotaError
 from epigex.store.registry import active_model_id, get_model
 from epigex.store.tracksets import TrackKey
 
@@ -84,6 +87,7 @@ class PreparedCell:
     shas: dict[str, str]
     digest: str
     replace: bool
+    owner: Owner | None = None  # who the cell belongs to once ingested (None: as before; a new cell is public)
 
 
 def _write_info(frame: pl.DataFrame, path: Path) -> Path:
@@ -175,25 +179,77 @@ def prepare_upload(
     return PreparedCell(cf, fs, shas, input_digest(fs, shas), replace)
 
 
+def _flag(upload: Upload, name: str) -> bool | None:
+    value = upload.fields.get(name)
+    return None if value is None else value.strip().lower() in ("1", "true", "yes")
+
+
+def upload_owner(access: Access, by: Principal, upload: Upload, name: str, exists: bool) -> Owner | None:
+    """Who an uploaded cell will belong to; refuses a name the uploader may not use (None: no users, as before).
+
+    A new cell belongs to the uploader's project, private unless ``public``; the admin's uploads are public. A
+    cell that exists keeps its project: only its project's writers (or an admin) may replace it, and a name the
+    uploader may not even read answers "not available", never whose it is.
+    """
+    view = access.view()
+    if not view.users_mode:
+        return None
+    public = _flag(upload, "public")
+    if exists:
+        if not view.may_read_cell(by, name):
+            raise ConflictError(f"the name {name!r} is not available; choose another name for this cell line")
+        access.write_cell(by, name)
+        old = view.owner("cell", name)
+        return Owner(old.project, old.public if public is None else public)
+    return Owner(by.project, by.project is None or bool(public))
+
+
+def check_upload_quota(store: Store, access: Access, by: Principal, size: int | None, settings: Settings) -> None:
+    """429 (with ``Retry-After``: the next UTC midnight) when ``size`` more bytes would take a user past its
+    daily upload quota (``EPIGEX_UPLOAD_MB_PER_DAY``); admins and a store without users have none."""
+    if by.admin or not access.view().users_mode:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    used = bytes_uploaded_since(store, by.name, midnight)
+    limit = settings.upload_mb_per_day * 2**20
+    if used + (size or 0) > limit:
+        raise QuotaError(
+            f"{by.name} has uploaded {used / 2**20:.0f} MB today; this upload would pass the daily quota of "
+            f"{settings.upload_mb_per_day} MB (EPIGEX_UPLOAD_MB_PER_DAY); try again after midnight UTC",
+            retry_after=int((midnight + timedelta(days=1) - now).total_seconds()) + 1,
+        )
+
+
 def submit_cell(
     store: Store,
     runner: JobRunner,
     upload: Upload,
     *,
     settings: Settings,
+    access: Access | None = None,
+    by: Principal = ANYONE,
 ) -> JobRow:
-    """Check an upload and queue its ingest; a no-op job when the store already has exactly these files.
+    """Check an upload and queue its ingest for ``by``; a no-op job when the store already has exactly these files.
 
     A cell with some of the tracks also gets, in the same job, the model for its track set (trained once).
     """
+    access = access or Access(store)
     try:
+        size = sum(part.size for part in upload.files.values())
+        check_upload_quota(store, access, by, size, settings)  # a chunked body's size is known only now
         prep = prepare_upload(store, upload, limits=settings.read_limits())
         name = prep.files.name
         current = cell_digest(store, name)
+        prep.owner = upload_owner(access, by, upload, name, current is not None)
         params = {"cell_line": name, "feature_set": prep.fs.id, "input_digest": prep.digest}
         if current == prep.digest:
             upload.discard()
-            return runner.finished("ingest", params, {"cell_line": name, "status": "unchanged"}, "unchanged")
+            if prep.owner is not None and prep.owner != access.view().owner("cell", name):
+                set_owner(store, "cell", name, prep.owner)
+            job = runner.finished("ingest", params, {"cell_line": name, "status": "unchanged"}, "unchanged", by=by)
+            record(store, by.name, by.project, "upload", name, nbytes=size, detail=f"job {job.id}: unchanged")
+            return job
         if current is not None and not prep.replace:
             raise ConflictError(
                 f"cell line {name!r} exists with other files; send replace=true to replace it (epigex ingest "
@@ -209,10 +265,12 @@ def submit_cell(
         return ingest_upload(store, prep, upload, settings, report)
 
     try:
-        return runner.submit("ingest", params, work, key=cell_job_key(name))
+        job = runner.submit("ingest", params, work, key=cell_job_key(name), by=by)
     except BaseException:
         upload.discard()
         raise
+    record(store, by.name, by.project, "upload", name, nbytes=size, detail=f"job {job.id}")
+    return job
 
 
 def _ingest_files(
@@ -241,6 +299,7 @@ def _ingest_files(
             keep_files=True,
             runner=tracks,
             limits=settings.read_limits(),
+            owner=prep.owner,
         )
     except EpigexError as err:  # name the client's file, not where the server kept it
         for path, label in labels.items():
@@ -285,9 +344,19 @@ def ingest_upload(
     return result
 
 
-def delete_cell_line(store: Store, runner: JobRunner, serving: Serving, name: str) -> None:
+def delete_cell_line(store: Store, runner: JobRunner, serving: Serving, name: str, *, by: Principal = ANYONE) -> None:
     """Remove a cell line and all it owns; 409 while a job ingests it; the read service forgets it."""
     if runner.busy(cell_job_key(name)):
         raise ConflictError(f"cell line {name!r} is being ingested right now; delete it when the job has finished")
     delete_cell(store, name)
     serving.forget_cell(name)
+    record(store, by.name, by.project, "delete", name)
+
+
+def publish_cell(store: Store, access: Access, by: Principal, name: str) -> dict[str, Any]:
+    """Make a cell line readable by every user (it stays its project's); the owner row as it now is."""
+    access.write_cell(by, name)
+    old = access.view().owner("cell", name)
+    set_owner(store, "cell", name, Owner(old.project, True))
+    record(store, by.name, by.project, "publish", name)
+    return {"kind": "cell", "name": name, "project": old.project, "public": True}

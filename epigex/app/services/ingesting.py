@@ -11,6 +11,7 @@ from epigex.app.settings import Settings
 from epigex.ingest.committer import IngestOutcome
 from epigex.ingest.executors import DaskRunner, LocalRunner, TrackRunner
 from epigex.ingest.pipeline import ingest_dataset
+from epigex.store.access import Owner
 from epigex.store.catalog import Store
 from epigex.store.types import ProgressFn
 
@@ -38,9 +39,11 @@ def ingest_folder(
     dask: str | None = None,
     require_all: bool = False,
     replace: bool = False,
+    owner: Owner | None = None,
 ) -> list[IngestOutcome]:
     """Ingest every (or the named) cell of a course-layout folder, within the settings' read budget; a cell may
-    bring some of the tracks unless ``require_all``; a cell held from other files is replaced only with ``replace``."""
+    bring some of the tracks unless ``require_all``; a cell held from other files is replaced only with ``replace``;
+    ``owner``: the project the cells belong to from now on (None: as before, a new cell public)."""
     with track_runner(settings, dask) as runner:
         outcomes = ingest_dataset(
             store,
@@ -52,6 +55,7 @@ def ingest_folder(
             limits=settings.read_limits(),
             require_all=require_all,
             replace=replace,
+            owner=owner,
         )
     predict_ahead(store, [o.cell for o in outcomes if o.status != "unchanged"])
     return outcomes

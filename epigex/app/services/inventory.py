@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from epigex.app.services.access import Principal
 from epigex.models.persist import load_model
+from epigex.store.access import Owner, owner_of, set_owner
+from epigex.store.access import record as audit
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_feature_sets, cell_info, cell_tracks, list_cells, predicted_by
 from epigex.store.registry import ModelRecord, activate_model, active_model_id, get_model, list_models
@@ -73,6 +76,15 @@ def model_detail(store: Store, model_id: str) -> dict[str, Any]:
         "timings": r.timings,
         "n_boosters": r.n_boosters,
     }
+
+
+def share_model(store: Store, by: Principal, ref: str) -> dict[str, Any]:
+    """Share a model with every user (admins); the owner row as it now is."""
+    record = get_model(store, ref)
+    old = owner_of(store, "model", record.id)
+    set_owner(store, "model", record.id, Owner(old.project, True))
+    audit(store, by.name, by.project, "share", record.id)
+    return {"kind": "model", "name": record.id, "project": old.project, "public": True}
 
 
 def activate_checked(store: Store, ref: str) -> ModelRecord:

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from epigex.app.runtime import lower_thread_priority
+from epigex.app.services.access import ANYONE, Principal
 from epigex.store.catalog import Store
-from epigex.store.errors import BusyError, ConflictError, EpigexError, ResourceLimitError
+from epigex.store.errors import BusyError, ConflictError, EpigexError, QuotaError, ResourceLimitError
 from epigex.store.jobs import STATES, JobRow, get_job, job_counts, save_job, save_progress
 
 log = logging.getLogger("epigex.jobs")
@@ -69,18 +70,23 @@ class JobRunner:
         timeout_s: float | None = None,
         owner: str | None = None,
         max_queued: int = 8,
+        max_per_user: int = 2,
     ) -> None:
         self.store = store
         self.timeout_s = timeout_s
         self.owner = owner
         self.max_queued = max_queued
+        self.max_per_user = max_per_user  # unfinished jobs one user may have at once (admins: no limit)
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="epigex-job")
         self._jobs: dict[str, JobRow] = {}
         self._keys: dict[str, str] = {}  # exclusive key (e.g. "cell:X3") -> job id while queued or running
         self._lock = threading.Lock()
 
-    def submit(self, kind: str, params: dict[str, Any], fn: JobFn, *, key: str | None = None) -> JobRow:
-        """Queue ``fn``; with ``key``, refuse (409) while another job holding the same key is unfinished."""
+    def submit(
+        self, kind: str, params: dict[str, Any], fn: JobFn, *, key: str | None = None, by: Principal = ANYONE
+    ) -> JobRow:
+        """Queue ``fn`` for ``by``; with ``key``, refuse (409) while another job holding the same key is unfinished;
+        refuse (429) a user who has ``max_per_user`` jobs unfinished already."""
         job = JobRow(
             id=uuid.uuid4().hex[:16],
             kind=kind,
@@ -94,8 +100,17 @@ class JobRunner:
             started_at=None,
             finished_at=None,
             owner=self.owner,
+            actor=by.name,
+            project=by.project,
         )
         with self._lock:
+            mine = sum(1 for j in self._jobs.values() if j.actor == by.name and j.status in ("queued", "running"))
+            if not by.admin and mine >= self.max_per_user:
+                raise QuotaError(
+                    f"{by.name} has {mine} jobs unfinished already (EPIGEX_MAX_JOBS_PER_USER={self.max_per_user}); "
+                    "submit this one when one of them has finished",
+                    retry_after=30,
+                )
             waiting = sum(1 for j in self._jobs.values() if j.status == "queued")
             if waiting >= self.max_queued:
                 raise BusyError(
@@ -113,11 +128,26 @@ class JobRunner:
         self._pool.submit(self._run, job, fn, key)
         return job
 
-    def finished(self, kind: str, params: dict[str, Any], result: dict[str, Any], message: str) -> JobRow:
+    def finished(
+        self, kind: str, params: dict[str, Any], result: dict[str, Any], message: str, *, by: Principal = ANYONE
+    ) -> JobRow:
         """Record a job that had nothing to do (e.g. an upload of files the store already has)."""
         now = _now()
         job = JobRow(
-            uuid.uuid4().hex[:16], kind, "succeeded", 1.0, message, None, params, result, now, now, now, self.owner
+            uuid.uuid4().hex[:16],
+            kind,
+            "succeeded",
+            1.0,
+            message,
+            None,
+            params,
+            result,
+            now,
+            now,
+            now,
+            self.owner,
+            by.name,
+            by.project,
         )
         with self._lock:
             self._jobs[job.id] = job

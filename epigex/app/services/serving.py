@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from epigex.app.services.access import ANYONE, Principal
 from epigex.app.services.assaysets import ModelNeeded, ensure_cell_model, model_for_cell, model_needed_conflict
 from epigex.app.services.cell_lines import feature_set_for_uploads
 from epigex.app.services.inventory import activate_checked, cell_lines, models
@@ -33,6 +34,7 @@ from epigex.models.explain import explain_row
 from epigex.models.persist import LoadedModel, load_model
 from epigex.models.predict import prediction_frame
 from epigex.models.submission import submission_zip
+from epigex.store.access import record as audit
 from epigex.store.catalog import Store
 from epigex.store.cells import cell_genes, cell_info
 from epigex.store.errors import ConflictError, EpigexError, NotFoundError
@@ -270,38 +272,45 @@ class Serving:
         return explain_row(model, ps.cell, gene, ps.frame.row(i, named=True), ps.X[i], top)
 
     def table(
-        self, cell: str, fmt: str, genes: list[str] | None = None, model_id: str | None = None
+        self, cell: str, fmt: str, genes: list[str] | None = None, model_id: str | None = None, may_use: Gate = None
     ) -> tuple[bytes, str | None]:
         """A cell's predictions as ``json``, ``csv`` or ``tsv`` (a subset of ``genes``, in their order), with the
-        cell's QC verdict."""
+        cell's QC verdict. ``may_use``: whether the caller may read predictions of a model (409 otherwise)."""
         if genes:
             self.check_genes(cell, genes)  # an unknown gene: 404 before any work
-        ps = self.cached(cell, model_id) or self.predictions(cell, model_id)
+        ps = allowed(self.cached(cell, model_id) or self.predictions(cell, model_id), may_use)
         return (self.genes_body(ps, genes, fmt) if genes else ps.bodies[fmt]), ps.qc_verdict
 
     def submission(
-        self, cell: str, model_id: str | None = None, progress: ProgressFn | None = None
+        self, cell: str, model_id: str | None = None, progress: ProgressFn | None = None, may_use: Gate = None
     ) -> tuple[str, bytes]:
         """The model's id and the course's submission ZIP over the cell's test genes, in their order."""
-        ps = self.cached(cell, model_id) or self.predictions(cell, model_id, progress)
+        ps = allowed(self.cached(cell, model_id) or self.predictions(cell, model_id, progress), may_use)
         return ps.model_id, submission_zip(ps.frame)
 
     def explanation(
-        self, cell: str, gene: str, model_id: str | None = None, top: int = 20, progress: ProgressFn | None = None
+        self,
+        cell: str,
+        gene: str,
+        model_id: str | None = None,
+        top: int = 20,
+        progress: ProgressFn | None = None,
+        may_use: Gate = None,
     ) -> dict[str, Any]:
         """SHAP contributions of both stages for one gene (an unknown gene: 404 before any work)."""
         self.check_genes(cell, [gene])
-        ps = self.cached(cell, model_id) or self.predictions(cell, model_id, progress)
+        ps = allowed(self.cached(cell, model_id) or self.predictions(cell, model_id, progress), may_use)
         return self.explain(ps, gene, top)
 
     def report_html(self, model_id: str | None = None) -> str:
         """A model's HTML report: the kept one, else rendered now (kept unless the service writes nothing)."""
         return report_html(self.store, self.model(model_id).id, keep=self.writes)
 
-    def activate(self, ref: str) -> ModelRecord:
+    def activate(self, ref: str, by: Principal = ANYONE) -> ModelRecord:
         """Make a model active (an id, a unique prefix or ``latest``), once its files are known to load."""
         record = activate_checked(self.store, ref)
         self.forget_active()
+        audit(self.store, by.name, by.project, "activate", record.id)
         return record
 
     def _current(self, key: str, compute: Callable[[], T]) -> T:
@@ -342,6 +351,20 @@ class Serving:
         """Re-read the active model on the next request."""
         with self._lock:
             self._active = (None, None)
+
+
+Gate = Callable[[str], bool] | None
+
+
+def allowed(ps: PredictionSet, may_use: Gate) -> PredictionSet:
+    """``ps``, unless ``may_use`` says its model may not be read by the caller (409: what to do instead)."""
+    if may_use is not None and not may_use(ps.model_id):
+        raise ConflictError(
+            f"the model that serves cell line {ps.cell!r} ({ps.model_id}) was trained on cell lines you may not "
+            "read: ask an admin to share it, or train one on your project's cells (POST /models) and ask with "
+            "?model=<its id>"
+        )
+    return ps
 
 
 def local_reads(store: Store, settings: Settings) -> Serving:

@@ -6,10 +6,12 @@ whatever the browser does afterwards (sorting, uploading, activating) it does th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from epigex.app.services.access import Access, Principal
 from epigex.app.services.inventory import cell_lines, model_detail, models
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.serving import Serving
@@ -37,23 +39,27 @@ def drift_note(drift: dict[str, Any] | None) -> str:
     return f"drift score {score:.3f}; between the training cells {base:.3f}"
 
 
-def cells_view(store: Store, serving: Serving) -> dict[str, Any]:
-    """Every cell line with its tracks, each track's QC verdict and reasons, its drift; and the running jobs."""
+def cells_view(store: Store, serving: Serving, access: Access, p: Principal) -> dict[str, Any]:
+    """Every cell line ``p`` may read with its tracks, each track's QC verdict and reasons, its drift; and the
+    running jobs ``p`` may see."""
     rows = []
-    for c in cell_lines(store):
+    view = access.view()
+    for c in access.cell_rows(p, cell_lines(store)) if view.users_mode else cell_lines(store):
         try:
             qc: dict[str, Any] = cell_qc(store, c["name"], keep=serving.writes)
         except EpigexError as err:  # a cell QC cannot judge yet (no model): shown, not fatal
             qc = {"verdict": None, "tracks": [], "drift": None, "note": str(err)}
+        qc = access.redact(p, qc)
         rows.append({**c, "qc": qc, "drift_note": drift_note(qc.get("drift"))})
     jobs = [
         {"id": j.id, "kind": j.kind, "status": j.status, "progress": j.progress, "message": j.message, **j.params}
         for j in unfinished_jobs(store)
+        if not view.users_mode or view.may_see_job(p, j.project, j.actor)
     ]
     return {"cells": rows, "jobs": jobs}
 
 
-def cell_view(store: Store, serving: Serving, cell: str) -> dict[str, Any]:
+def cell_view(store: Store, serving: Serving, cell: str, access: Access, p: Principal) -> dict[str, Any]:
     """A cell line: its facts, tracks and QC (the predictions table is fetched by the page from the API)."""
     info = next((c for c in cell_lines(store) if c["name"] == cell), None)
     if info is None:
@@ -62,14 +68,19 @@ def cell_view(store: Store, serving: Serving, cell: str) -> dict[str, Any]:
         qc: dict[str, Any] | None = cell_qc(store, cell, keep=serving.writes)
     except EpigexError:
         qc = None
+    qc = access.redact(p, qc)
     note = drift_note(qc.get("drift")) if qc else ""
     return {"cell": info, "qc": qc, "tracks": cell_tracks(store, cell), "drift_note": note}
 
 
-def models_view(store: Store) -> dict[str, Any]:
-    """Every model, with each one's validation summary."""
+def models_view(store: Store, access: Access, p: Principal) -> dict[str, Any]:
+    """Every model ``p`` may use, with each one's validation summary (if ``p`` may read its training cells)."""
     out = []
-    for m in models(store):
+    view = access.view()
+    for m in access.model_rows(p, models(store)) if view.users_mode else models(store):
+        if view.users_mode and not view.may_see_training(p, m["id"]):
+            out.append({**m, "summary": [], "references": None})
+            continue
         detail = model_detail(store, m["id"])
         out.append(
             {**m, "summary": detail["metrics"].get("summary", []), "references": detail["metrics"].get("references")}
@@ -109,7 +120,9 @@ def windows_bed(store: Store, serving: Serving, cell: str, gene: str) -> str:
     return "".join(f"{chrom}\t{int(s[0])}\t{int(e[0])}\t{name}\n" for name, s, e in wins if int(e[0]) > int(s[0]))
 
 
-def gene_view(store: Store, serving: Serving, cell: str, gene: str, flank: int = 100_000) -> dict[str, Any]:
+def gene_view(
+    store: Store, serving: Serving, cell: str, gene: str, readable: Callable[[str], bool], flank: int = 100_000
+) -> dict[str, Any]:
     """A gene in a cell line: its locus ± ``flank`` and the tracks of the genome view — the cell's kept bigWig and
     peak files, the same tracks of the model's training cells beside them (one autoscale group per assay), and the
     feature windows."""
@@ -118,7 +131,7 @@ def gene_view(store: Store, serving: Serving, cell: str, gene: str, flank: int =
     lo, hi = int(min(coords.gene_start[0], coords.tss_start[0])), int(max(coords.gene_end[0], coords.tss_end[0]))
     locus = f"{chrom}:{max(1, lo - flank + 1)}-{min(size, hi + flank)}"
     try:
-        refs = [c for c in get_model(store, serving.predictions(cell).model_id).cells if c != cell]
+        refs = [c for c in get_model(store, serving.predictions(cell).model_id).cells if c != cell and readable(c)]
     except EpigexError:
         refs = []
     tracks: list[dict[str, Any]] = []

@@ -56,13 +56,15 @@ def post_cell(
         )
 
 
-def wait_job(client: TestClient | httpx.Client, job_id: str, timeout: float = 300.0) -> dict[str, Any]:
+def wait_job(
+    client: TestClient | httpx.Client, job_id: str, timeout: float = 300.0, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Poll a job until it has finished (a TestClient or an httpx client of a real server)."""
     import time
 
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        job = client.get(f"/jobs/{job_id}").json()
+        job = client.get(f"/jobs/{job_id}", headers=headers).json()
         if job["status"] in ("succeeded", "failed"):
             return job  # type: ignore[no-any-return]
         time.sleep(0.2)

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-router = APIRouter(tags=["bench"], include_in_schema=False)
+from epigex.app.api.deps import Public
+
+router = APIRouter(tags=["bench"], include_in_schema=False, dependencies=[Public])
 
 
 @lru_cache(maxsize=16)

@@ -10,10 +10,35 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from pydantic import TypeAdapter
 
-from epigex.app.api.deps import RunnerDep, ServingDep, SettingsDep, StoreDep, WriteAccess
-from epigex.app.api.schemas import CellAccepted, CellLineDetail, CellLineOut, QcOut, TrackOut, error_responses
-from epigex.app.services.cell_lines import delete_cell_line, submit_cell, upload_fields
-from epigex.app.services.inventory import cell_detail
+from epigex.app.api.deps import (
+    AccessDep,
+    Listing,
+    PrincipalDep,
+    ReadCell,
+    RunnerDep,
+    ServingDep,
+    SettingsDep,
+    StoreDep,
+    WriteCell,
+    Writer,
+)
+from epigex.app.api.schemas import (
+    CellAccepted,
+    CellLineDetail,
+    CellLineOut,
+    OwnerOut,
+    QcOut,
+    TrackOut,
+    error_responses,
+)
+from epigex.app.services.cell_lines import (
+    check_upload_quota,
+    delete_cell_line,
+    publish_cell,
+    submit_cell,
+    upload_fields,
+)
+from epigex.app.services.inventory import cell_detail, cell_lines
 from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
@@ -43,6 +68,11 @@ UPLOAD_SCHEMA: dict[str, Any] = {
                     "properties": {
                         "name": {"type": "string", "pattern": CELL_NAME.pattern},
                         "replace": {"type": "boolean", "default": False},
+                        "public": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "with users: readable by every user, not only the uploader's project",
+                        },
                         "require_all": {
                             "type": "boolean",
                             "default": False,
@@ -60,9 +90,22 @@ UPLOAD_SCHEMA: dict[str, Any] = {
 ERRORS = error_responses(400, 401, 403, 404, 408, 409, 413, 415, 422, 429)
 
 
-@router.post("/cell-lines", status_code=202, response_model=CellAccepted, openapi_extra=UPLOAD_SCHEMA, responses=ERRORS)
+@router.post(
+    "/cell-lines",
+    dependencies=[Writer],
+    status_code=202,
+    response_model=CellAccepted,
+    openapi_extra=UPLOAD_SCHEMA,
+    responses=ERRORS,
+)
 async def create_cell_line(
-    request: Request, _: WriteAccess, store: StoreDep, runner: RunnerDep, settings: SettingsDep, serving: ServingDep
+    request: Request,
+    store: StoreDep,
+    runner: RunnerDep,
+    settings: SettingsDep,
+    serving: ServingDep,
+    access: AccessDep,
+    p: PrincipalDep,
 ) -> CellAccepted:
     """Upload a cell line's tracks (``{assay}_bigwig``, ``{assay}_bed``); ingest runs as a job.
 
@@ -70,15 +113,17 @@ async def create_cell_line(
     least one file). A cell with some of the tracks gets, in the same job, a model trained for exactly those.
     """
     length = request.headers.get("content-length")
+    size = int(length) if length and length.isdigit() else None
+    await run_in_threadpool(check_upload_quota, store, access, p, size, settings)  # 429 before the body
     fs = await run_in_threadpool(serving.upload_feature_set)  # from memory while the catalog is unchanged
     upload = await receive_upload(
         request.headers.get("content-type", ""),
-        int(length) if length and length.isdigit() else None,
+        size,
         request.stream(),
         request.app.state.uploads / uuid.uuid4().hex,
         settings.max_upload_mb * 2**20,
         files_allowed={*upload_fields(fs), "genes", "labels"},
-        text_allowed={"name", "replace", "require_all"},
+        text_allowed={"name", "replace", "require_all", "public"},
         idle_timeout=settings.body_timeout_s,
     )
     job = await run_in_threadpool(
@@ -87,6 +132,8 @@ async def create_cell_line(
         runner,
         upload,
         settings=settings,
+        access=access,
+        by=p,
     )
     return CellAccepted(cell_line=job.params["cell_line"], job_id=job.id, status_url=f"/jobs/{job.id}")
 
@@ -98,30 +145,50 @@ def _render_cells(rows: list[dict[str, Any]]) -> bytes:
     return _CELLS.dump_json(_CELLS.validate_python(rows))
 
 
-@router.get("/cell-lines", response_model=list[CellLineOut])
-def list_cell_lines(serving: ServingDep) -> Response:
-    """Every cell line in the store."""
+@router.get("/cell-lines", dependencies=[Listing], response_model=list[CellLineOut])
+def list_cell_lines(serving: ServingDep, access: AccessDep, p: PrincipalDep) -> Response:
+    """Every cell line the caller may read (with users: the public ones and its project's)."""
+    view = access.view()
+    if view.users_mode:
+        return Response(_render_cells(access.cell_rows(p, cell_lines(serving.store))), media_type="application/json")
     return Response(serving.cell_lines_body(_render_cells), media_type="application/json")
 
 
-@router.get("/cell-lines/{name}", response_model=CellLineDetail, responses=error_responses(404))
-def get_cell_line(name: str, store: StoreDep, serving: ServingDep) -> CellLineDetail:
+@router.get(
+    "/cell-lines/{name}", dependencies=[ReadCell], response_model=CellLineDetail, responses=error_responses(404)
+)
+def get_cell_line(
+    name: str, store: StoreDep, serving: ServingDep, access: AccessDep, p: PrincipalDep
+) -> CellLineDetail:
     """One cell line with its tracks, QC and feature status."""
-    d = cell_detail(store, name, serving.active_id())
+    d = access.redact(p, cell_detail(store, name, serving.active_id()))
     d["tracks"] = [TrackOut(**t) for t in d["tracks"]]
     return CellLineDetail(**d)
 
 
-@router.get("/cell-lines/{name}/qc", response_model=QcOut, responses=error_responses(404, 409))
-def get_cell_line_qc(name: str, store: StoreDep, serving: ServingDep) -> QcOut:
+@router.get("/cell-lines/{name}/qc", dependencies=[ReadCell], response_model=QcOut, responses=error_responses(404, 409))
+def get_cell_line_qc(name: str, store: StoreDep, serving: ServingDep, access: AccessDep, p: PrincipalDep) -> QcOut:
     """Track QC: per track a verdict (pass, warn, fail), the assay it looks like and why; the cell's drift."""
-    return QcOut(**cell_qc(store, name, keep=serving.writes))
+    return QcOut(**access.redact(p, cell_qc(store, name, keep=serving.writes)))
 
 
-@router.delete("/cell-lines/{name}", status_code=204, responses=error_responses(401, 403, 404, 409))
-def remove_cell_line(name: str, _: WriteAccess, store: StoreDep, runner: RunnerDep, serving: ServingDep) -> None:
+@router.delete(
+    "/cell-lines/{name}", dependencies=[WriteCell], status_code=204, responses=error_responses(401, 403, 404, 409)
+)
+def remove_cell_line(name: str, store: StoreDep, runner: RunnerDep, serving: ServingDep, p: PrincipalDep) -> None:
     """Remove a cell line and all it owns (features, kept tracks, predictions)."""
-    delete_cell_line(store, runner, serving, name)
+    delete_cell_line(store, runner, serving, name, by=p)
+
+
+@router.post(
+    "/cell-lines/{name}/publish",
+    dependencies=[WriteCell],
+    response_model=OwnerOut,
+    responses=error_responses(401, 403, 404),
+)
+def publish(name: str, store: StoreDep, access: AccessDep, p: PrincipalDep) -> OwnerOut:
+    """Make a cell line readable by every user (its project keeps it: only its writers change or delete it)."""
+    return OwnerOut(**publish_cell(store, access, p, name))
 
 
 TRACK_CONTENT = {
@@ -132,6 +199,7 @@ TRACK_CONTENT = {
 
 @router.get(
     "/cell-lines/{name}/tracks/{assay}/{kind}",
+    dependencies=[ReadCell],
     response_class=FileResponse,
     responses={
         200: {"content": TRACK_CONTENT, "description": "the whole file (a bigWig's bytes, or a BED's text)"},

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from epigex.app.api.deps import RunnerDep, ServingDep
+from epigex.app.api.deps import Public, RunnerDep, ServingDep
 from epigex.app.api.schemas import HealthOut, SeedOut
 from epigex.store.errors import EpigexError
 from epigex.store.jobs import JobRow
@@ -17,13 +17,13 @@ router = APIRouter(tags=["health"])
 _OK = b'{"status":"ok"}'
 
 
-@router.get("/healthz", response_model=HealthOut)
+@router.get("/healthz", dependencies=[Public], response_model=HealthOut)
 async def healthz() -> Response:
     """The process answers (liveness: no store, no thread, nothing that can be slower than a read)."""
     return Response(_OK, media_type="application/json")
 
 
-@router.get("/readyz", response_model=HealthOut, responses={503: {"model": HealthOut}})
+@router.get("/readyz", dependencies=[Public], response_model=HealthOut, responses={503: {"model": HealthOut}})
 def readyz(serving: ServingDep, runner: RunnerDep) -> Response:
     """Ready when the store opens and an active model is loaded (503 otherwise, with the reason).
 
@@ -47,7 +47,7 @@ def seed_state(job: JobRow) -> dict[str, object]:
     ).model_dump()
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", dependencies=[Public], response_class=Response)
 def metrics(request: Request, runner: RunnerDep) -> Response:
     """Prometheus text: request counts and latencies by route, jobs by state."""
     m = request.app.state.metrics

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from epigex.app.api.deps import RunnerDep, SettingsDep
+from epigex.app.api.deps import ReadJob, RunnerDep, SettingsDep
 from epigex.app.api.schemas import JobOut, error_responses
 from epigex.store.jobs import JobRow
 
@@ -26,7 +26,7 @@ def job_out(job: JobRow, home: str) -> JobOut:
     )
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
+@router.get("/jobs/{job_id}", dependencies=[ReadJob], response_model=JobOut, responses=error_responses(404))
 def get_job(job_id: str, runner: RunnerDep, settings: SettingsDep) -> JobOut:
     """A job's status, progress (0..1), message, error and result."""
     return job_out(runner.get(job_id), str(settings.home))

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from epigex.app.api.deps import ServingDep
+from epigex.app.api.deps import AccessDep, PrincipalDep, ReadCellLine, ReadCellQuery, ServingDep
 from epigex.app.api.schemas import ExplanationOut, PredictionsOut, error_responses
+from epigex.app.services.serving import allowed
 from epigex.models.submission import NAME_RE, zip_name
 
 router = APIRouter(tags=["predictions"])
@@ -26,6 +27,7 @@ SUBMISSION_NAME = NAME_RE.pattern.removesuffix("$") + r"(_Project1(\.zip)?)?$"
 
 @router.get(
     "/predict/{cell_line}",
+    dependencies=[ReadCellLine],
     response_model=PredictionsOut,
     responses={
         200: {
@@ -40,6 +42,8 @@ SUBMISSION_NAME = NAME_RE.pattern.removesuffix("$") + r"(_Project1(\.zip)?)?$"
 async def predict(
     cell_line: str,
     serving: ServingDep,
+    access: AccessDep,
+    p: PrincipalDep,
     genes: Annotated[str | None, Query(description="comma-separated gene names (default: every gene)")] = None,
     fmt: Annotated[Literal["json", "csv", "tsv"], Query(alias="format", description="response format")] = "json",
     model: Annotated[
@@ -52,19 +56,23 @@ async def predict(
     the gene's expression percentile within the cell.
     """
     wanted = [g.strip() for g in genes.split(",") if g.strip()] if genes else []
+    model = model and (access.use_model(p, model) or model)
+    gate = access.model_gate(p)
     ps = serving.cached(cell_line, model)
     if ps is not None and not wanted:  # from memory: no thread hop
-        body, verdict = ps.bodies[fmt], ps.qc_verdict
+        body, verdict = allowed(ps, gate).bodies[fmt], ps.qc_verdict
     else:
-        body, verdict = await run_in_threadpool(serving.table, cell_line, fmt, wanted, model)
+        body, verdict = await run_in_threadpool(serving.table, cell_line, fmt, wanted, model, gate)
     headers = {"X-Epigex-QC": verdict} if verdict else None
     return Response(body, media_type=MEDIA[fmt], headers=headers)
 
 
-@router.get("/explain/{gene}", response_model=ExplanationOut, responses=ERRORS)
+@router.get("/explain/{gene}", dependencies=[ReadCellQuery], response_model=ExplanationOut, responses=ERRORS)
 async def explain(
     gene: str,
     serving: ServingDep,
+    access: AccessDep,
+    p: PrincipalDep,
     cell_line: Annotated[str, Query(description="cell line")],
     top: Annotated[int, Query(ge=1, le=1000, description="contributions per stage")] = 20,
     model: Annotated[
@@ -72,17 +80,22 @@ async def explain(
     ] = None,
 ) -> JSONResponse:
     """SHAP contributions of both stages for one gene (log-odds for the classifier, rank for the regressor)."""
-    return JSONResponse(await run_in_threadpool(serving.explanation, cell_line, gene, model, top))
+    model = model and (access.use_model(p, model) or model)
+    gate = access.model_gate(p)
+    return JSONResponse(await run_in_threadpool(serving.explanation, cell_line, gene, model, top, None, gate))
 
 
 @router.get(
     "/submission/{cell_line}",
+    dependencies=[ReadCellLine],
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}}, **ERRORS},
 )
 async def submission(
     cell_line: str,
     serving: ServingDep,
+    access: AccessDep,
+    p: PrincipalDep,
     name: Annotated[
         str,
         Query(description="Last_First (the ZIP is Last_First_Project1.zip)", pattern=SUBMISSION_NAME, max_length=200),
@@ -93,7 +106,8 @@ async def submission(
 ) -> Response:
     """The course submission ZIP over the cell's test info-file genes, in their order."""
     filename = zip_name(name)
-    _, data = await run_in_threadpool(serving.submission, cell_line, model)
+    model = model and (access.use_model(p, model) or model)
+    _, data = await run_in_threadpool(serving.submission, cell_line, model, None, access.model_gate(p))
     return Response(data, media_type="application/zip", headers={"Content-Disposition": attachment(filename)})
 
 

@@ -1,4 +1,6 @@
 // The UI's shared bits: the bearer token (kept in sessionStorage: this tab only) and fetch with it.
+// With users on the server, page loads need the token too: it also goes into a SameSite=Strict session cookie,
+// which the server reads for GET and HEAD only (a write always sends the Authorization header).
 "use strict";
 const epigex = {
   token() { return sessionStorage.getItem("epigex-token") || ""; },
@@ -15,6 +17,12 @@ const epigex = {
     return data;
   },
   sleep(ms) { return new Promise((ok) => setTimeout(ok, ms)); },
+  keepCookie(t) {
+    const secure = location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = t
+      ? `epigex_token=${encodeURIComponent(t)}; path=/; SameSite=Strict${secure}`
+      : `epigex_token=; path=/; SameSite=Strict; Max-Age=0${secure}`;
+  },
   async waitJob(id, onProgress) {
     for (;;) {
       const job = await epigex.send("GET", `/jobs/${id}`);
@@ -30,10 +38,14 @@ document.addEventListener("DOMContentLoaded", () => {
   const input = document.getElementById("token");
   const state = document.getElementById("token-state");
   state.textContent = epigex.token() ? "token kept for this tab" : "";
+  const hadCookie = document.cookie.split("; ").some((c) => c.startsWith("epigex_token="));
+  if (epigex.token() && !hadCookie) epigex.keepCookie(epigex.token());
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     sessionStorage.setItem("epigex-token", input.value.trim());
+    epigex.keepCookie(epigex.token());
     input.value = "";
     state.textContent = epigex.token() ? "token kept for this tab" : "no token";
+    if (form.dataset.users === "true") location.reload(); // the page shows what this token may read
   });
 });
