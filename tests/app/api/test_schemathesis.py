@@ -74,3 +74,31 @@ def test_schemathesis_with_and_without_the_token(trained_copy: Path, tmp_path: P
         authorised = schemathesis(s.url, "-H", f"Authorization: Bearer {TOKEN}")
         assert authorised.returncode == 0, authorised.stdout[-6000:]
         assert "Server error" not in s.log_text()
+
+
+def test_schemathesis_with_each_role_of_a_shared_service(trained_copy: Path, tmp_path: Path) -> None:
+    """With users: a reader's and a writer's token of the project that owns X3, and anonymous (who sees none of
+    it): the document holds for each, and nothing a fuzzed request sends gets past its role."""
+    from epigex.store.access import Owner, add_user, set_owner
+    from epigex.store.catalog import Store
+
+    if (
+        shutil.which("schemathesis") is None
+        and not (Path(__file__).resolve().parents[3] / ".venv/bin/schemathesis").exists()
+    ):
+        pytest.skip("schemathesis is not installed (pip install -e '.[dev]')")
+    store = Store(trained_copy)
+    set_owner(store, "cell", "X3", Owner("labA", False))
+    tokens = {role: add_user(store, f"{role}1", "labA", role) for role in ("reader", "writer")}
+    store.close()
+    with running_server(trained_copy, tmp_path / "s.log", env=SERVER_ENV) as s:
+        admin = {"Authorization": f"Bearer {TOKEN}"}
+        before = httpx.get(f"{s.url}/cell-lines", headers=admin).json()
+        for role in ("reader", "writer"):
+            run = schemathesis(s.url, "-H", f"Authorization: Bearer {tokens[role]}")
+            assert run.returncode == 0, (role, run.stdout[-6000:])
+            if role == "reader":
+                assert httpx.get(f"{s.url}/cell-lines", headers=admin).json() == before  # a reader wrote nothing
+        anonymous = schemathesis(s.url)
+        assert anonymous.returncode == 0, anonymous.stdout[-6000:]
+        assert "Server error" not in s.log_text()

@@ -148,3 +148,35 @@ def test_job_keys_are_spelt_in_one_place() -> None:
 
     assert cell_job_key("X3") == "cell:X3"
     assert track_set_job_key(["H3K4me3:bed", "DNase:bigwig"]) == "tracks:DNase:bigwig,H3K4me3:bed"
+
+
+def test_a_user_may_have_so_many_jobs_at_once(tmp_path: Path) -> None:
+    from epigex.app.services.access import ADMIN, Principal
+    from epigex.store.errors import QuotaError
+
+    store = Store(tmp_path / "home")
+    runner = JobRunner(store, max_per_user=2, max_queued=10)
+    gate = threading.Event()
+    ana, bob = Principal("ana", "labA", "writer"), Principal("bob", "labB", "writer")
+
+    def blocked(report: Report) -> dict[str, Any]:
+        gate.wait(10)
+        return {}
+
+    first = runner.submit("x", {}, blocked, by=ana)
+    runner.submit("x", {}, blocked, by=ana)
+    with pytest.raises(QuotaError, match="ana has 2 jobs unfinished already") as err:
+        runner.submit("x", {}, blocked, by=ana)
+    assert err.value.status_code == 429
+    assert err.value.retry_after == 30
+    runner.submit("x", {}, blocked, by=bob)  # another user's quota is its own
+    runner.submit("x", {}, blocked, by=ADMIN)  # admins have none
+    runner.submit("x", {}, blocked, by=ADMIN)
+    row = get_job(store, first.id)
+    assert (row.actor, row.project) == ("ana", "labA")
+    gate.set()
+    wait(runner, first.id)
+    deadline = time.monotonic() + 10
+    while runner.get(first.id).status != "succeeded" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runner.shutdown(wait=True)
