@@ -186,3 +186,39 @@ def test_track_bytes_with_range(trained_copy: Path, demo_dir: Path, tmp_path: Pa
         assert httpx.get(f"{s.url}/cell-lines/X3/tracks/DNase/bigbed").status_code == 422
         peaks = httpx.get(f"{s.url}/cell-lines/X3/tracks/H3K4me3/bed")
         assert peaks.content == (demo_dir / "H3K4me3-bed" / "X3.bed").read_bytes()
+
+
+def test_the_ui_shows_each_user_what_it_may_read(chrome: Any, trained_copy: Path, tmp_path: Path) -> None:
+    """With users: anonymous pages list no private cell; the token typed into the page (kept as a SameSite=Strict
+    cookie for page loads) shows its project's cells, their predictions and genome view."""
+    from selenium.webdriver.common.by import By
+
+    from epigex.store.access import Owner, add_user, set_owner
+    from epigex.store.catalog import Store
+
+    store = Store(trained_copy)
+    set_owner(store, "cell", "X3", Owner("labA", False))
+    ana = add_user(store, "ana", "labA", "reader")
+    store.close()
+    with running_server(trained_copy, tmp_path / "s.log", env={"EPIGEX_API_TOKEN": TOKEN}) as s:
+        chrome.get(s.url + "/ui")
+        wait_for(chrome, "return document.readyState === 'complete'")
+        links = [a.text for a in chrome.find_elements(By.CSS_SELECTOR, "section a[href^='/ui/cells/']")]
+        assert links == ["X1", "X2"]
+        chrome.get(s.url + "/ui/cells/X3")
+        assert "unknown cell line 'X3'" in chrome.find_element(By.TAG_NAME, "body").text
+        assert [p for p in problems(chrome) if "status of 404" not in p] == []  # the refused page, nothing else
+        chrome.get(s.url + "/ui")
+        chrome.find_element(By.ID, "token").send_keys(ana)
+        chrome.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        wait_for(chrome, "return document.querySelector(\"a[href='/ui/cells/X3']\") !== null", 30)
+        cookie = chrome.get_cookie("epigex_token")
+        assert cookie["value"] == ana
+        assert cookie["sameSite"] == "Strict"
+        chrome.get(s.url + "/ui/cells/X3")
+        wait_for(chrome, "return document.getElementById('predictions').dataset.ready === 'true'")
+        assert len(chrome.find_elements(By.CSS_SELECTOR, "#predictions tbody tr")) == 200
+        chrome.get(s.url + "/ui/cells/X3/genes/CAPN9")
+        wait_for(chrome, "return document.getElementById('igv').dataset.ready === 'true'")
+        assert chrome.execute_script("return window.epigexBrowser.trackViews.length") >= 7
+        assert problems(chrome) == [], problems(chrome)
