@@ -159,7 +159,9 @@ def gene_view(
                     tracks.append(
                         {
                             "name": name,
-                            "url": url,
+                            # region by region (igv's service source): a page moves kB, not whole peak files
+                            "url": f"{url}?region=$CHR:$START-$END",
+                            "sourceType": "service",
                             "type": "annotation",
                             "format": "bed",
                             "height": 24,

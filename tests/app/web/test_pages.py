@@ -52,3 +52,27 @@ def test_the_api_schema_does_not_list_the_pages(trained_copy: Path) -> None:
         paths = TestClient.get(c, "/openapi.json").json()["paths"]
         assert not [p for p in paths if p.startswith("/ui")]
         assert "/cell-lines/{name}/tracks/{assay}/{kind}" in paths
+
+
+def test_peak_tracks_are_served_region_by_region(trained_copy: Path, demo_dir: Path) -> None:
+    whole = (demo_dir / "H3K4me3-bed" / "X3.bed").read_text().splitlines()
+    expected = [
+        line
+        for line in whole
+        if (f := line.split("\t"))[0] == "chr2" and int(f[1]) < 2_000_000 and int(f[2]) > 1_000_000
+    ]
+    assert expected  # the demo's peaks reach this window, so the comparison below means something
+    with make_client(trained_copy) as c:
+        gene = c.get("/ui/cells/X3/genes/CAPN9").text
+        assert "/cell-lines/X3/tracks/H3K4me3/bed?region=$CHR:$START-$END" in gene
+        r = c.get("/cell-lines/X3/tracks/H3K4me3/bed", params={"region": "chr2:1000000-2000000"})
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/plain")
+        assert r.text.splitlines() == expected
+        bad = c.get("/cell-lines/X3/tracks/H3K4me3/bed", params={"region": "chr2:10-"})
+        assert bad.status_code == 422
+        assert "chrom:start-end" in bad.json()["detail"]
+        signal = c.get("/cell-lines/X3/tracks/DNase/bigwig", params={"region": "chr2:1-2"})
+        assert signal.status_code == 422
+        assert "peak files" in signal.json()["detail"]
+        assert c.get("/cell-lines/NOPE/tracks/H3K4me3/bed", params={"region": "chr2:1-2"}).status_code == 404

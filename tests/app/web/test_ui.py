@@ -78,6 +78,7 @@ def test_every_page_the_upload_and_the_genome_view(
 
     ARTIFACTS.mkdir(exist_ok=True)
     with running_server(trained_copy, tmp_path / "s.log", env={"EPIGEX_API_TOKEN": TOKEN}) as s:
+        seen: list[str] = []
         for page in PAGES:
             chrome.get(s.url + page)
             wait_for(chrome, "return document.readyState === 'complete'")
@@ -101,6 +102,11 @@ def test_every_page_the_upload_and_the_genome_view(
                 names = chrome.execute_script("return window.epigexBrowser.trackViews.map(v => v.track.name)")
                 assert "feature windows" in names
                 assert any("X1" in str(x) for x in names)  # a training cell's same track beside
+                # peak files come region by region, never whole
+                seen += requested_urls(chrome)  # reading the log empties it: keep what it held for the end
+                beds = [u for u in seen if "/tracks/" in u and "/bed" in u]
+                assert beds
+                assert all("/bed?region=chr" in u for u in beds), beds
             # forms have labels; nothing interactive is kept from the keyboard
             unlabelled = chrome.execute_script(
                 "return [...document.querySelectorAll('input,select,textarea')]"
@@ -162,7 +168,7 @@ def test_every_page_the_upload_and_the_genome_view(
             "chrome-extension://",
             "about:",
         )
-        outside = [u for u in requested_urls(chrome) if not u.startswith(local)]
+        outside = [u for u in seen + requested_urls(chrome) if not u.startswith(local)]
         assert outside == []
 
 

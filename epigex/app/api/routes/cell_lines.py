@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from pydantic import TypeAdapter
@@ -44,6 +44,8 @@ from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
 from epigex.ingest.layout import CELL_NAME
 from epigex.store.cells import track_file
+from epigex.store.errors import InputError
+from epigex.store.peak_regions import parse_region, peaks_in_region
 from epigex.store.tracksets import KINDS, TrackKey
 
 router = APIRouter(tags=["cell lines"])
@@ -207,8 +209,28 @@ TRACK_CONTENT = {
         **error_responses(404, 422),
     },
 )
-def get_track(name: str, assay: str, kind: Literal["bigwig", "bed"], store: StoreDep) -> FileResponse:
-    """A track file the store keeps for a cell line, with HTTP ``Range`` (206 Partial Content) for genome browsers."""
+def get_track(
+    name: str,
+    assay: str,
+    kind: Literal["bigwig", "bed"],
+    store: StoreDep,
+    region: Annotated[
+        str | None,
+        Query(
+            max_length=160,
+            description="peak files only: just the lines overlapping chrom:start-end (0-based, half open), as "
+            "igv.js asks region by region",
+        ),
+    ] = None,
+) -> Response:
+    """A track file the store keeps for a cell line, with HTTP ``Range`` (206 Partial Content) for genome browsers.
+
+    A peak file can instead be read region by region (``?region=chr1:1000-2000``): only its lines there come back.
+    """
     path = track_file(store, name, assay, kind)
+    if region is not None:
+        if kind != "bed":
+            raise InputError("?region= applies to peak files (bed) only; a bigWig is read with HTTP Range")
+        return Response(peaks_in_region(path, parse_region(region)), media_type="text/plain; charset=utf-8")
     media = "application/octet-stream" if kind == "bigwig" else "text/plain; charset=utf-8"
     return FileResponse(path, media_type=media)
