@@ -21,14 +21,18 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from itertools import pairwise
+from typing import Any, BinaryIO
 
 import numpy as np
+import numpy.typing as npt
 
 from epigex.ingest.bbi import BbiFile, Chrom, read_chrom_tree, read_header, read_index
 from epigex.ingest.bbi import sniff_kind as sniff_kind
-from epigex.ingest.limits import BYTES_PER_INTERVAL, DEFAULT_LIMITS, ReadLimits, too_big
+from epigex.ingest.limits import BYTES_PER_INTERVAL, CHUNK_WORKING_BYTES, DEFAULT_LIMITS, ReadLimits, too_big
+from epigex.ingest.signal_chunks import CHUNK_RECORDS
 from epigex.store.errors import InputError
 from epigex.store.types import F64, I64, Mask
 
@@ -40,8 +44,15 @@ MAX_SECTION_BYTES = SECTION_HEADER + MAX_ITEMS * ITEM_WIDTH[1]
 # Read a chromosome's blocks in one call unless the span between them is mostly other data.
 _SPAN_SLACK = 1 << 20
 
+# Blocks inflate on this many threads (zlib lets go of the GIL), a batch of blocks at a time.
+INFLATE_THREADS = max(1, min(2, os.cpu_count() or 1))
+INFLATE_BATCH = 512
+
 _BEDGRAPH = np.dtype([("start", "u4"), ("end", "u4"), ("value", "f4")])
 _VARSTEP = np.dtype([("start", "u4"), ("value", "f4")])
+
+
+_Items = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
 
 
 @dataclass(frozen=True)
@@ -112,14 +123,31 @@ class BigWigReader:
 
     def intervals(self, chrom: str) -> Intervals:
         """Decode every interval of ``chrom`` (a name as spelled in the file); empty when it has none."""
+        parts = self.chunks(chrom)
+        if not parts:
+            return _empty()
+        return Intervals(
+            np.concatenate([c.starts for c in parts]).astype(np.int64),
+            np.concatenate([c.ends for c in parts]).astype(np.int64),
+            np.concatenate([c.values for c in parts]).astype(np.float64),
+            sum(c.nan_bases for c in parts),
+        )
+
+    def chunks(self, chrom: str, records: int | None = None) -> list[RawChunk]:
+        """Every interval of ``chrom`` as compact chunks of about ``records`` intervals (default
+        :data:`ingest.signal_chunks.CHUNK_RECORDS`), in genomic order.
+
+        Each chunk is checked as it is decoded, and its coordinates and values kept at the file's own widths
+        (12 bytes an interval); a file whose blocks are not in genomic order is sorted whole (at more memory).
+        """
         info = self._chroms[chrom]
         ids = self._blocks[:, 0]
         lo_i, hi_i = np.searchsorted(ids, info.id, "left"), np.searchsorted(ids, info.id, "right")
         blocks = self._blocks[lo_i:hi_i]
         if blocks.shape[0] == 0:
-            return _empty()
+            return []
         try:
-            return self._decode(chrom, info, blocks)
+            return self._decode(chrom, info, blocks, records or CHUNK_RECORDS)
         except OSError as err:
             raise InputError(f"{self.path}: cannot be read ({err.strerror or err})") from None
 
@@ -151,72 +179,171 @@ class BigWigReader:
             raise self._f.fail(f"data block at byte {off:,} is a truncated zlib stream")
         return out
 
-    def _decode(self, chrom: str, info: Chrom, blocks: I64) -> Intervals:
+    def _block(self, data: bytes | memoryview, off: int, info: Chrom) -> tuple[int, int, int, int, int, int]:
+        """Check a decoded block's header against its index entry and size: ``(start, step, span, kind, count,
+        width)``."""
+        if len(data) < SECTION_HEADER:
+            raise self._f.fail(f"data block at byte {off:,} is shorter than its header")
+        b_chrom, b_start, _b_end, step, span, kind, _r, count = struct.unpack_from(self._h.endian + "IIIIIBBH", data)
+        if b_chrom != info.id:
+            raise self._f.fail(
+                f"data block at byte {off:,} says chromosome id {b_chrom}, its index entry says {info.id}"
+            )
+        width = ITEM_WIDTH.get(kind)
+        if width is None:
+            raise self._f.fail(f"data block at byte {off:,} has unknown item type {kind}")
+        if len(data) != SECTION_HEADER + width * count:
+            raise self._f.fail(
+                f"data block at byte {off:,} decodes to {len(data):,} bytes, but its header and {count:,} "
+                f"items need {SECTION_HEADER + width * count:,}"
+            )
+        return b_start, step, span, kind, count, width
+
+    def _items(self, body: bytes | memoryview, b_start: int, step: int, span: int, kind: int) -> _Items:
+        """One block's items as ``(starts, ends, values)`` (coordinates as int64: a span may pass 2^32)."""
         e = self._h.endian
+        if kind == 1:
+            items = np.frombuffer(body, dtype=_BEDGRAPH.newbyteorder(e))
+            return items["start"].astype(np.int64), items["end"].astype(np.int64), items["value"].astype(np.float32)
+        if kind == 2:
+            items = np.frombuffer(body, dtype=_VARSTEP.newbyteorder(e))
+            s = items["start"].astype(np.int64)
+            return s, s + span, items["value"].astype(np.float32)
+        v = np.frombuffer(body, dtype=np.dtype("f4").newbyteorder(e)).astype(np.float32)
+        s = b_start + step * np.arange(v.size, dtype=np.int64)
+        return s, s + span, v
+
+    def _inflate_many(
+        self, pool: ThreadPoolExecutor, chunks: list[bytes | memoryview], offs: list[int]
+    ) -> list[bytes | memoryview]:
+        """Inflate blocks on the pool's threads (zlib lets go of the GIL), in order."""
+        if len(chunks) < 2 * INFLATE_THREADS:
+            return [self._inflate(c, o) for c, o in zip(chunks, offs, strict=True)]
+        cut = -(-len(chunks) // INFLATE_THREADS)
+        parts = [(chunks[i : i + cut], offs[i : i + cut]) for i in range(0, len(chunks), cut)]
+        done = pool.map(lambda p: [self._inflate(c, o) for c, o in zip(p[0], p[1], strict=True)], parts)
+        return [d for part in done for d in part]
+
+    def _decode(self, chrom: str, info: Chrom, blocks: I64, records: int) -> list[RawChunk]:
         max_items = self.limits.max_intervals()
         n_items = 0
-        starts: list[I64] = []
-        ends: list[I64] = []
-        values: list[F64] = []
-        bedgraph: list[bytes | memoryview] = []
-        for (off, _size), chunk in zip(blocks[:, 1:].tolist(), self._chunks(blocks), strict=True):
-            data = self._inflate(chunk, off)
-            if len(data) < SECTION_HEADER:
-                raise self._f.fail(f"data block at byte {off:,} is shorter than its header")
-            b_chrom, b_start, _b_end, step, span, kind, _r, count = struct.unpack_from(e + "IIIIIBBH", data)
-            if b_chrom != info.id:
-                raise self._f.fail(
-                    f"data block at byte {off:,} says chromosome id {b_chrom}, its index entry says {info.id}"
+        parts: list[RawChunk] = []
+        pending: list[_Items] = []
+        bedgraph: list[bytes | memoryview] = []  # little-endian bedGraph bodies: joined and read in one go
+        held = 0
+
+        def flush() -> None:
+            nonlocal held
+            if bedgraph:
+                items = np.frombuffer(b"".join(bedgraph), dtype=_BEDGRAPH)
+                pending.append((items["start"], items["end"], items["value"]))
+                bedgraph.clear()
+            if pending:
+                parts.append(
+                    _checked_chunk(
+                        np.concatenate([p[0] for p in pending]),
+                        np.concatenate([p[1] for p in pending]),
+                        np.concatenate([p[2] for p in pending]),
+                        self.path,
+                        chrom,
+                        info.size,
+                    )
                 )
-            width = ITEM_WIDTH.get(kind)
-            if width is None:
-                raise self._f.fail(f"data block at byte {off:,} has unknown item type {kind}")
-            if len(data) != SECTION_HEADER + width * count:
-                raise self._f.fail(
-                    f"data block at byte {off:,} decodes to {len(data):,} bytes, but its header and {count:,} "
-                    f"items need {SECTION_HEADER + width * count:,}"
-                )
-            n_items += count
-            if n_items > max_items:
-                raise too_big(self.path, f"chromosome {chrom}", n_items * BYTES_PER_INTERVAL, self.limits)
-            self.clock.check()
-            body = data[SECTION_HEADER:]
-            if kind == 1 and e == "<":
-                bedgraph.append(body)
-                continue
-            if kind == 1:
-                items = np.frombuffer(body, dtype=_BEDGRAPH.newbyteorder(">"))
-                s, t, v = items["start"].astype(np.int64), items["end"].astype(np.int64), items["value"]
-            elif kind == 2:
-                items = np.frombuffer(body, dtype=_VARSTEP.newbyteorder(e))
-                s = items["start"].astype(np.int64)
-                t, v = s + span, items["value"]
-            else:
-                v = np.frombuffer(body, dtype=np.dtype("f4").newbyteorder(e))
-                s = b_start + step * np.arange(count, dtype=np.int64)
-                t = s + span
-            starts.append(s)
-            ends.append(t)
-            values.append(v.astype(np.float64))
-        if bedgraph:
-            items = np.frombuffer(b"".join(bedgraph), dtype=_BEDGRAPH)
-            starts.append(items["start"].astype(np.int64))
-            ends.append(items["end"].astype(np.int64))
-            values.append(items["value"].astype(np.float64))
-        return _sorted_checked(
-            np.concatenate(starts), np.concatenate(ends), np.concatenate(values), self.path, chrom, info.size
+                pending.clear()
+            held = 0
+
+        offs = blocks[:, 1].tolist()
+        raw = self._chunks(blocks)
+        with ThreadPoolExecutor(INFLATE_THREADS) as pool:
+            for b0 in range(0, len(raw), INFLATE_BATCH):
+                batch = self._inflate_many(pool, raw[b0 : b0 + INFLATE_BATCH], offs[b0 : b0 + INFLATE_BATCH])
+                for off, data in zip(offs[b0 : b0 + INFLATE_BATCH], batch, strict=True):
+                    b_start, step, span, kind, count, _width = self._block(data, off, info)
+                    n_items += count
+                    if n_items > max_items:
+                        raise too_big(
+                            self.path,
+                            f"chromosome {chrom}",
+                            n_items * BYTES_PER_INTERVAL + CHUNK_WORKING_BYTES,
+                            self.limits,
+                        )
+                    body = data[SECTION_HEADER:]
+                    if kind == 1 and self._h.endian == "<":
+                        bedgraph.append(body)
+                    else:
+                        pending.append(self._items(body, b_start, step, span, kind))
+                    held += count
+                    if held >= records:
+                        flush()
+                self.clock.check()
+        flush()
+        return _in_order(parts, self.path, chrom, info.size, records)
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """Consecutive intervals of one chromosome at the file's widths: sorted, disjoint, non-empty, finite."""
+
+    starts: npt.NDArray[np.uint32]
+    ends: npt.NDArray[np.uint32]
+    values: npt.NDArray[np.float32]
+    nan_bases: int = 0
+
+    def __len__(self) -> int:
+        return int(self.starts.size)
+
+
+def _checked_chunk(
+    starts: npt.NDArray[Any], ends: npt.NDArray[Any], values: npt.NDArray[Any], path: str, chrom: str, size: int
+) -> RawChunk:
+    """Checked intervals (see :func:`_sorted_checked`) at the file's widths: the coordinates are within the
+    chromosome, so below 2^32, and the values were float32 in the file (lossless)."""
+    s, e, v, nan = _check(starts, ends, values, path, chrom, size)
+    return RawChunk(
+        np.ascontiguousarray(s, dtype=np.uint32),
+        np.ascontiguousarray(e, dtype=np.uint32),
+        np.ascontiguousarray(v, dtype=np.float32),
+        nan,
+    )
+
+
+def _in_order(parts: list[RawChunk], path: str, chrom: str, size: int, records: int) -> list[RawChunk]:
+    """The chunks as they are when each starts at or after the previous one's end; else all of them sorted and
+    checked as one, and cut again. The bases of dropped NaN values are counted on the first chunk."""
+    nan = sum(p.nan_bases for p in parts)
+    full = [p for p in parts if len(p)]
+    if not all(int(b.starts[0]) >= int(a.ends[-1]) for a, b in pairwise(full)):
+        whole = _checked_chunk(
+            np.concatenate([p.starts for p in full]),
+            np.concatenate([p.ends for p in full]),
+            np.concatenate([p.values for p in full]),
+            path,
+            chrom,
+            size,
         )
+        full = [
+            RawChunk(whole.starts[i : i + records], whole.ends[i : i + records], whole.values[i : i + records])
+            for i in range(0, len(whole), records)
+        ]
+    if not full:
+        empty = np.zeros(0, np.uint32)
+        return [RawChunk(empty, empty, np.zeros(0, np.float32), nan)] if nan else []
+    first = full[0]
+    return [RawChunk(first.starts, first.ends, first.values, nan), *full[1:]]
 
 
-def _sorted_checked(
-    starts: I64,
-    ends: I64,
-    values: F64,
+def _check(
+    starts: npt.NDArray[Any],
+    ends: npt.NDArray[Any],
+    values: npt.NDArray[Any],
     path: str,
     chrom: str,
     size: int,
-) -> Intervals:
-    """Sort intervals by start; refuse empty, out-of-chromosome, infinite and overlapping ones; drop NaN ones."""
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], int]:
+    """Sort intervals by start; refuse empty, out-of-chromosome, infinite and overlapping ones; drop NaN ones.
+
+    Any integer and float widths: the comparisons never subtract, so unsigned coordinates cannot wrap.
+    """
 
     def refuse(mask: Mask, what: str) -> InputError:
         i = int(np.argmax(mask))
@@ -243,7 +370,7 @@ def _sorted_checked(
     nan = np.isnan(values)
     nan_bases = 0
     if bool(nan.any()):
-        nan_bases = int((ends[nan] - starts[nan]).sum())
+        nan_bases = int((ends[nan] - starts[nan]).sum())  # ends > starts here: no wrap
         keep = ~nan
         starts, ends, values = starts[keep], ends[keep], values[keep]
-    return Intervals(starts, ends, values, nan_bases)
+    return starts, ends, values, nan_bases

@@ -15,9 +15,12 @@ from epigex.store.errors import ResourceLimitError
 
 MIB = 1024 * 1024
 
-# Peak bytes of one bigWig interval through decode + window statistics: 925 MB above the imports for the
-# 9,958,257 intervals of a dense, full-length chr1 (bench/memory.py), rounded up.
-BYTES_PER_INTERVAL = 96
+# Bytes of one bigWig interval held through decode + window statistics: a chromosome is kept as uint32 starts and
+# ends and float64 transformed values (ingest/chrom_signal.py); everything else is made a chunk at a time.
+BYTES_PER_INTERVAL = 16
+# The working set of one chunk of a chromosome (ingest/signal_chunks.py: int64 coordinates, four prefix sums,
+# searches over 2^20 intervals), and the bytes in flight while decoding its blocks, rounded up.
+CHUNK_WORKING_BYTES = 192 * 1024 * 1024
 # Peak bytes per peak held through a BED read and its feature extraction (codes, coordinates and scores kept per
 # block, their concatenation, the per-chromosome order), rounded up; a block of text in flight adds a few MiB.
 BYTES_PER_PEAK = 160
@@ -50,7 +53,7 @@ class ReadLimits:
 
     def max_intervals(self) -> int:
         """The most bigWig intervals one chromosome may hold within the memory ceiling."""
-        return self.max_memory_bytes // BYTES_PER_INTERVAL
+        return max(self.max_memory_bytes - CHUNK_WORKING_BYTES, 0) // BYTES_PER_INTERVAL
 
     def max_peaks(self) -> int:
         """The most peaks a BED read may hold within the memory ceiling."""

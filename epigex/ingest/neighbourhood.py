@@ -24,10 +24,13 @@ same prefix sums the window statistics use) gives them all exactly:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from epigex.ingest.peak_stats import merge_intervals
-from epigex.ingest.signal_stats import Prefix, PrefixIntegral, prefix_sums, track_sums
+from epigex.ingest.signal_chunks import ChunkedSignal
+from epigex.ingest.signal_stats import PrefixIntegral, track_sums, value_density
 from epigex.store.types import F64, I64, Mask
 
 DISTAL_ASSAYS = ("DNase", "H3K27ac", "H3K4me1")
@@ -73,31 +76,30 @@ def _between(at: F64, pos: I64) -> F64:
     return d
 
 
-def signal_rings(
-    starts: I64,
-    ends: I64,
-    y: F64,
-    tss: I64,
-    minus: Mask,
-    chrom_len: int,
-    prefix: Prefix | None = None,
-) -> F64:
+def ring_positions(tss: I64, minus: Mask, chrom_len: int) -> I64:
+    """The sub-ring edges of each gene, clipped to the chromosome: an array (2 sides, genes, edges)."""
+    return np.clip(np.stack(_sides(tss, minus)), 0, chrom_len)
+
+
+def rings_from(at_len: F64, at_mass: F64, positions: I64) -> F64:
+    """Covered bases and signal mass per sub-ring and side from integrals at :func:`ring_positions`: an array
+    (2 sides, 2 sums, genes, sub-rings)."""
+    out = np.empty((2, 2, positions.shape[1], _EDGES.size - 1))
+    for s in range(2):
+        out[s, 0] = _between(at_len[s], positions[s])
+        out[s, 1] = _between(at_mass[s], positions[s])
+    return out
+
+
+def signal_rings(starts: I64, ends: I64, y: F64, tss: I64, minus: Mask, chrom_len: int) -> F64:
     """Covered bases and signal mass per sub-ring and side: an array (2 sides, 2 sums, genes, sub-rings).
 
     ``y`` is the (non-negative, log1p) value of each interval; positions are clipped to the chromosome, so a
-    sub-ring past its end has no bases. ``prefix``: the intervals' prefix sums, if the caller has them.
+    sub-ring past its end has no bases.
     """
-    prefix = prefix or prefix_sums(starts, ends, y)
-    pi, cum_len, cum_mass = prefix.pi, prefix.cum_len, prefix.cum_mass
-    out = np.empty((2, 2, tss.size, _EDGES.size - 1))
-    for s, pos in enumerate(_sides(tss, minus)):
-        p = np.clip(pos, 0, chrom_len)
-        loc = pi.locate(p.ravel())
-        cov = pi.at(cum_len, None, loc).reshape(p.shape)
-        mass = pi.at(cum_mass, y, loc).reshape(p.shape)
-        out[s, 0] = _between(cov, p)
-        out[s, 1] = _between(mass, p)
-    return out
+    p = ring_positions(tss, minus, chrom_len)
+    at = ChunkedSignal.whole(starts, ends, y).integrals(p.ravel(), [None, value_density]).reshape(2, *p.shape)
+    return rings_from(at[0], at[1], p)
 
 
 def own_domains(tss: I64) -> tuple[I64, I64, I64, I64]:
@@ -123,6 +125,31 @@ def own_domains(tss: I64) -> tuple[I64, I64, I64, I64]:
     return out[0], out[1], out[2], out[3]
 
 
+@dataclass(frozen=True)
+class HotExcess:
+    """The density ``max(y - threshold, 0)``: the signal above a chromosome's mean + ``HOT_Z`` sd."""
+
+    threshold: float
+
+    def __call__(self, y: F64) -> F64:
+        return np.maximum(y - self.threshold, 0.0)
+
+
+def assigned_positions(tss: I64, chrom_len: int) -> I64:
+    """The bounds of each gene's own distal domain, clipped: an array (4, genes) of ``lo1, hi1, lo2, hi2``."""
+    return np.clip(np.stack(own_domains(tss)), 0, chrom_len)
+
+
+def assigned_from(at_hot: F64, sd: float) -> F64:
+    """``assigned`` in sd·kb from the integrals of :class:`HotExcess` at :func:`assigned_positions`."""
+    return np.asarray((at_hot[1] - at_hot[0] + at_hot[3] - at_hot[2]) / sd / 1000.0)
+
+
+def hot_usable(mu: float, sd: float) -> bool:
+    """Whether a chromosome's moments define a threshold (else ``assigned`` is 0 for its genes)."""
+    return bool(np.isfinite(mu) and np.isfinite(sd) and sd > 0)
+
+
 def signal_assigned(
     starts: I64,
     ends: I64,
@@ -130,36 +157,38 @@ def signal_assigned(
     tss: I64,
     chrom_len: int,
     moments: tuple[float, float] | None = None,
-    pi: PrefixIntegral | None = None,
 ) -> F64:
     """Excess of ``y`` over the chromosome's mean + ``HOT_Z`` sd in each gene's own distal domain, in sd·kb.
 
-    The mean and sd are the chromosome's own (base-weighted over covered bases), so the statistic needs one pass;
-    ``moments`` gives them when the caller has them already, ``pi`` the intervals' :class:`PrefixIntegral`.
+    The mean and sd are the chromosome's own (base-weighted over covered bases); ``moments`` gives them when the
+    caller has them already.
     """
     if moments is None:
         sums = track_sums(starts, ends, y)
         moments = (sums.mean, sums.std)
     mu, sd = moments
-    if not (np.isfinite(mu) and np.isfinite(sd)) or sd <= 0:
+    if not hot_usable(mu, sd):
         return np.zeros(tss.size)
-    hot = np.maximum(y - (mu + HOT_Z * sd), 0.0)
-    pi = pi or PrefixIntegral(starts, ends)
-    cum = pi.cumulative(hot)
-    lo1, hi1, lo2, hi2 = (np.clip(v, 0, chrom_len) for v in own_domains(tss))
-    at = pi.at(cum, hot, pi.locate(np.concatenate([lo1, hi1, lo2, hi2]))).reshape(4, -1)
-    return np.asarray((at[1] - at[0] + at[3] - at[2]) / sd / 1000.0)
+    p = assigned_positions(tss, chrom_len)
+    at = ChunkedSignal.whole(starts, ends, y).integrals(p.ravel(), [HotExcess(mu + HOT_Z * sd)])
+    return assigned_from(at[0].reshape(p.shape), sd)
 
 
-def signal_domain(starts: I64, ends: I64, y: F64, tss: I64, chrom_len: int, prefix: Prefix | None = None) -> F64:
+def domain_positions(tss: I64, chrom_len: int) -> I64:
+    """TSS ± 50 kb, clipped: an array (2, genes)."""
+    return np.clip(np.stack([tss - DOMAIN_HALF, tss + DOMAIN_HALF]), 0, chrom_len)
+
+
+def domain_from(at_len: F64, at_mass: F64) -> F64:
+    """Covered bases and signal mass over TSS ± 50 kb from integrals at :func:`domain_positions`: (2, genes)."""
+    return np.stack([at_len[1] - at_len[0], at_mass[1] - at_mass[0]])
+
+
+def signal_domain(starts: I64, ends: I64, y: F64, tss: I64, chrom_len: int) -> F64:
     """Covered bases and signal mass over TSS ± 50 kb: an array (2 sums, genes)."""
-    prefix = prefix or prefix_sums(starts, ends, y)
-    pi = prefix.pi
-    p = np.clip(np.stack([tss - DOMAIN_HALF, tss + DOMAIN_HALF], axis=1), 0, chrom_len)
-    loc = pi.locate(p.ravel())
-    cov = pi.at(prefix.cum_len, None, loc).reshape(p.shape)
-    mass = pi.at(prefix.cum_mass, y, loc).reshape(p.shape)
-    return np.stack([cov[:, 1] - cov[:, 0], mass[:, 1] - mass[:, 0]])
+    p = domain_positions(tss, chrom_len)
+    at = ChunkedSignal.whole(starts, ends, y).integrals(p.ravel(), [None, value_density]).reshape(2, *p.shape)
+    return domain_from(at[0], at[1])
 
 
 def signal_features(rings: F64, mu: float, sd: float) -> dict[str, F64]:

@@ -2,9 +2,9 @@
 
 Pure computation, no I/O. The signal is given as sorted, non-overlapping intervals with one value each; bases
 outside every interval have no data and are excluded from every statistic (never read as zero). Sums over a
-window come from prefix sums over the intervals plus the clipped interval at each window edge, found with
-``searchsorted``; minima and maxima come from ``ufunc.reduceat`` over each window's run of intervals. No dense
-per-base array is ever built.
+window are integrals at its edges (:mod:`ingest.signal_chunks`: prefix sums plus the clipped interval at each
+edge, a chunk of the chromosome at a time); minima and maxima come from ``ufunc.reduceat`` over each window's run
+of intervals. No dense per-base array is ever built.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from epigex.ingest.signal_chunks import ChunkedSignal, Density
 from epigex.store.types import F64, I64, Mask
 
 ENTROPY_BINS = 10
@@ -48,14 +49,18 @@ def track_sums(starts: I64, ends: I64, values: F64, lengths: F64 | None = None) 
 
     ``lengths`` (``ends - starts`` as floats) may be given when the caller already has them.
     """
-    if lengths is None:
-        lengths = (ends - starts).astype(np.float64)
+    return weighted_sums((ends - starts).astype(np.float64) if lengths is None else lengths, values)
+
+
+def weighted_sums(lengths: F64, values: F64) -> TrackSums:
+    """Count, sum and sum of squares of ``values`` weighted by interval ``lengths`` (whole bases, as floats)."""
     # Element-wise products and NumPy's pairwise sum, not ``@``: a BLAS dot product's rounding depends on its
     # thread count, and the same track must give the same bits on a laptop and on a single-threaded Dask worker.
     weighted = lengths * values
     total = float(weighted.sum())
     weighted *= values
-    return TrackSums(int((ends - starts).sum()), total, float(weighted.sum()))
+    # lengths are whole numbers below 2^32 and their sum is below 2^53: the float sum is exact
+    return TrackSums(int(lengths.sum()), total, float(weighted.sum()))
 
 
 class PrefixIntegral:
@@ -91,41 +96,37 @@ class PrefixIntegral:
         return cum[k] + partial * np.take(density, k, mode="clip")
 
 
+def window_edges(win_start: I64, win_end: I64) -> I64:
+    """The ``ENTROPY_BINS + 1`` sub-bin edges of each window (windows × edges), integer bases."""
+    steps = np.arange(ENTROPY_BINS + 1, dtype=np.int64)
+    return win_start[:, None] + ((win_end - win_start)[:, None] * steps[None, :]) // ENTROPY_BINS
+
+
+def value_density(y: F64) -> F64:
+    """The values themselves as a density."""
+    return y
+
+
+def mass_density(y: F64) -> F64:
+    """The signal mass: values below 0 count as 0."""
+    return np.maximum(y, 0.0)
+
+
 @dataclass(frozen=True)
-class Prefix:
-    """A chromosome's intervals with the prefix sums of their lengths and of their (non-negative) values."""
+class SquaredDeviation:
+    """The density ``(y - centre)²``: squares about a constant keep the variance's cancellation small."""
 
-    pi: PrefixIntegral
-    cum_len: F64
-    cum_mass: F64
-    values: F64
+    centre: float
 
-
-def prefix_sums(starts: I64, ends: I64, values: F64) -> Prefix:
-    """Build the prefix sums once, to share between the window statistics and the neighbourhood features."""
-    pi = PrefixIntegral(starts, ends)
-    return Prefix(pi, pi.cumulative(), pi.cumulative(values), values)
+    def __call__(self, y: F64) -> F64:
+        d = y - self.centre
+        d *= d
+        return d
 
 
-def _range_min_max(values: F64, lo: I64, hi: I64) -> tuple[F64, F64]:
-    """Minimum and maximum of ``values[lo:hi]`` per range; NaN where the range is empty.
-
-    Ranges are visited sorted by ``lo`` so that the in-between segments ``reduceat`` also computes add up to
-    at most one pass over ``values``.
-    """
-    vmin = np.full(lo.size, np.nan)
-    vmax = np.full(lo.size, np.nan)
-    sel = np.flatnonzero(hi > lo)
-    if sel.size == 0:
-        return vmin, vmax
-    order = sel[np.argsort(lo[sel], kind="stable")]
-    idx = np.empty(2 * order.size, dtype=np.int64)
-    idx[0::2] = lo[order]
-    idx[1::2] = hi[order]
-    padded = np.append(values, np.nan)
-    vmin[order] = np.minimum.reduceat(padded, idx)[0::2]
-    vmax[order] = np.maximum.reduceat(padded, idx)[0::2]
-    return vmin, vmax
+def window_densities(centre: float, nonneg: bool) -> list[Density]:
+    """The four densities :func:`window_stats_from` reads: bases, values, mass and squared deviations."""
+    return [None, value_density, value_density if nonneg else mass_density, SquaredDeviation(centre)]
 
 
 def window_stats(
@@ -135,7 +136,6 @@ def window_stats(
     win_start: I64,
     win_end: I64,
     reverse: Mask,
-    prefix: Prefix | None = None,
 ) -> dict[str, F64]:
     """Statistics of the signal over each window ``[win_start, win_end)``, over covered bases only.
 
@@ -147,8 +147,6 @@ def window_stats(
         Window bounds, already clipped to the chromosome; a window with ``win_end <= win_start`` is empty.
     reverse
         Per window, whether it is read 3'→5' (genes on the minus strand), which flips ``slope``.
-    prefix
-        The same intervals' :func:`prefix_sums` when the caller already has them (non-negative values only).
 
     Returns
     -------
@@ -159,60 +157,47 @@ def window_stats(
         equal sub-bins (1 = flat, 0 = all in one bin). Statistics of a window without a
         covered base are NaN; ``cov`` is NaN only for an empty window.
     """
-    # long by design: the hot kernel: every statistic from one set of prefix sums, in one frame to avoid copies
-    n = win_start.size
+    sig = ChunkedSignal.whole(starts, ends, values)
+    lengths = (ends - starts).astype(np.float64)
+    covered = float(lengths.sum())
+    centre = float((lengths * values).sum() / covered) if covered else 0.0
+    total_mass = float((lengths * np.maximum(values, 0.0)).sum())
+    nonneg = values.size == 0 or float(values.min()) >= 0.0
+    edges = window_edges(win_start, win_end)
+    at = sig.integrals(edges.ravel(), window_densities(centre, nonneg)).reshape(4, *edges.shape)
+    return window_stats_from(at, sig.extremes(win_start, win_end), win_start, win_end, reverse, centre, total_mass)
+
+
+def window_stats_from(
+    at: F64,
+    extremes: tuple[F64, F64],
+    win_start: I64,
+    win_end: I64,
+    reverse: Mask,
+    centre: float,
+    total_mass: float,
+) -> dict[str, F64]:
+    """:func:`window_stats` from the integrals of :func:`window_densities` at :func:`window_edges` (4 × windows
+    × edges), the windows' extremes, the centre of the squares and the chromosome's total mass."""
     width = (win_end - win_start).astype(np.float64)
     valid = width > 0
-    nonneg = values.size == 0 or float(values.min()) >= 0.0
-    mass_density = values if nonneg else np.maximum(values, 0.0)
-    if prefix is not None and nonneg and prefix.values is values:
-        pi, cum_len, cum_mass = prefix.pi, prefix.cum_len, prefix.cum_mass
-    else:
-        pi = PrefixIntegral(starts, ends)
-        cum_mass = pi.cumulative(mass_density)
-        cum_len = pi.cumulative()
-    # Squares about the chromosome's mean keep the variance's cancellation small.
-    if nonneg and cum_len[-1] > 0:
-        centre = float(cum_mass[-1] / cum_len[-1])  # the base-weighted mean, from sums already made
-    else:
-        centre = float(values.mean()) if values.size else 0.0
-    dev_sq = values - centre
-    dev_sq *= dev_sq
-    cum_sq = pi.cumulative(dev_sq)
-
-    # Sub-bin edges: ENTROPY_BINS + 1 positions per window, integer bases. One search serves every statistic.
-    steps = np.arange(ENTROPY_BINS + 1, dtype=np.int64)
-    edges = win_start[:, None] + ((win_end - win_start)[:, None] * steps[None, :]) // ENTROPY_BINS
-    k_all, part_all = pi.locate(edges.ravel())
-    mass_at = pi.at(cum_mass, mass_density, (k_all, part_all)).reshape(n, -1)
-    k_all, part_all = k_all.reshape(n, -1), part_all.reshape(n, -1)
-    # Everything but the entropy needs only the window's start, middle and end.
+    at_len, at_val, at_mass, at_sq = at
     half = ENTROPY_BINS // 2
-    cols = [0, half, ENTROPY_BINS]
-    three = (k_all[:, cols], part_all[:, cols])
-    cov_at = pi.at(cum_len, None, three)
-    if nonneg:
-        val_at = mass_at[:, cols]
-    else:
-        val_at = pi.at(pi.cumulative(values), values, three)
-    ends_loc = (k_all[:, [0, ENTROPY_BINS]], part_all[:, [0, ENTROPY_BINS]])
-    sq_at = pi.at(cum_sq, dev_sq, ends_loc)
-    del dev_sq, cum_sq
-    covered = cov_at[:, 2] - cov_at[:, 0]
+    covered = at_len[:, -1] - at_len[:, 0]
     has = covered > 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(has, (val_at[:, 2] - val_at[:, 0]) / covered, np.nan)
-        var = np.where(has, np.maximum((sq_at[:, 1] - sq_at[:, 0]) / covered - (mean - centre) ** 2, 0.0), np.nan)
-        cov_lo = cov_at[:, 1] - cov_at[:, 0]
-        cov_hi = cov_at[:, 2] - cov_at[:, 1]
-        mean_lo = (val_at[:, 1] - val_at[:, 0]) / cov_lo
-        mean_hi = (val_at[:, 2] - val_at[:, 1]) / cov_hi
+        mean = np.where(has, (at_val[:, -1] - at_val[:, 0]) / covered, np.nan)
+        var = np.where(has, np.maximum((at_sq[:, -1] - at_sq[:, 0]) / covered - (mean - centre) ** 2, 0.0), np.nan)
+        cov_lo = at_len[:, half] - at_len[:, 0]
+        cov_hi = at_len[:, -1] - at_len[:, half]
+        mean_lo = (at_val[:, half] - at_val[:, 0]) / cov_lo
+        mean_hi = (at_val[:, -1] - at_val[:, half]) / cov_hi
         slope = np.where(reverse, mean_lo - mean_hi, mean_hi - mean_lo)
         slope = np.where((cov_lo > 0.5) & (cov_hi > 0.5), slope, np.nan)
         # H = log T - Σ m log m / T over the sub-bin masses m (total T): no per-bin division needed.
-        mass = np.diff(mass_at, axis=1)
-        total = mass_at[:, -1] - mass_at[:, 0]
-        total = np.where(total > 1e-9 * max(1.0, float(cum_mass[-1])), total, 0.0)  # below float precision
+        mass = np.diff(at_mass, axis=1)
+        total = at_mass[:, -1] - at_mass[:, 0]
+        total = np.where(total > 1e-9 * max(1.0, total_mass), total, 0.0)  # below float precision
         mlogm = np.log(mass, out=np.zeros_like(mass), where=mass > 0)
         mlogm *= mass
         with_mass = has & (total > 0)
@@ -220,14 +205,7 @@ def window_stats(
         entropy = (np.log(safe_total) - mlogm.sum(axis=1) / safe_total) / np.log(ENTROPY_BINS)
         entropy = np.where(with_mass, np.maximum(entropy, 0.0), np.nan)
         cov_frac = np.where(valid, covered / np.where(valid, width, 1.0), np.nan)
-
-    # The intervals a window touches, from the edge search above (no second search): ``lo`` intervals end at or
-    # before its start; of the intervals not ending at or before its end, the first overlaps it iff it starts
-    # before the end.
-    lo, k_end = k_all[:, 0], k_all[:, -1]
-    hi = k_end + (pi.starts_padded[k_end] < win_end)
-    hi = np.where(valid, np.maximum(hi, lo), lo)
-    vmin, vmax = _range_min_max(values, lo, hi)
+    vmin, vmax = extremes
     # A window of one value has that mean and no spread exactly, whatever the rounding of the prefix sums.
     flat = vmin == vmax
     return {

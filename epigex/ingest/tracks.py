@@ -11,6 +11,7 @@ import polars as pl
 
 from epigex.ingest.bed import read_peaks
 from epigex.ingest.bigwig import BigWigReader
+from epigex.ingest.chrom_signal import chrom_sums, transform
 from epigex.ingest.featureset import FeatureSetDef, bed_column, bigwig_column
 from epigex.ingest.genes import gene_coords
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
@@ -22,13 +23,10 @@ from epigex.ingest.neighbourhood import (
     domain_mean,
     peak_domain_cov,
     peak_features,
-    signal_assigned,
-    signal_domain,
     signal_features,
-    signal_rings,
 )
 from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
-from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums, prefix_sums, track_sums, window_stats
+from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums
 from epigex.ingest.windows import window_bounds
 from epigex.store.errors import InputError
 from epigex.store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
@@ -155,41 +153,23 @@ def bigwig_features(
         n_intervals = 0
         todo = list(norm_to_raw.items())
         for i, (norm, raw) in enumerate(todo):
-            iv = reader.intervals(raw)
-            n_intervals += len(iv)
-            nan_bases += iv.nan_bases
-            neg = iv.values < 0
-            if bool(neg.any()):
-                negative_bases += int((iv.ends[neg] - iv.starts[neg]).sum())
-            y = np.log1p(np.maximum(iv.values, 0.0))
-            lengths = (iv.ends - iv.starts).astype(np.float64)
-            chrom_sums = track_sums(iv.starts, iv.ends, y, lengths)
-            log_sums = log_sums + chrom_sums
-            lin_sums = lin_sums + track_sums(iv.starts, iv.ends, iv.values, lengths)
+            cs = transform(reader.chunks(raw))
+            n_intervals += cs.n_intervals
+            nan_bases += cs.nan_bases
+            negative_bases += cs.negative_bases
+            log_sums = log_sums + cs.log_sums
+            lin_sums = lin_sums + cs.lin_sums
             idx = groups.get(norm)
             if idx is not None and idx.size:
-                # All windows of all genes of the chromosome in one call: one set of prefix sums.
-                coords = all_coords.take(idx)
-                bounds = [window_bounds(coords, w, sizes[norm]) for w in fs.windows]
-                prefix = prefix_sums(iv.starts, iv.ends, y)  # shared by the windows and the neighbourhood
-                stats = window_stats(
-                    iv.starts,
-                    iv.ends,
-                    y,
-                    np.concatenate([b[0] for b in bounds]),
-                    np.concatenate([b[1] for b in bounds]),
-                    np.tile(coords.minus, len(bounds)),
-                    prefix,
-                )
+                got = chrom_sums(cs, all_coords.take(idx), fs.windows, sizes[norm], distal=distal, domain=domain)
                 done_idx.append(idx)
-                done_stats.append(np.stack([stats[s].reshape(len(bounds), idx.size) for s in SIGNAL_STATS]))
-                if distal:
-                    tss, clen = coords.tss_point, sizes[norm]
-                    done_rings.append(signal_rings(iv.starts, iv.ends, y, tss, coords.minus, clen, prefix))
-                    moments = (chrom_sums.mean, chrom_sums.std)
-                    done_assigned.append(signal_assigned(iv.starts, iv.ends, y, tss, clen, moments, prefix.pi))
-                if domain:
-                    done_domain.append(signal_domain(iv.starts, iv.ends, y, coords.tss_point, sizes[norm], prefix))
+                done_stats.append(got.stats)
+                if got.rings is not None and got.assigned is not None:
+                    done_rings.append(got.rings)
+                    done_assigned.append(got.assigned)
+                if got.domain is not None:
+                    done_domain.append(got.domain)
+            del cs
             reader.clock.check()
             if progress is not None:
                 progress((i + 1) / len(todo))

@@ -132,3 +132,36 @@ def test_bed_features_by_hand(tmp_path: Path, genes) -> None:
     assert np.isnan(c["DNase_bed_body_max_signal"][1])  # p2's signalValue is -1: missing
     assert c["DNase_bed_body_max_q"][1] == 9
     assert res.qc["naming"] == "mixed"
+
+
+def test_features_do_not_depend_on_how_a_chromosome_is_chunked(tmp_path: Path, genes, monkeypatch) -> None:
+    """A chromosome cut into one chunk per data block gives the features of one whole chunk."""
+    import pyBigWig
+
+    from epigex.ingest import bigwig as bigwig_module
+    from epigex.ingest.bigwig import BigWigReader
+
+    rng = np.random.default_rng(7)
+    starts = np.sort(rng.choice(np.arange(0, 400_000, 40), 6_000, replace=False)).astype(np.int64)
+    path = tmp_path / "dense.bw"
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([("chr1", HG38_SIZES["chr1"]), ("chr21", CHR21)], maxZooms=0)
+    bw.addEntries(
+        ["chr1"] * starts.size,
+        starts.tolist(),
+        ends=(starts + 30).tolist(),
+        values=rng.gamma(1.0, 2.0, starts.size).tolist(),
+    )
+    bw.close()
+    with BigWigReader(path) as r:
+        parts = r.chunks("chr1", records=1)
+        whole = r.intervals("chr1")
+    assert len(parts) >= 3  # one chunk per data block: several
+    assert np.concatenate([p.starts for p in parts]).tolist() == whole.starts.tolist()
+    one = bigwig_features(path, "H3K27ac", genes, default_feature_set())
+    monkeypatch.setattr(bigwig_module, "CHUNK_RECORDS", 1)
+    cut = bigwig_features(path, "H3K27ac", genes, default_feature_set())
+    for key, value in one.qc.items():  # sums in another order: a float's last bit may differ
+        assert cut.qc[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value), key
+    for name, col in one.columns.items():
+        np.testing.assert_allclose(cut.columns[name], col, rtol=1e-9, atol=1e-9, err_msg=name)
