@@ -141,3 +141,30 @@ def chrom_sums(
         d_at = take([0, 1], dp.shape)
         dom = domain_from(d_at[0], d_at[1])
     return ChromSums(table, rings, assigned, dom)
+
+
+@dataclass(frozen=True)
+class ChromResult:
+    """What one chromosome gives the track: its QC sums and, when it has genes, their sums."""
+
+    log_sums: TrackSums
+    lin_sums: TrackSums
+    negative_bases: int
+    nan_bases: int
+    n_intervals: int
+    sums: ChromSums | None
+
+
+def chrom_pass(
+    raw: list[RawChunk],
+    coords: GeneCoords | None,
+    windows: Sequence[WindowSpec],
+    chrom_len: int,
+    *,
+    distal: bool,
+    domain: bool,
+) -> ChromResult:
+    """Transform one chromosome and read its genes' sums (none when ``coords`` is None); the signal is let go."""
+    cs = transform(raw)
+    got = None if coords is None else chrom_sums(cs, coords, windows, chrom_len, distal=distal, domain=domain)
+    return ChromResult(cs.log_sums, cs.lin_sums, cs.negative_bases, cs.nan_bases, cs.n_intervals, got)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import polars as pl
 
 from epigex.ingest.bed import read_peaks
 from epigex.ingest.bigwig import BigWigReader
-from epigex.ingest.chrom_signal import chrom_sums, transform
+from epigex.ingest.chrom_signal import ChromResult, chrom_pass
 from epigex.ingest.featureset import FeatureSetDef, bed_column, bigwig_column
 from epigex.ingest.genes import gene_coords
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
@@ -152,27 +153,41 @@ def bigwig_features(
         nan_bases = 0
         n_intervals = 0
         todo = list(norm_to_raw.items())
-        for i, (norm, raw) in enumerate(todo):
-            cs = transform(reader.chunks(raw))
-            n_intervals += cs.n_intervals
-            nan_bases += cs.nan_bases
-            negative_bases += cs.negative_bases
-            log_sums = log_sums + cs.log_sums
-            lin_sums = lin_sums + cs.lin_sums
-            idx = groups.get(norm)
-            if idx is not None and idx.size:
-                got = chrom_sums(cs, all_coords.take(idx), fs.windows, sizes[norm], distal=distal, domain=domain)
-                done_idx.append(idx)
-                done_stats.append(got.stats)
-                if got.rings is not None and got.assigned is not None:
-                    done_rings.append(got.rings)
-                    done_assigned.append(got.assigned)
-                if got.domain is not None:
-                    done_domain.append(got.domain)
-            del cs
+
+        def collect(i: int, norm: str, job: Future[ChromResult]) -> None:
+            nonlocal log_sums, lin_sums, negative_bases, nan_bases, n_intervals
+            r = job.result()
+            n_intervals += r.n_intervals
+            nan_bases += r.nan_bases
+            negative_bases += r.negative_bases
+            log_sums = log_sums + r.log_sums
+            lin_sums = lin_sums + r.lin_sums
+            if r.sums is not None:
+                done_idx.append(groups[norm])
+                done_stats.append(r.sums.stats)
+                if r.sums.rings is not None and r.sums.assigned is not None:
+                    done_rings.append(r.sums.rings)
+                    done_assigned.append(r.sums.assigned)
+                if r.sums.domain is not None:
+                    done_domain.append(r.sums.domain)
             reader.clock.check()
             if progress is not None:
                 progress((i + 1) / len(todo))
+
+        # One chromosome's arithmetic runs while the next one's blocks inflate: two chromosomes held at most.
+        with ThreadPoolExecutor(1) as compute:
+            pending: tuple[int, str, Future[ChromResult]] | None = None
+            for i, (norm, raw) in enumerate(todo):
+                chunks = reader.chunks(raw)
+                idx = groups.get(norm)
+                coords = all_coords.take(idx) if idx is not None and idx.size else None
+                job = compute.submit(chrom_pass, chunks, coords, fs.windows, sizes[norm], distal=distal, domain=domain)
+                del chunks
+                if pending is not None:
+                    collect(*pending)
+                pending = (i, norm, job)
+            if pending is not None:
+                collect(*pending)
     if done_idx:
         rows = np.concatenate(done_idx)
         table = np.concatenate(done_stats, axis=2)
