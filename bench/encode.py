@@ -149,8 +149,7 @@ def main() -> None:
                 continue
             ratio = f"{r['seconds'] / base:.2f}×" if base else ""
             print(
-                f"| {label} | {r['seconds']:.2f} | {ratio} | {r['peak_mb']:,.0f} | {r['floor_mb']:,.0f} | "
-                f"{r['n']:,} |"
+                f"| {label} | {r['seconds']:.2f} | {ratio} | {r['peak_mb']:,.0f} | {r['floor_mb']:,.0f} | {r['n']:,} |"
             )
 
 

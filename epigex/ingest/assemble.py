@@ -102,8 +102,8 @@ def assemble_cell(plan: CellPlan, fs: FeatureSetDef, results: list[TrackResult],
 def cell_qc(
     cell: str, genes: pl.DataFrame, tracks: list[TrackRow], seconds: float, missing: list[str] | None = None
 ) -> dict[str, Any]:
-    """The per-cell QC summary: genes, tracks (and those missing), chromosome naming, genes without signal, peaks on
-    contigs outside the genome, time."""
+    """The per-cell QC summary: genes, tracks (and those missing), chromosome naming, genes without signal, each
+    bigWig's signal type, peaks on contigs outside the genome, time."""
     naming = sorted({t.qc.get("naming", "none") for t in tracks})
     return {
         "cell_line": cell,
@@ -117,6 +117,9 @@ def cell_qc(
         "genes_on_missing_chrom": {
             TrackKey(t.assay, t.kind).path: t.qc.get("genes_on_missing_chrom", t.qc.get("genes_on_chrom_without_peaks"))
             for t in tracks
+        },
+        "signal_types": {
+            TrackKey(t.assay, t.kind).path: t.qc["signal_type"] for t in tracks if t.qc.get("signal_type") is not None
         },
         "outside_genome": {
             TrackKey(t.assay, t.kind).path: {**t.qc["outside_genome"], "of": t.qc.get("n_items", 0)}

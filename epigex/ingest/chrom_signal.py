@@ -36,6 +36,7 @@ from epigex.ingest.signal_stats import (
     window_edges,
     window_stats_from,
 )
+from epigex.ingest.signal_type import SignalShape, shape_of
 from epigex.ingest.windows import GeneCoords, WindowSpec, window_bounds
 from epigex.store.types import F64, I64
 
@@ -50,12 +51,14 @@ class ChromSignal:
     negative_bases: int
     nan_bases: int
     n_intervals: int
+    shape: SignalShape
 
 
 def transform(raw: list[RawChunk]) -> ChromSignal:
     """``log1p(max(v, 0))`` of every chunk, with the sums of the values before and after; ``raw`` is emptied."""
     log_sums = lin_sums = TrackSums(0, 0.0, 0.0)
     negative = nan = n = 0
+    shape = SignalShape()
     chunks: list[Chunk] = []
     while raw:
         c = raw.pop(0)
@@ -64,13 +67,14 @@ def transform(raw: list[RawChunk]) -> ChromSignal:
         neg = values < 0
         if bool(neg.any()):
             negative += int(lengths[neg].sum())
+        shape = shape + shape_of(lengths, values)
         y = np.log1p(np.maximum(values, 0.0))
         lin_sums = lin_sums + weighted_sums(lengths, values)
         log_sums = log_sums + weighted_sums(lengths, y)
         nan += c.nan_bases
         n += len(c)
         chunks.append(Chunk(c.starts, c.ends, y))
-    return ChromSignal(ChunkedSignal(tuple(chunks)), log_sums, lin_sums, negative, nan, n)
+    return ChromSignal(ChunkedSignal(tuple(chunks)), log_sums, lin_sums, negative, nan, n, shape)
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,7 @@ class ChromResult:
     negative_bases: int
     nan_bases: int
     n_intervals: int
+    shape: SignalShape
     sums: ChromSums | None
 
 
@@ -167,4 +172,4 @@ def chrom_pass(
     """Transform one chromosome and read its genes' sums (none when ``coords`` is None); the signal is let go."""
     cs = transform(raw)
     got = None if coords is None else chrom_sums(cs, coords, windows, chrom_len, distal=distal, domain=domain)
-    return ChromResult(cs.log_sums, cs.lin_sums, cs.negative_bases, cs.nan_bases, cs.n_intervals, got)
+    return ChromResult(cs.log_sums, cs.lin_sums, cs.negative_bases, cs.nan_bases, cs.n_intervals, cs.shape, got)

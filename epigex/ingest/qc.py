@@ -25,6 +25,8 @@ Checks and their verdicts (each with a reason a biologist can act on):
 - **agreement** of the bigWig and the BED of one assay: the AUC with which the bigWig's ±1 kb mean separates genes
   with a ±1 kb peak from genes without; fail below 0.6 when the references reach 0.8, warn 0.15 below them. The
   verdict goes to the file that does not look like its assay when only one of the two does not; else to both.
+- **signal type** of a bigWig (fold change, −log10 p-value, read counts; :mod:`ingest.signal_type`) against the
+  reference cells' for the same assay: a different recognised kind warns (the features would be on another scale).
 - **drift** (of the whole cell, over a model's selected features): per feature the two-sample Kolmogorov–Smirnov
   distance between the cell's values and the reference cells' pooled; the cell's drift is their mean weighted by
   the features' importance. The same statistic between the reference cells themselves (each against the others)
@@ -42,6 +44,7 @@ import numpy as np
 import polars as pl
 
 from epigex.ingest.qc_profile import FeatureView, _nanmean, _nanstd, cell_profile, signature
+from epigex.ingest.signal_type import DESCRIBED
 from epigex.store.tracksets import track_key
 from epigex.store.types import F64
 
@@ -52,6 +55,7 @@ COVERAGE_WARN, COVERAGE_FAIL = 0.10, 0.50
 DRIFT_WARN, DRIFT_FAIL = 2.0, 3.0
 BETWEEN_SHARE = 0.2
 IDENTITY_FAIL = 1.0
+KNOWN_KINDS = ("fold_change", "pvalue", "counts")
 
 
 Profile = dict[str, Any]  # see ingest.qc_profile.cell_profile
@@ -73,6 +77,25 @@ def placement(outside: Mapping[str, Any] | None) -> tuple[Verdict, str | None]:
     if n / of > COVERAGE_FAIL:
         return "fail", f"{what}: is this file from another genome, or damaged?"
     return "warn", what
+
+
+def signal_kind(own: str | None, references: Mapping[str, str | None], assay: str) -> tuple[Verdict, str | None]:
+    """The verdict on a bigWig whose signal type (:mod:`ingest.signal_type`) differs from the reference cells'.
+
+    Only recognised kinds are compared; the references' most common kind stands for them. A different kind warns:
+    the features would be on another scale than the model learned.
+    """
+    known = [k for k in references.values() if k in KNOWN_KINDS]
+    if own not in KNOWN_KINDS or not known:
+        return "pass", None
+    usual = max(sorted(set(known)), key=known.count)
+    if own == usual:
+        return "pass", None
+    return "warn", (
+        f"this bigWig looks like {DESCRIBED[own]}, but the reference cells' {assay} bigWigs are {DESCRIBED[usual]} "
+        f"({', '.join(sorted(c for c, k in references.items() if k == usual))}): features on another scale give "
+        "confidently wrong predictions; give the same ENCODE output type as the references"
+    )
 
 
 def worst(verdicts: list[Verdict]) -> Verdict:

@@ -28,6 +28,7 @@ from epigex.ingest.neighbourhood import (
 )
 from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
 from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums
+from epigex.ingest.signal_type import SignalShape, classify, shape_summary
 from epigex.ingest.windows import window_bounds
 from epigex.store.errors import InputError
 from epigex.store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
@@ -152,11 +153,13 @@ def bigwig_features(
         negative_bases = 0
         nan_bases = 0
         n_intervals = 0
+        shape = SignalShape()
         todo = list(norm_to_raw.items())
 
         def collect(i: int, norm: str, job: Future[ChromResult]) -> None:
-            nonlocal log_sums, lin_sums, negative_bases, nan_bases, n_intervals
+            nonlocal log_sums, lin_sums, negative_bases, nan_bases, n_intervals, shape
             r = job.result()
+            shape = shape + r.shape
             n_intervals += r.n_intervals
             nan_bases += r.nan_bases
             negative_bases += r.negative_bases
@@ -237,6 +240,8 @@ def bigwig_features(
             "genes_on_missing_chrom": genes_on_missing,
             "missing_chroms": missing_chroms,
             "genes_without_signal": no_signal,
+            "signal_type": classify(shape),
+            "signal_shape": shape_summary(shape),
         },
     )
 

@@ -76,4 +76,5 @@ def test_any_cut_gives_the_per_base_answer(
         if seen.size:
             assert (vmin[j], vmax[j]) == (seen.min(), seen.max())
         else:
-            assert np.isnan(vmin[j]) and np.isnan(vmax[j])
+            assert np.isnan(vmin[j])
+            assert np.isnan(vmax[j])

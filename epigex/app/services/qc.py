@@ -11,7 +11,7 @@ from typing import Any
 
 from epigex.app.services.assaysets import ModelNeeded, model_for_cell
 from epigex.ingest.featureset import ASSAYS
-from epigex.ingest.qc import drift, placement, references, track_verdicts, worst
+from epigex.ingest.qc import drift, placement, references, signal_kind, track_verdicts, worst
 from epigex.ingest.qc_profile import PROFILE_VERSION, cell_profile, profile_columns
 from epigex.store.catalog import Store
 from epigex.store.cells import cells_overview, feature_table, feature_tables
@@ -42,6 +42,20 @@ def _placement(rows: list[dict[str, Any]], qc: dict[str, Any]) -> None:
     outside = qc.get("outside_genome", {})
     for r in rows:
         verdict, reason = placement(outside.get(TrackKey(r["assay"], r["kind"]).path))
+        if reason is not None:
+            r["verdict"] = worst([r["verdict"], verdict])
+            r["reasons"].append(reason)
+
+
+def _signal_kinds(rows: list[dict[str, Any]], qc: dict[str, Any], refs: dict[str, dict[str, Any]]) -> None:
+    """Add the verdict on each bigWig's signal type against the reference cells' (kept at ingest) to its row."""
+    own = qc.get("signal_types", {})
+    for r in rows:
+        if r["kind"] != "bigwig":
+            continue
+        path = TrackKey(r["assay"], r["kind"]).path
+        theirs = {c: q.get("signal_types", {}).get(path) for c, q in refs.items()}
+        verdict, reason = signal_kind(own.get(path), theirs, r["assay"])
         if reason is not None:
             r["verdict"] = worst([r["verdict"], verdict])
             r["reasons"].append(reason)
@@ -121,6 +135,7 @@ def _judge(store: Store, cell: str, model: ModelRecord | None, overview: dict[st
         _profile(store, cell, entry, fs_id), tracks, ref, {key: v or 0.0 for key, v in no_data.items()}
     )
     _placement(rows, qc)
+    _signal_kinds(rows, qc, {c: overview[c]["qc"] for c in refs})
     drifted = None
     if model is not None:
         importance = {r["feature"]: r.get("mean_abs_shap") or 0.0 for r in model.selection}
