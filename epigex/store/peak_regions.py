@@ -9,6 +9,7 @@ few kB per track. The file was validated when it was ingested; lines that are no
 from __future__ import annotations
 
 import gzip
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -19,7 +20,8 @@ import polars as pl
 
 from epigex.store.errors import InputError
 
-REGION = re.compile(r"^([A-Za-z0-9_.\-]{1,128}):([0-9]{1,10})-([0-9]{1,10})$")
+# igv.js may ask for fractional bases (``chr1:230274693.5-231274693.5``): the region is widened to whole bases.
+REGION = re.compile(r"^([A-Za-z0-9_.\-]{1,128}):([0-9]{1,10}(?:\.[0-9]{1,6})?)-([0-9]{1,10}(?:\.[0-9]{1,6})?)$")
 # Never more than this much text comes back for one region (a whole-chromosome window of a dense file).
 MAX_REGION_BYTES = 64 * 1024 * 1024
 # Parsed files kept for the next region of the same file (a browser pans): at most this much memory.
@@ -36,11 +38,12 @@ class Region:
 
 
 def parse_region(text: str) -> Region:
-    """``chrom:start-end`` (0-based, half open, as igv.js asks) as a :class:`Region`; an input error otherwise."""
+    """``chrom:start-end`` (0-based, half open, as igv.js asks; fractions widen to whole bases) as a
+    :class:`Region`; an input error otherwise."""
     m = REGION.match(text)
     if m is None:
         raise InputError(f"region {text[:80]!r} is not chrom:start-end (e.g. chr1:1000-2000)")
-    start, end = int(m.group(2)), int(m.group(3))
+    start, end = math.floor(float(m.group(2))), math.ceil(float(m.group(3)))
     if end < start:
         raise InputError(f"region {text[:80]!r} ends before it starts")
     return Region(m.group(1), start, end)

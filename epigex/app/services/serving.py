@@ -16,6 +16,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
@@ -36,7 +37,7 @@ from epigex.models.predict import prediction_frame
 from epigex.models.submission import submission_zip
 from epigex.store.access import record as audit
 from epigex.store.catalog import Store
-from epigex.store.cells import cell_genes, cell_info
+from epigex.store.cells import cell_genes, cell_info, track_file
 from epigex.store.errors import ConflictError, EpigexError, NotFoundError
 from epigex.store.predictions import PREDICTION_COLUMNS, note_served, references_summary, served_predictions
 from epigex.store.registry import ModelRecord, active_model_id, touch_model
@@ -324,6 +325,11 @@ class Serving:
         with self._lock:
             self._views[key] = (stamp, value)
         return value
+
+    def track_path(self, cell: str, assay: str, kind: str) -> Path:
+        """The file the store keeps for a cell's track (re-read only after the catalog changed): a genome browser
+        asks for dozens of ranges and regions of the same files."""
+        return self._current(f"track\t{cell}\t{assay}\t{kind}", lambda: track_file(self.store, cell, assay, kind))
 
     def models_body(self, render: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
         """Every model, briefly, newest first, rendered by ``render`` (redone only after the catalog changed)."""

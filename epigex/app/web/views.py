@@ -120,6 +120,10 @@ def windows_bed(store: Store, serving: Serving, cell: str, gene: str) -> str:
     return "".join(f"{chrom}\t{int(s[0])}\t{int(e[0])}\t{name}\n" for name, s, e in wins if int(e[0]) > int(s[0]))
 
 
+# The span of peaks igv asks for at once around the view (a ± 100 kb view and room to pan).
+PEAK_WINDOW = 1_000_000
+
+
 def gene_view(
     store: Store, serving: Serving, cell: str, gene: str, readable: Callable[[str], bool], flank: int = 100_000
 ) -> dict[str, Any]:
@@ -135,9 +139,10 @@ def gene_view(
     except EpigexError:
         refs = []
     tracks: list[dict[str, Any]] = []
+    held = {who: cell_tracks(store, who) for who in [cell, *refs]}  # one catalog read per cell
     for assay in ASSAY_ORDER:
         for who in [cell, *refs]:
-            kept = {t["kind"]: t for t in cell_tracks(store, who) if t["assay"] == assay and t["kept_in_store"]}
+            kept = {t["kind"]: t for t in held[who] if t["assay"] == assay and t["kept_in_store"]}
             for kind in KINDS:
                 if kind not in kept:
                     continue
@@ -162,6 +167,8 @@ def gene_view(
                             # region by region (igv's service source): a page moves kB, not whole peak files
                             "url": f"{url}?region=$CHR:$START-$END",
                             "sourceType": "service",
+                            # igv asks for the view widened to this, not for the whole chromosome
+                            "visibilityWindow": PEAK_WINDOW,
                             "type": "annotation",
                             "format": "bed",
                             "height": 24,

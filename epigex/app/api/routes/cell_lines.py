@@ -43,7 +43,6 @@ from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
 from epigex.ingest.layout import CELL_NAME
-from epigex.store.cells import track_file
 from epigex.store.errors import InputError
 from epigex.store.peak_regions import parse_region, peaks_in_region
 from epigex.store.tracksets import KINDS, TrackKey
@@ -213,7 +212,7 @@ def get_track(
     name: str,
     assay: str,
     kind: Literal["bigwig", "bed"],
-    store: StoreDep,
+    serving: ServingDep,
     region: Annotated[
         str | None,
         Query(
@@ -227,7 +226,7 @@ def get_track(
 
     A peak file can instead be read region by region (``?region=chr1:1000-2000``): only its lines there come back.
     """
-    path = track_file(store, name, assay, kind)
+    path = serving.track_path(name, assay, kind)
     if region is not None:
         if kind != "bed":
             raise InputError("?region= applies to peak files (bed) only; a bigWig is read with HTTP Range")
