@@ -9,12 +9,15 @@ everything is printed as the floor), one after another so that they never share 
   (TSS ± 1 kb) and body, two calls per gene; the baseline of the ratios;
 - ``pyBigWig full decode``: ``bw.intervals`` of every chromosome into NumPy;
 - ``epigex narrowPeak``: the BED track job of the matching peak file;
-- with ``--baseline-tree DIR``, ``epigex bigwig`` again from another checkout (the code before a change), same run.
+- with ``--baseline-tree DIR``, ``epigex bigwig`` again from another checkout (the code before a change), same run;
+- with ``--cell DIR``, ``epigex ingest DIR`` of a whole 7-assay cell (``bench.encode_tracks --cell``) into a fresh
+  store: wall time and the peak RSS of the ingest process (target: a cell of ~1 GB tracks in ≤ 90 s).
 
 Genes: the course's 16,284 (X1's train and validation genes, X3's test genes). Tracks come from
 :mod:`bench.encode_tracks` (written to ``--data`` when missing). Not part of the test run.
 
-Run: ``python -m bench.encode [--data bench-data/encode] [--size-gb 0.5 1.0] [--kind fc] [--repeat 1]``.
+Run: ``python -m bench.encode [--data bench-data/encode] [--size-gb 0.5 1.0] [--kind fc] [--repeat 1]``, or
+``python -m bench.encode --cell DIR`` (write DIR first: ``python -m bench.encode_tracks DIR --size-gb 1 --cell E1``).
 """
 
 from __future__ import annotations
@@ -117,6 +120,49 @@ def ensure_tracks(data: Path, size_gb: float, kind: str) -> tuple[Path, Path]:
     return bw, bed
 
 
+def ingest_cell(data: Path) -> None:
+    """Time ``epigex ingest`` of a whole cell folder into a fresh store, and its peak RSS."""
+    import resource
+    import tempfile
+    import time
+
+    import polars as pl
+
+    from epigex.demo.dataset import course_file
+
+    cells = sorted(p.stem for p in (data / "DNase-bigwig").glob("*.bw"))
+    tables = data / "CAGE-train"
+    tables.mkdir(exist_ok=True)
+    for cell in cells:
+        info = tables / f"{cell}_test_info.tsv"
+        if not info.is_file():  # the course's 16,284 genes, every chromosome
+            frames = [pl.read_csv(course_file(f"CAGE-train/{n}_info.tsv"), separator="\t") for n in NAMES]
+            pl.concat(frames).write_csv(info, separator="\t")
+    size = sum(p.stat().st_size for p in data.rglob("*") if p.suffix in (".bw", ".bed"))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "EPIGEX_HOME": str(Path(tmp) / "home")}
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-m", "epigex.app.cli.main", "ingest", str(data)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if out.returncode != 0:
+        raise SystemExit(f"epigex ingest failed: {(out.stderr.strip().splitlines() or ['?'])[-1]}")
+    print(f"\n{data}: {len(cells)} cell(s), {size / 1e9:.2f} GB of tracks")
+    print("| measure | seconds | peak RSS MB | target |")
+    print("| --- | ---: | ---: | --- |")
+    verdict = "met" if seconds <= 90 else "NOT met"
+    print(f"| epigex ingest (7 bigWigs + 7 narrowPeaks) | {seconds:.1f} | {peak:,.0f} | ≤ 90 s: {verdict} |")
+
+
+NAMES = ("X1_train", "X1_val", "X3_test")
+
+
 def main() -> None:
     """Measure each size and print a table of seconds, peak RSS and ratios against the pyBigWig loop."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -125,7 +171,11 @@ def main() -> None:
     ap.add_argument("--kind", choices=("fc", "pval"), default="fc")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each measurement (the fastest is kept)")
     ap.add_argument("--baseline-tree", type=Path, default=None, help="also run epigex bigwig from this checkout")
+    ap.add_argument("--cell", type=Path, default=None, help="time `epigex ingest` of this whole-cell folder instead")
     args = ap.parse_args()
+    if args.cell is not None:
+        ingest_cell(args.cell)
+        return
     measures = list(MEASURES)
     if args.baseline_tree is not None:
         measures.append((f"epigex bigwig ({args.baseline_tree})", "bigwig", "bw"))
