@@ -296,21 +296,30 @@ class RawChunk:
 def _checked_chunk(
     starts: npt.NDArray[Any], ends: npt.NDArray[Any], values: npt.NDArray[Any], path: str, chrom: str, size: int
 ) -> RawChunk:
-    """Checked intervals (see :func:`_sorted_checked`) at the file's widths: the coordinates are within the
-    chromosome, so below 2^32, and the values were float32 in the file (lossless)."""
-    s, e, v, nan = _check(starts, ends, values, path, chrom, size)
+    """Checked intervals (see :func:`_check`) at the file's widths: the coordinates are within the chromosome, so
+    below 2^32, and the values were float32 in the file (lossless). NaN values are kept until the chunks are known
+    to be in order (:func:`_in_order`), so an overlap involving one is refused wherever the chunks are cut."""
+    s, e, v = _check(starts, ends, values, path, chrom, size)
     return RawChunk(
         np.ascontiguousarray(s, dtype=np.uint32),
         np.ascontiguousarray(e, dtype=np.uint32),
         np.ascontiguousarray(v, dtype=np.float32),
-        nan,
     )
+
+
+def _without_nan(c: RawChunk) -> RawChunk:
+    """The chunk without its NaN (no data) intervals, their bases counted."""
+    nan = np.isnan(c.values)
+    if not bool(nan.any()):
+        return c
+    keep = ~nan
+    bases = int((c.ends[nan] - c.starts[nan]).sum())  # ends > starts: no wrap
+    return RawChunk(c.starts[keep], c.ends[keep], c.values[keep], c.nan_bases + bases)
 
 
 def _in_order(parts: list[RawChunk], path: str, chrom: str, size: int, records: int) -> list[RawChunk]:
     """The chunks as they are when each starts at or after the previous one's end; else all of them sorted and
-    checked as one, and cut again. The bases of dropped NaN values are counted on the first chunk."""
-    nan = sum(p.nan_bases for p in parts)
+    checked as one, and cut again. Then NaN intervals are dropped; their bases are counted on the first chunk."""
     full = [p for p in parts if len(p)]
     if not all(int(b.starts[0]) >= int(a.ends[-1]) for a, b in pairwise(full)):
         whole = _checked_chunk(
@@ -325,11 +334,14 @@ def _in_order(parts: list[RawChunk], path: str, chrom: str, size: int, records: 
             RawChunk(whole.starts[i : i + records], whole.ends[i : i + records], whole.values[i : i + records])
             for i in range(0, len(whole), records)
         ]
-    if not full:
+    cleaned = [_without_nan(p) for p in full]
+    nan = sum(p.nan_bases for p in cleaned)
+    kept = [p for p in cleaned if len(p)]
+    if not kept:
         empty = np.zeros(0, np.uint32)
         return [RawChunk(empty, empty, np.zeros(0, np.float32), nan)] if nan else []
-    first = full[0]
-    return [RawChunk(first.starts, first.ends, first.values, nan), *full[1:]]
+    first = kept[0]
+    return [RawChunk(first.starts, first.ends, first.values, nan), *kept[1:]]
 
 
 def _check(
@@ -339,8 +351,8 @@ def _check(
     path: str,
     chrom: str,
     size: int,
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], int]:
-    """Sort intervals by start; refuse empty, out-of-chromosome, infinite and overlapping ones; drop NaN ones.
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+    """Sort intervals by start; refuse empty, out-of-chromosome, infinite and overlapping ones (NaN ones included).
 
     Any integer and float widths: the comparisons never subtract, so unsigned coordinates cannot wrap.
     """
@@ -367,10 +379,4 @@ def _check(
             f"{path}: overlapping intervals on {chrom} at {int(starts[i])}-{int(ends[i])} and "
             f"{int(starts[i + 1])}-{int(ends[i + 1])}; a bigWig must not overlap itself"
         )
-    nan = np.isnan(values)
-    nan_bases = 0
-    if bool(nan.any()):
-        nan_bases = int((ends[nan] - starts[nan]).sum())  # ends > starts here: no wrap
-        keep = ~nan
-        starts, ends, values = starts[keep], ends[keep], values[keep]
-    return starts, ends, values, nan_bases
+    return starts, ends, values

@@ -16,8 +16,10 @@ from epigex.store.errors import ResourceLimitError
 MIB = 1024 * 1024
 
 # Bytes of one bigWig interval held through decode + window statistics: a chromosome is kept as uint32 starts and
-# ends and float64 transformed values (ingest/chrom_signal.py); everything else is made a chunk at a time.
-BYTES_PER_INTERVAL = 16
+# ends and float64 transformed values (ingest/chrom_signal.py), 16 bytes, and one chromosome's arithmetic runs while
+# the next is decoded, so two may be held at once: 32 a record of the largest. Everything else is made a chunk at a
+# time.
+BYTES_PER_INTERVAL = 32
 # The working set of one chunk of a chromosome (ingest/signal_chunks.py: int64 coordinates, four prefix sums,
 # searches over 2^20 intervals), and the bytes in flight while decoding its blocks, rounded up.
 CHUNK_WORKING_BYTES = 192 * 1024 * 1024

@@ -51,7 +51,9 @@ class ChunkedSignal:
 
     @classmethod
     def whole(cls, starts: I64, ends: I64, y: F64, size: int = CHUNK_RECORDS) -> ChunkedSignal:
-        """Chunks of ``size`` records from whole-chromosome arrays."""
+        """Chunks of ``size`` records from whole-chromosome arrays (coordinates within ``[0, 2^32)``)."""
+        if starts.size and (int(starts.min()) < 0 or int(ends.max()) > _U32_MAX):
+            raise ValueError("interval coordinates must lie within [0, 2^32)")
         s, e = starts.astype(np.uint32), ends.astype(np.uint32)
         yy = np.asarray(y, dtype=np.float64)
         return cls(tuple(Chunk(s[i : i + size], e[i : i + size], yy[i : i + size]) for i in range(0, s.size, size)))

@@ -29,6 +29,7 @@ SignalType = Literal["fold_change", "pvalue", "counts", "other", "none"]
 SAMPLE_PER_CHUNK = 2048
 SAMPLE_MAX = 65_536
 COUNTS_WHOLE, COUNTS_DISTINCT = 0.95, 0.05
+COUNTS_MAX_RATIO = 1e5
 PVALUE_ZEROS, PVALUE_MAX = 0.30, 5.0
 FOLD_NEAR_ONE = 0.40
 # How each kind is named to a user, with the ENCODE output type that gives it.
@@ -96,8 +97,10 @@ def is_counts(shape: SignalShape) -> bool:
     if positive.size < 100:
         return False
     ratio = positive / shape.min_positive
+    if float(ratio.max()) > COUNTS_MAX_RATIO:  # no scaled count spans that much; the test below would lose its teeth
+        return False
     # float32 values carry ~7 digits: a whole multiple may be off by a few parts in 10^7 of itself
-    whole = np.abs(ratio - np.rint(ratio)) <= 1e-3 + 1e-5 * ratio
+    whole = np.abs(ratio - np.rint(ratio)) <= 1e-4 + 1e-6 * ratio
     distinct = np.unique(positive).size
     return bool(whole.mean() >= COUNTS_WHOLE and distinct <= COUNTS_DISTINCT * positive.size)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from epigex.store.errors import InputError
+from epigex.store.genome import normalize_chrom
 
 # igv.js may ask for fractional bases (``chr1:230274693.5-231274693.5``): the region is widened to whole bases.
 REGION = re.compile(r"^([A-Za-z0-9_.\-]{1,128}):([0-9]{1,10}(?:\.[0-9]{1,6})?)-([0-9]{1,10}(?:\.[0-9]{1,6})?)$")
@@ -56,7 +57,8 @@ def _text(path: Path) -> bytes:
 
 
 def peak_table(text: str) -> pl.DataFrame:
-    """A BED text as ``chrom start end line`` rows, one per line (``start``/``end`` null where a line is no feature).
+    """A BED text as ``chrom start end line`` rows, one per line (``start``/``end`` null where a line is no feature;
+    ``chrom`` in UCSC spelling).
 
     A file with no tab at all is split on runs of spaces, as the ingest reads it.
     """
@@ -65,9 +67,14 @@ def peak_table(text: str) -> pl.DataFrame:
     if not cut.str.contains("\t", literal=True).any():
         cut = cut.str.strip_chars(" ").str.replace_all(" +", "\t")
     fields = cut.str.split_exact("\t", 2).struct.unnest()
+    # igv asks with the genome's spelling (chr1); the file may say 1 or MT, as ingest accepts
+    names = fields["field_0"].drop_nulls().unique().to_list()
+    spelled = {n: normalize_chrom(n) for n in names}
     return pl.DataFrame(
         {
-            "chrom": fields["field_0"].cast(pl.Categorical),
+            "chrom": fields["field_0"]
+            .replace_strict(spelled, default=None, return_dtype=pl.String)
+            .cast(pl.Categorical),
             "start": fields["field_1"].str.to_integer(strict=False),
             "end": fields["field_2"].str.to_integer(strict=False),
             "line": lines,
@@ -82,7 +89,7 @@ def region_lines(table: pl.DataFrame, region: Region) -> pl.Series:
     """
     start, end = pl.col("start"), pl.col("end")
     overlaps = ((start < region.end) & (end > region.start)) | ((start == end) & (start == region.start))
-    keep = (pl.col("chrom").cast(pl.String) == region.chrom) & overlaps
+    keep = (pl.col("chrom").cast(pl.String) == normalize_chrom(region.chrom)) & overlaps
     return table.filter(keep.fill_null(False))["line"]
 
 
@@ -93,20 +100,26 @@ class _Tables:
         self.budget = budget
         self.held: OrderedDict[tuple[str, int, int], pl.DataFrame] = OrderedDict()
         self.lock = threading.Lock()
+        self.loading: dict[str, threading.Lock] = {}  # one reader per file: others wait for its table
 
     def get(self, path: Path) -> pl.DataFrame:
-        st = path.stat()
-        key = (str(path), st.st_size, st.st_mtime_ns)
         with self.lock:
-            if key in self.held:
-                self.held.move_to_end(key)
-                return self.held[key]
-        table = peak_table(_text(path).decode("utf-8", errors="replace"))
-        with self.lock:
-            self.held[key] = table
-            while len(self.held) > 1 and sum(t.estimated_size() for t in self.held.values()) > self.budget:
-                self.held.popitem(last=False)
-        return table
+            gate = self.loading.setdefault(str(path), threading.Lock())
+        with gate:
+            st = path.stat()
+            key = (str(path), st.st_size, st.st_mtime_ns)
+            with self.lock:
+                if key in self.held:
+                    self.held.move_to_end(key)
+                    return self.held[key]
+            table = peak_table(_text(path).decode("utf-8", errors="replace"))
+            if table.estimated_size() > self.budget:  # served, not kept
+                return table
+            with self.lock:
+                self.held[key] = table
+                while sum(t.estimated_size() for t in self.held.values()) > self.budget:
+                    self.held.popitem(last=False)
+            return table
 
 
 _TABLES = _Tables(CACHE_BYTES)

@@ -78,3 +78,16 @@ def test_truncated_file_is_refused(tmp_path: Path, keep: float) -> None:
     with pytest.raises(InputError, match="truncated or corrupt"):
         with BigWigReader(cut) as r:
             r.intervals("chr1")
+
+
+def test_an_overlap_with_a_nan_interval_is_refused_wherever_the_chunks_are_cut() -> None:
+    from epigex.ingest.bigwig import RawChunk, _in_order
+
+    def chunk(s: int, e: int, v: float) -> RawChunk:
+        return RawChunk(np.array([s], np.uint32), np.array([e], np.uint32), np.array([v], np.float32))
+
+    with pytest.raises(InputError, match="overlapping"):
+        _in_order([chunk(0, 10, float("nan")), chunk(5, 15, 1.0)], "t.bw", "chr1", 100, 1)
+    kept = _in_order([chunk(0, 10, float("nan")), chunk(10, 15, 1.0)], "t.bw", "chr1", 100, 1)
+    assert [(int(c.starts[0]), int(c.ends[0])) for c in kept] == [(10, 15)]
+    assert kept[0].nan_bases == 10

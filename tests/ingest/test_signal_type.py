@@ -41,6 +41,13 @@ def test_five_decimals_are_not_counts() -> None:
     assert kind(values) != "counts"
 
 
+def test_a_tiny_value_does_not_make_everything_a_whole_multiple() -> None:
+    levels = RNG.uniform(0.5, 2.0, 800).astype(np.float32)
+    values = levels[RNG.integers(0, 800, N)].astype(np.float64)
+    values[0] = 1e-6
+    assert kind(values) == "fold_change"
+
+
 def test_shapes_add_up_and_the_sample_stays_bounded() -> None:
     parts = [shape_of(LENGTHS, RNG.uniform(0.6, 1.4, N)) for _ in range(40)]
     total = sum(parts, SignalShape())

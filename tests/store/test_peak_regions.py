@@ -81,3 +81,13 @@ def test_the_same_lines_as_a_plain_filter(rows: list[tuple[str, int, int]], chro
     ]
     got = region_lines(peak_table("\n".join(["track x", *lines])), region).to_list()
     assert got == expected
+
+
+def test_ensembl_names_answer_the_genomes_spelling(tmp_path: Path) -> None:
+    """igv asks with the genome's names (chr1, chrM); ingest accepts files that say 1 and MT."""
+    path = tmp_path / "ensembl.bed"
+    path.write_text("1\t100\t200\ta\nMT\t5\t9\tb\n10\t0\t50\tc\n")
+    assert peaks_in_region(path, Region("chr1", 150, 160)) == b"1\t100\t200\ta\n"
+    assert peaks_in_region(path, Region("chrM", 0, 10)) == b"MT\t5\t9\tb\n"
+    assert peaks_in_region(path, Region("1", 150, 160)) == b"1\t100\t200\ta\n"
+    assert peaks_in_region(path, Region("chr10", 0, 10)) == b"10\t0\t50\tc\n"

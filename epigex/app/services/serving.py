@@ -329,7 +329,9 @@ class Serving:
     def track_path(self, cell: str, assay: str, kind: str) -> Path:
         """The file the store keeps for a cell's track (re-read only after the catalog changed): a genome browser
         asks for dozens of ranges and regions of the same files."""
-        return self._current(f"track\t{cell}\t{assay}\t{kind}", lambda: track_file(self.store, cell, assay, kind))
+        path = self._current(f"track\t{cell}\t{assay}\t{kind}", lambda: track_file(self.store, cell, assay, kind))
+        # gone without a catalog change the stamp saw (a write in the same tick): ask the catalog again (404)
+        return path if path.is_file() else track_file(self.store, cell, assay, kind)
 
     def models_body(self, render: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
         """Every model, briefly, newest first, rendered by ``render`` (redone only after the catalog changed)."""
