@@ -27,7 +27,8 @@ def test_regions_parse_and_refuse() -> None:
     assert parse_region("chr1:10-20") == Region("chr1", 10, 20)
     assert parse_region("chrUn_KI270302v1:0-5") == Region("chrUn_KI270302v1", 0, 5)
     assert parse_region("chr1:230274693.5-231274693.5") == Region("chr1", 230274693, 231274694)  # as igv asks
-    bad_regions = ("chr1", "chr1:20-10", "chr1:-5-10", "chr 1:1-2", "chr1:1-2;drop", "x" * 200 + ":1-2", "chr1:1.-2")
+    assert parse_region("chr1:20-10") == Region("chr1", 20, 20)  # ends before it starts: empty
+    bad_regions = ("chr1", "chr1:-5-10", "chr 1:1-2", "chr1:1-2;drop", "x" * 200 + ":1-2", "chr1:1.-2")
     for bad in (*bad_regions, "chr1:1e5-2"):
         with pytest.raises(InputError, match="region"):
             parse_region(bad)

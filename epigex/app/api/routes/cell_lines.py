@@ -43,8 +43,7 @@ from epigex.app.services.qc import cell_qc
 from epigex.app.services.uploads import receive_upload
 from epigex.ingest.featureset import ASSAYS
 from epigex.ingest.layout import CELL_NAME
-from epigex.store.errors import InputError
-from epigex.store.peak_regions import parse_region, peaks_in_region
+from epigex.store.peak_regions import REGION, parse_region, peaks_in_region
 from epigex.store.tracksets import KINDS, TrackKey
 
 router = APIRouter(tags=["cell lines"])
@@ -217,8 +216,9 @@ def get_track(
         str | None,
         Query(
             max_length=160,
-            description="peak files only: just the lines overlapping chrom:start-end (0-based, half open), as "
-            "igv.js asks region by region",
+            pattern=REGION.pattern,
+            description="peak files: just the lines overlapping chrom:start-end (0-based, half open), as igv.js "
+            "asks region by region; ignored for a bigWig (read it with HTTP Range)",
         ),
     ] = None,
 ) -> Response:
@@ -227,9 +227,7 @@ def get_track(
     A peak file can instead be read region by region (``?region=chr1:1000-2000``): only its lines there come back.
     """
     path = serving.track_path(name, assay, kind)
-    if region is not None:
-        if kind != "bed":
-            raise InputError("?region= applies to peak files (bed) only; a bigWig is read with HTTP Range")
+    if region is not None and kind == "bed":
         return Response(peaks_in_region(path, parse_region(region)), media_type="text/plain; charset=utf-8")
     media = "application/octet-stream" if kind == "bigwig" else "text/plain; charset=utf-8"
     return FileResponse(path, media_type=media)
