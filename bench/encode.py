@@ -35,8 +35,6 @@ from bench.encode_tracks import PEAKS_PER_GB, write_bigwig, write_peaks
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-import epigex
-print(epigex.__file__, file=sys.stderr)
 import numpy as np
 import polars as pl
 what, path = sys.argv[1], sys.argv[2]

@@ -10,7 +10,7 @@ excess over its mean + ``HOT_Z`` sd) at one concatenated set of positions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,16 +42,33 @@ from epigex.store.types import F64, I64
 
 
 @dataclass(frozen=True)
+class SignalQC:
+    """What a track's QC sums over its records (of one chromosome, or added up over all)."""
+
+    log_sums: TrackSums = field(default_factory=lambda: TrackSums(0, 0.0, 0.0))
+    lin_sums: TrackSums = field(default_factory=lambda: TrackSums(0, 0.0, 0.0))
+    negative_bases: int = 0
+    nan_bases: int = 0
+    n_intervals: int = 0
+    shape: SignalShape = field(default_factory=SignalShape)
+
+    def __add__(self, other: SignalQC) -> SignalQC:
+        return SignalQC(
+            self.log_sums + other.log_sums,
+            self.lin_sums + other.lin_sums,
+            self.negative_bases + other.negative_bases,
+            self.nan_bases + other.nan_bases,
+            self.n_intervals + other.n_intervals,
+            self.shape + other.shape,
+        )
+
+
+@dataclass(frozen=True)
 class ChromSignal:
     """A chromosome's transformed signal and what the track's QC sums over it."""
 
     signal: ChunkedSignal
-    log_sums: TrackSums
-    lin_sums: TrackSums
-    negative_bases: int
-    nan_bases: int
-    n_intervals: int
-    shape: SignalShape
+    qc: SignalQC
 
 
 def transform(raw: list[RawChunk]) -> ChromSignal:
@@ -74,7 +91,7 @@ def transform(raw: list[RawChunk]) -> ChromSignal:
         nan += c.nan_bases
         n += len(c)
         chunks.append(Chunk(c.starts, c.ends, y))
-    return ChromSignal(ChunkedSignal(tuple(chunks)), log_sums, lin_sums, negative, nan, n, shape)
+    return ChromSignal(ChunkedSignal(tuple(chunks)), SignalQC(log_sums, lin_sums, negative, nan, n, shape))
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,7 @@ def chrom_sums(
     domain: bool,
 ) -> ChromSums:
     """Every window statistic and neighbourhood sum of the genes at ``coords`` from one pass over the chunks."""
-    sig, sums = cs.signal, cs.log_sums
+    sig, sums = cs.signal, cs.qc.log_sums
     bounds = [window_bounds(coords, w, chrom_len) for w in windows]
     win_start = np.concatenate([b[0] for b in bounds])
     win_end = np.concatenate([b[1] for b in bounds])
@@ -151,12 +168,7 @@ def chrom_sums(
 class ChromResult:
     """What one chromosome gives the track: its QC sums and, when it has genes, their sums."""
 
-    log_sums: TrackSums
-    lin_sums: TrackSums
-    negative_bases: int
-    nan_bases: int
-    n_intervals: int
-    shape: SignalShape
+    qc: SignalQC
     sums: ChromSums | None
 
 
@@ -172,4 +184,4 @@ def chrom_pass(
     """Transform one chromosome and read its genes' sums (none when ``coords`` is None); the signal is let go."""
     cs = transform(raw)
     got = None if coords is None else chrom_sums(cs, coords, windows, chrom_len, distal=distal, domain=domain)
-    return ChromResult(cs.log_sums, cs.lin_sums, cs.negative_bases, cs.nan_bases, cs.n_intervals, cs.shape, got)
+    return ChromResult(cs.qc, got)

@@ -12,7 +12,7 @@ import polars as pl
 
 from epigex.ingest.bed import read_peaks
 from epigex.ingest.bigwig import BigWigReader
-from epigex.ingest.chrom_signal import ChromResult, chrom_pass
+from epigex.ingest.chrom_signal import ChromResult, SignalQC, chrom_pass
 from epigex.ingest.featureset import FeatureSetDef, bed_column, bigwig_column
 from epigex.ingest.genes import gene_coords
 from epigex.ingest.limits import DEFAULT_LIMITS, ReadLimits
@@ -27,8 +27,8 @@ from epigex.ingest.neighbourhood import (
     signal_features,
 )
 from epigex.ingest.peak_stats import NEAREST_STATS, PEAK_STATS, nearest_peak, window_peak_stats
-from epigex.ingest.signal_stats import SIGNAL_STATS, TrackSums
-from epigex.ingest.signal_type import SignalShape, classify, shape_summary
+from epigex.ingest.signal_stats import SIGNAL_STATS
+from epigex.ingest.signal_type import classify, shape_summary
 from epigex.ingest.windows import window_bounds
 from epigex.store.errors import InputError
 from epigex.store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
@@ -148,23 +148,13 @@ def bigwig_features(
         norm_to_raw = normalised_chroms(sizes_raw, str(path))
         sizes = {norm: sizes_raw[raw] for norm, raw in norm_to_raw.items()}
         build = check_build(sizes, str(path), force_build)
-        log_sums = TrackSums(0, 0.0, 0.0)
-        lin_sums = TrackSums(0, 0.0, 0.0)
-        negative_bases = 0
-        nan_bases = 0
-        n_intervals = 0
-        shape = SignalShape()
+        total = SignalQC()
         todo = list(norm_to_raw.items())
 
         def collect(i: int, norm: str, job: Future[ChromResult]) -> None:
-            nonlocal log_sums, lin_sums, negative_bases, nan_bases, n_intervals, shape
+            nonlocal total
             r = job.result()
-            shape = shape + r.shape
-            n_intervals += r.n_intervals
-            nan_bases += r.nan_bases
-            negative_bases += r.negative_bases
-            log_sums = log_sums + r.log_sums
-            lin_sums = lin_sums + r.lin_sums
+            total = total + r.qc
             if r.sums is not None:
                 done_idx.append(groups[norm])
                 done_stats.append(r.sums.stats)
@@ -197,6 +187,7 @@ def bigwig_features(
         for a, stat in enumerate(SIGNAL_STATS):
             for j, w in enumerate(fs.windows):
                 cols[bigwig_column(assay, w.name, stat)][rows] = table[a, j]
+    log_sums, lin_sums = total.log_sums, total.lin_sums
     mu, sd = log_sums.mean, log_sums.std
     if not np.isfinite(sd) or sd <= 0:
         sd = 1.0
@@ -228,20 +219,20 @@ def bigwig_features(
             "naming": naming_style(sizes_raw),
             "build": build,
             "chroms": len(sizes_raw),
-            "n_items": n_intervals,
+            "n_items": total.n_intervals,
             "n_bases": log_sums.n_bases,
             "log1p_mean": mu,
             "log1p_std": log_sums.std,
             "linear_mean": lin_sums.mean,
             "linear_std": lin_sums.std,
-            "negative_bases_clipped": negative_bases,
-            "nan_bases_dropped": nan_bases,
+            "negative_bases_clipped": total.negative_bases,
+            "nan_bases_dropped": total.nan_bases,
             "no_signal": log_sums.n_bases == 0,
             "genes_on_missing_chrom": genes_on_missing,
             "missing_chroms": missing_chroms,
             "genes_without_signal": no_signal,
-            "signal_type": classify(shape),
-            "signal_shape": shape_summary(shape),
+            "signal_type": classify(total.shape),
+            "signal_shape": shape_summary(total.shape),
         },
     )
 
