@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from epigex.ingest.signal_stats import ENTROPY_BINS, track_sums, window_stats
+from epigex.ingest.signal_chunks import ChunkedSignal
+from epigex.ingest.signal_stats import (
+    ENTROPY_BINS,
+    track_sums,
+    window_densities,
+    window_edges,
+    window_stats,
+    window_stats_from,
+)
 
 
 def arr(*xs: int) -> np.ndarray:
@@ -154,3 +162,36 @@ def test_flat_window_far_along_a_chromosome_is_exact() -> None:
     assert s["mean"][0] == 3.3
     assert s["min"][0] == s["max"][0] == 3.3
     assert s["slope"][0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_near_flat_window_reports_no_spread_whatever_the_chunking() -> None:
+    # Values one float32 step apart (a bigWig's own precision) far along a chromosome: their true spread (~1e-7)
+    # is below the rounding of the prefix sums, so the window reports 0 — not noise that changes with chunk size.
+    n = 20_000
+    starts = np.arange(n, dtype=np.int64) * 1_000
+    ends = starts + 900
+    values = np.random.default_rng(1).uniform(0.0, 6.0, n)
+    step = float(np.spacing(np.float32(3.3)))
+    values[-4:] = [3.3, 3.3 + step, 3.3, 3.3 + step]
+    values[-8:-4] = [3.3, 3.31, 3.3, 3.31]  # a real, small spread: std 0.005
+    ws = np.array([starts[-4] + 10, starts[-8] + 10], dtype=np.int64)
+    we = np.array([ends[-1] - 10, ends[-5] - 10], dtype=np.int64)
+    sig = [ChunkedSignal.whole(starts, ends, values, size=size) for size in (1 << 20, 1 << 10, 7)]
+    lengths = (ends - starts).astype(np.float64)
+    centre = float((lengths * values).sum() / lengths.sum())
+    edges = window_edges(ws, we)
+    got = [
+        window_stats_from(
+            s.integrals(edges.ravel(), window_densities(centre, True)).reshape(4, *edges.shape),
+            s.extremes(ws, we),
+            ws,
+            we,
+            np.zeros(2, dtype=bool),
+            centre,
+            float((lengths * values).sum()),
+        )["std"]
+        for s in sig
+    ]
+    for g in got:
+        assert g[0] == 0.0
+        assert g[1] == pytest.approx(0.005, rel=1e-6)
