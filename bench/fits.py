@@ -1,9 +1,9 @@
 """Booster fits side by side vs one multi-threaded fit at a time, on the real units of a ``full`` training.
 
 The ``full`` profile's validation is many small, independent fits (held-out chromosome × setup × stage, each an
-early-stopped booster and a refit). This bench takes the units of the first ``--folds`` held-out chromosomes of a
-``full`` training on demo seed 0 (X1 + X2, the features a quick training selects) and runs them three ways in
-one process, alternating rounds so that each sees the same machine:
+early-stopped booster; and a refit, until 2026-12). This bench takes the units of the first ``--folds`` held-out
+chromosomes of a ``full`` training on demo seed 0 (X1 + X2, the features a quick training selects) and runs them
+three ways in one process, alternating rounds so that each sees the same machine:
 
 - **(a) before**: one unit at a time, each booster with ``--threads`` OpenMP threads (how epigex trained until
   this change);

@@ -121,6 +121,15 @@ class BigWigReader:
         """How many full-resolution data blocks the index lists."""
         return int(self._blocks.shape[0])
 
+    def stored(self, chrom: str) -> tuple[int, int]:
+        """How many data blocks ``chrom`` (as spelled in the file) has, and their compressed bytes: no decoding."""
+        ids = self._blocks[:, 0]
+        lo_i, hi_i = (
+            np.searchsorted(ids, self._chroms[chrom].id, "left"),
+            np.searchsorted(ids, self._chroms[chrom].id, "right"),
+        )
+        return int(hi_i - lo_i), int(self._blocks[lo_i:hi_i, 2].sum())
+
     def intervals(self, chrom: str) -> Intervals:
         """Decode every interval of ``chrom`` (a name as spelled in the file); empty when it has none."""
         parts = self.chunks(chrom)

@@ -31,7 +31,14 @@ from epigex.ingest.signal_stats import SIGNAL_STATS
 from epigex.ingest.signal_type import classify, shape_summary
 from epigex.ingest.windows import window_bounds
 from epigex.store.errors import InputError
-from epigex.store.genome import HG38_SIZES, build_mismatches, guess_build, naming_style, normalize_chrom
+from epigex.store.genome import (
+    HG38_SIZES,
+    build_mismatches,
+    guess_build,
+    is_standard_chrom,
+    naming_style,
+    normalize_chrom,
+)
 from epigex.store.types import F64, I64, FractionFn
 
 
@@ -149,7 +156,11 @@ def bigwig_features(
         sizes = {norm: sizes_raw[raw] for norm, raw in norm_to_raw.items()}
         build = check_build(sizes, str(path), force_build)
         total = SignalQC()
-        todo = list(norm_to_raw.items())
+        # Contigs without genes (chrUn_*, *_random, chrEBV, alts) are read past: never decoded, only counted, so
+        # the genome-wide statistics do not depend on which of them a file carries.
+        past = [(norm, raw) for norm, raw in norm_to_raw.items() if norm not in groups and not is_standard_chrom(norm)]
+        todo = [(norm, raw) for norm, raw in norm_to_raw.items() if norm in groups or is_standard_chrom(norm)]
+        read_past = contigs_read_past([(norm, *reader.stored(raw)) for norm, raw in past])
 
         def collect(i: int, norm: str, job: Future[ChromResult]) -> None:
             nonlocal total
@@ -231,10 +242,22 @@ def bigwig_features(
             "genes_on_missing_chrom": genes_on_missing,
             "missing_chroms": missing_chroms,
             "genes_without_signal": no_signal,
+            "contigs_read_past": read_past,
             "signal_type": classify(total.shape),
             "signal_shape": shape_summary(total.shape),
         },
     )
+
+
+def contigs_read_past(stored: list[tuple[str, int, int]]) -> dict[str, object]:
+    """What a bigWig holds on contigs not read: how many contigs with data, their blocks and bytes, a few named."""
+    with_data = sorted((x for x in stored if x[1] > 0), key=lambda x: -x[2])
+    return {
+        "contigs": len(with_data),
+        "blocks": sum(b for _, b, _ in with_data),
+        "compressed_bytes": sum(n for _, _, n in with_data),
+        "named": [c for c, _, _ in with_data[:8]],
+    }
 
 
 def bed_features(

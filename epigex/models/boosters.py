@@ -22,19 +22,27 @@ def fit_booster(
     rounds: int,
     early_stopping: int = 0,
 ) -> lgb.Booster:
-    """Train a booster; with ``valid``, stop early on it and keep only the best rounds.
+    """Train a booster on a matrix; with ``valid``, stop early on it (see :func:`train_booster`)."""
+    train = lgb.Dataset(X, label=np.asarray(y), feature_name=feature_names, free_raw_data=True, params=params)
+    stop = None if valid is None else lgb.Dataset(valid[0], label=np.asarray(valid[1]), reference=train)
+    return train_booster(params, train, stop, rounds=rounds, early_stopping=early_stopping)
+
+
+def train_booster(
+    params: dict[str, Any], train: lgb.Dataset, stop: lgb.Dataset | None, *, rounds: int, early_stopping: int = 0
+) -> lgb.Booster:
+    """Train on a Dataset; with ``stop`` (binned like ``train``), stop early on it and keep only the best rounds.
 
     The returned booster is rebuilt from its own model text truncated to the kept rounds, so that it predicts
     exactly as the file written from it will after a reload.
     """
-    train = lgb.Dataset(X, label=np.asarray(y), feature_name=feature_names, free_raw_data=True, params=params)
     callbacks: list[Any] = []
     valid_sets: list[lgb.Dataset] = []
-    if valid is not None:
-        valid_sets = [lgb.Dataset(valid[0], label=np.asarray(valid[1]), reference=train)]
+    if stop is not None:
+        valid_sets = [stop]
         callbacks.append(lgb.early_stopping(max(1, early_stopping), first_metric_only=True, verbose=False))
     booster = lgb.train(params, train, num_boost_round=max(1, rounds), valid_sets=valid_sets, callbacks=callbacks)
-    best = booster.best_iteration if valid is not None and booster.best_iteration > 0 else booster.current_iteration()
+    best = booster.best_iteration if stop is not None and booster.best_iteration > 0 else booster.current_iteration()
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
 
 

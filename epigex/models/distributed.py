@@ -76,7 +76,6 @@ def dask_units(client: Any) -> UnitRunner:
                 u,
                 train={c: u.train[c] for c in own},
                 stop={c: u.stop[c] for c in own},
-                refit=None if u.refit is None else {c: u.refit[c] for c in own},
                 test={},
             )
             futures.append(
@@ -97,8 +96,7 @@ def dask_units(client: Any) -> UnitRunner:
         index = {f.key: u for f, u in zip(futures, units, strict=True)}
         for fut in as_completed(futures):
             u = index[fut.key]
-            for _ in range(2 if u.refit is not None else 1):
-                tr.tick(f"{u.setup} {u.stage}")
+            tr.tick(f"{u.setup} {u.stage}")
         return list(client.gather(futures))
 
     return run

@@ -19,7 +19,8 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
-from epigex.models.boosters import contributions, fit_booster, predict_stage, rounds_of
+from epigex.models.binned import BinnedRows
+from epigex.models.boosters import contributions, predict_stage, rounds_of, train_booster
 from epigex.models.dataset import CellData
 from epigex.models.folds import OuterFold, in_chroms, outer_folds
 from epigex.models.parallel import run_concurrently
@@ -129,6 +130,7 @@ class TrainingRun:
         self.cols: I64 | None = None
         self.names: list[str] = []
         self.final: dict[tuple[str, Stage], lgb.Booster] = {}
+        self.binned: dict[tuple[str, ...], BinnedRows] = {}  # each setup's cells binned once, on ``cols``
 
     def tick(self, label: str, booster: bool = True) -> None:
         """One planned fit done (``booster``: one of the ensemble's; the reference model's fits are not counted)."""
@@ -141,29 +143,41 @@ class TrainingRun:
         x = self.cells[cell].X[rows]
         return x if self.cols is None else np.ascontiguousarray(x[:, self.cols])
 
-    def stack_rows(self, setup: Setup, rows: dict[str, Mask], stage: Stage) -> tuple[F32, npt.NDArray[Any]]:
-        xs = [self.X(c, rows[c]) for c in setup.cells]
-        ys = [self.targets[c].of(stage)[rows[c]] for c in setup.cells]
-        return np.concatenate(xs), np.concatenate(ys)
-
     def fit(
         self, setup: Setup, stage: Stage, train: dict[str, Mask], stop: dict[str, Mask] | None, rounds: int | None
     ) -> lgb.Booster:
         params = lgb_params(stage, self.profile, self.seed)
-        X, y = self.stack_rows(setup, train, stage)
-        valid = self.stack_rows(setup, stop, stage) if stop is not None else None
-        return fit_booster(
-            X,
-            y,
+        binned = self.binned[setup.cells]
+        y = {c: self.targets[c].of(stage) for c in setup.cells}
+        return train_booster(
             params,
-            self.names,
-            valid=valid,
+            binned.rows(train, y),
+            None if stop is None else binned.rows(stop, y),
             rounds=rounds if rounds is not None else self.profile.max_rounds,
             early_stopping=self.profile.early_stopping,
         )
 
+    def bin_setups(self, setups: list[tuple[str, ...]]) -> None:
+        """Bin the rows of each distinct cell group not binned yet (on the current columns), ``threads`` at once."""
+        todo = list(dict.fromkeys(c for c in setups if c not in self.binned))
+        X = {c: self.X(c, np.ones(cd.genes.size, bool)) for c, cd in self.cells.items() if any(c in t for t in todo)}
+        params = lgb_params(STAGES[0], self.profile, self.seed)
+
+        def task(cells: tuple[str, ...]) -> Callable[[], BinnedRows]:
+            return lambda: BinnedRows.build(X, cells, params, self.names)
+
+        for cells, b in zip(todo, run_concurrently([task(t) for t in todo], self.threads), strict=True):
+            self.binned[cells] = b
+
+    def narrow(self, cols: I64, names: list[str]) -> None:
+        """Train on these columns (and names) of the cells' matrices from now on; earlier bins are dropped."""
+        self.cols = cols
+        self.names = names
+        self.binned = {}
+
     def fit_all(self, fits: list[Fit]) -> list[lgb.Booster]:
         """:meth:`fit` each ``(setup, stage, train, stop, rounds)``, ``threads`` at a time; boosters in order."""
+        self.bin_setups([f[0].cells for f in fits])
 
         def task(job: Fit) -> Callable[[], lgb.Booster]:
             return lambda: self.fit(*job)
@@ -196,12 +210,14 @@ def _select(tr: TrainingRun, names: list[str], rng: np.random.Generator) -> Sele
         ]
     )
     boosters: dict[tuple[str, Stage], lgb.Booster] = dict(zip(keys, fitted, strict=True))
-    importances: dict[str, dict[str, F64]] = {}
-    for a, b in directions:
-        rows = tr.cells[b].split == "val"
-        importances[f"{a}->{b}"] = {
-            stage: mean_abs_shap(contributions(boosters[(a, stage)], tr.X(b, rows))) for stage in STAGES
-        }
+    pairs = [(a, b, stage) for a, b in directions for stage in STAGES]
+
+    def shap(a: str, b: str, stage: Stage) -> Callable[[], F64]:
+        return lambda: mean_abs_shap(contributions(boosters[(a, stage)], tr.X(b, tr.cells[b].split == "val")))
+
+    importances: dict[str, dict[str, F64]] = {f"{a}->{b}": {} for a, b in directions}
+    for (a, b, stage), imp in zip(pairs, run_concurrently([shap(*p) for p in pairs], tr.threads), strict=True):
+        importances[f"{a}->{b}"][stage] = imp
     pooled = np.concatenate([c.X for c in tr.cells.values()])
     if pooled.shape[0] > SELECTION_SAMPLE:
         pooled = pooled[np.sort(rng.choice(pooled.shape[0], SELECTION_SAMPLE, replace=False))]
@@ -210,14 +226,13 @@ def _select(tr: TrainingRun, names: list[str], rng: np.random.Generator) -> Sele
 
 @dataclass
 class Unit:
-    """One (fold, setup, stage) of validation: which rows train, stop early, refit and are predicted."""
+    """One (fold, setup, stage) of validation: which rows train, which stop early and which are predicted."""
 
     setup: str
     stage: Stage
     cells: tuple[str, ...]
     train: dict[str, Mask]
     stop: dict[str, Mask]
-    refit: dict[str, Mask] | None  # None: keep the early-stopped booster (quick profile)
     test: dict[str, Mask]
     keep_booster: bool
 
@@ -231,27 +246,21 @@ def run_unit(
     max_rounds: int,
     early_stopping: int,
     X_test: dict[str, F32] | None = None,
+    binned: BinnedRows | None = None,
 ) -> tuple[int, dict[str, F64], str | None, int]:
     """Fit one unit's booster(s); return the rounds kept, predictions per cell, the model text, boosters fitted.
 
     A plain function of arrays, so it runs the same in this process or as a Dask task on a worker. ``X`` and
     ``y`` need only the unit's own cells; ``X_test`` (the rows to predict, per cell) replaces ``X[c][test]`` so
-    that a task is not sent every cell's whole matrix.
+    that a task is not sent every cell's whole matrix. ``binned`` is the unit's cells already binned (binned
+    here from ``X`` when not given: the same bins either way).
     """
-
-    def rows(masks: dict[str, Mask]) -> tuple[F32, npt.NDArray[Any]]:
-        return (
-            np.concatenate([X[c][masks[c]] for c in unit.cells]),
-            np.concatenate([y[c][masks[c]] for c in unit.cells]),
-        )
-
-    Xt, yt = rows(unit.train)
-    b = fit_booster(Xt, yt, params, names, valid=rows(unit.stop), rounds=max_rounds, early_stopping=early_stopping)
+    if binned is None:
+        binned = BinnedRows.build(X, unit.cells, params, names)
+    b = train_booster(
+        params, binned.rows(unit.train, y), binned.rows(unit.stop, y), rounds=max_rounds, early_stopping=early_stopping
+    )
     fitted = 1
-    if unit.refit is not None:  # refit on every chromosome but the held-out one, at the inner round count
-        Xr, yr = rows(unit.refit)
-        b = fit_booster(Xr, yr, params, names, rounds=rounds_of(b))
-        fitted += 1
     if X_test is not None:
         preds = {c: predict_stage(b, unit.stage, x) for c, x in X_test.items()}
     else:
@@ -266,22 +275,26 @@ PooledFitter = Callable[[Stage, dict[str, Mask], int, "TrainingRun"], lgb.Booste
 def local_units(units: list[Unit], tr: TrainingRun) -> list[tuple[int, dict[str, F64], str | None, int]]:
     """Run validation units in this process, ``threads`` at a time (:mod:`models.parallel`)."""
     X = {c: tr.X(c, np.ones(cd.genes.size, bool)) for c, cd in tr.cells.items()}
+    tr.bin_setups([u.cells for u in units])
 
     def task(u: Unit) -> Callable[[], tuple[int, dict[str, F64], str | None, int]]:
         y = {c: tr.targets[c].of(u.stage) for c in tr.cells}
         params = lgb_params(u.stage, tr.profile, tr.seed)
-        return lambda: run_unit(u, X, y, params, tr.names, tr.profile.max_rounds, tr.profile.early_stopping)
+        binned = tr.binned[u.cells]
+        return lambda: run_unit(
+            u, X, y, params, tr.names, tr.profile.max_rounds, tr.profile.early_stopping, binned=binned
+        )
 
     def done(i: int) -> None:
-        for _ in range(2 if units[i].refit is not None else 1):
-            tr.tick(f"{units[i].setup} {units[i].stage}")
+        tr.tick(f"{units[i].setup} {units[i].stage}")
 
     return run_concurrently([task(u) for u in units], tr.threads, done)
 
 
 def validation_units(cells: dict[str, CellData], setups: list[Setup], profile: Profile) -> list[Unit]:
     """Every validation unit, fold by fold (setups × stages within a fold): the val split for ``quick``, one
-    held-out chromosome per fold (with its inner early-stopping group and refit) for ``full``."""
+    held-out chromosome per fold for ``full`` (trained on the other chromosomes but its inner group, on which it
+    stops early, and predicting the held-out one)."""
     quick = profile.on_val_split
     folds: list[OuterFold | None] = [None]
     if not quick:
@@ -292,16 +305,14 @@ def validation_units(cells: dict[str, CellData], setups: list[Setup], profile: P
             test = _masks(cells, lambda c: c.split == "val")
             train = _masks(cells, lambda c: c.split == "train")
             stop = test
-            refit: dict[str, Mask] | None = None
         else:
             test = {n: c.chrom == fold.held_out for n, c in cells.items()}
             inner_val = {n: in_chroms(c.chrom, fold.inner_val) for n, c in cells.items()}
             train = {c: ~test[c] & ~inner_val[c] for c in cells}
             stop = inner_val
-            refit = {c: ~test[c] for c in cells}
         for s in setups:
             for stage in STAGES:
-                units.append(Unit(s.name, stage, s.cells, train, stop, refit, test, keep_booster=quick))
+                units.append(Unit(s.name, stage, s.cells, train, stop, test, keep_booster=quick))
     return units
 
 
@@ -389,11 +400,8 @@ def train_ensemble(
     setups = plan_setups(cell_names, seed=seed)
     n_dir_sources = len({a for a, _ in selection_directions(cell_names, np.random.default_rng(seed))})
     n_folds = 1 if profile.on_val_split else len(np.unique(np.concatenate([c.chrom for c in cells])))
-    per_fold = 1 if profile.on_val_split else 2
     ref_fits = 2 * CHROM_GROUPS * min(CELL_GROUPS, len(cells)) if len(cells) > 1 else 0  # reference validation
-    tr.planned = (
-        (0 if features else 2 * n_dir_sources) + len(setups) * 2 * (n_folds * per_fold + (n_folds > 1)) + ref_fits
-    )
+    tr.planned = (0 if features else 2 * n_dir_sources) + len(setups) * 2 * (n_folds + (n_folds > 1)) + ref_fits
 
     t0 = time.perf_counter()
     features, scores = _features(tr, names, features, rng)
@@ -463,8 +471,7 @@ def _features(
             raise KeyError(f"features not in the feature set: {unknown[:3]}")
         scores = [{"feature": f, "fate": "given"} for f in features]
     index = {n: i for i, n in enumerate(names)}
-    tr.cols = np.array([index[f] for f in features], dtype=np.int64)
-    tr.names = list(features)
+    tr.narrow(np.array([index[f] for f in features], dtype=np.int64), list(features))
     return list(features), scores
 
 

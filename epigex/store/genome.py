@@ -77,6 +77,11 @@ def normalize_chrom(name: str) -> str:
     return f"chr{core}"
 
 
+def is_standard_chrom(name: str) -> bool:
+    """Whether ``name`` is an assembled chromosome (1–99, X, Y, M in any spelling), not a contig like chrUn_…."""
+    return _STANDARD.match(name) is not None
+
+
 def naming_style(names: Iterable[str]) -> str:
     """Classify the chromosome naming of a file: ``ucsc`` (chr1), ``ensembl`` (1), ``mixed`` or ``none``."""
     ucsc = ensembl = 0

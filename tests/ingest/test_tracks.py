@@ -86,6 +86,34 @@ def test_window_values_by_hand(track: Path, genes) -> None:
     assert res.qc["n_bases"] == N
 
 
+def test_contigs_without_genes_are_read_past_and_reported(tmp_path: Path, genes) -> None:
+    """ENCODE's analysis set carries chrUn_*, *_random and chrEBV: never decoded, counted, and the features and
+    genome-wide statistics are the plain track's, whichever contigs a file carries."""
+    contigs = [("chr1_KI270706v1_random", 175_055), ("chrUn_KI270302v1", 2_274), ("chrEBV", 171_823), ("chrUn_x", 500)]
+    extra = [
+        ("chr1_KI270706v1_random", 0, 5_000, 40.0),
+        ("chr1_KI270706v1_random", 6_000, 7_000, 3.0),
+        ("chrUn_KI270302v1", 10, 2_000, 7.0),
+        ("chrEBV", 0, 171_823, 900.0),
+    ]
+    chroms = [(c, HG38_SIZES[c]) for c in ("chr1", "chr21")]
+    path = write_bigwig(tmp_path / "analysis_set.bw", chroms + contigs, ENTRIES + extra)
+    res = bigwig_features(path, "H3K4me3", genes, default_feature_set())
+    plain = bigwig_features(
+        write_bigwig(tmp_path / "plain.bw", chroms, ENTRIES), "H3K4me3", genes, default_feature_set()
+    )
+    for name, col in plain.columns.items():
+        np.testing.assert_array_equal(res.columns[name], col, err_msg=name)
+    assert res.qc["n_bases"] == N
+    assert res.qc["log1p_mean"] == pytest.approx(MU)
+    past = res.qc["contigs_read_past"]
+    assert past["contigs"] == 3  # chrUn_x declares no data
+    assert past["blocks"] >= 3 and past["compressed_bytes"] > 0
+    assert set(past["named"]) == {"chr1_KI270706v1_random", "chrUn_KI270302v1", "chrEBV"}
+    assert plain.qc["contigs_read_past"] == {"contigs": 0, "blocks": 0, "compressed_bytes": 0, "named": []}
+    assert res.qc["chroms"] == 6
+
+
 def test_other_genome_builds_are_refused(realfiles: Path, genes) -> None:
     fs = default_feature_set()
     with pytest.raises(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import epigex.models.training as training
+from epigex.models.binned import BinnedRows
 from epigex.models.dataset import CellData
 from epigex.models.params import get_profile
 from epigex.models.predict import predict_with
@@ -34,22 +35,36 @@ def synthetic_cell(name: str, seed: int, n_per_chrom: int = 150) -> CellData:
 
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Record the chromosomes (column 0) of every booster's training and validation rows; train for real."""
-    calls: list[dict[str, Any]] = []
-    real = training.fit_booster
+    """Record the chromosomes (column 0) of every booster's training and validation rows; train for real.
 
-    def recording(X: Any, y: Any, params: Any, names: Any, *, valid: Any = None, **kw: Any) -> Any:
-        col = names.index("chrom_id")
+    Boosters train on subsets of a setup's binned rows: each binned parent is remembered with its raw column 0,
+    and a subset's rows are read through its ``used_indices``.
+    """
+    calls: list[dict[str, Any]] = []
+    parents: dict[int, np.ndarray] = {}
+    real_build = BinnedRows.build.__func__  # type: ignore[attr-defined]
+    real_train = training.train_booster
+
+    def build(cls: Any, X: Any, cells: Any, params: Any, names: Any) -> BinnedRows:
+        b = real_build(cls, X, cells, params, names)
+        parents[id(b.dataset)] = np.concatenate([X[c][:, names.index("chrom_id")] for c in cells])
+        return b
+
+    def chroms(ds: Any) -> set[int]:
+        return set(np.unique(parents[id(ds.reference)][np.asarray(ds.used_indices)]).astype(int).tolist())
+
+    def recording(params: Any, train: Any, stop: Any, **kw: Any) -> Any:
         calls.append(
             {
-                "train": set(np.unique(X[:, col]).astype(int).tolist()),
-                "valid": set(np.unique(valid[0][:, col]).astype(int).tolist()) if valid is not None else set(),
+                "train": chroms(train),
+                "valid": chroms(stop) if stop is not None else set(),
                 "objective": params["objective"],
             }
         )
-        return real(X, y, params, names, valid=valid, **kw)
+        return real_train(params, train, stop, **kw)
 
-    monkeypatch.setattr(training, "fit_booster", recording)
+    monkeypatch.setattr(BinnedRows, "build", classmethod(build))
+    monkeypatch.setattr(training, "train_booster", recording)
     return calls
 
 
@@ -57,7 +72,7 @@ def test_full_profile_never_trains_on_the_held_out_chromosome(spy: list[dict[str
     cells = [synthetic_cell("A", 1), synthetic_cell("B", 2)]
     m = train_ensemble(cells, NAMES, "fs", get_profile("full"), features=NAMES, threads=1)
     n_setups = len(plan_setups(["A", "B"]))
-    per_fold = n_setups * 2 * 2  # setups × stages × (inner fit, refit)
+    per_fold = n_setups * 2  # setups × stages (the booster that stops early on the inner group predicts)
     folds = spy[: per_fold * len(CHROMS)]
     for i, call in enumerate(folds):
         held_out = i // per_fold + 1
@@ -150,7 +165,6 @@ def test_a_unit_given_only_its_cells_and_the_rows_it_predicts_fits_and_predicts_
         ("A",),
         train={n: (c.chrom != "chr3") & (c.chrom != "chr4") for n, c in cells.items()},
         stop={n: c.chrom == "chr4" for n, c in cells.items()},
-        refit={n: c.chrom != "chr3" for n, c in cells.items()},
         test=test,
         keep_booster=True,
     )
@@ -158,9 +172,7 @@ def test_a_unit_given_only_its_cells_and_the_rows_it_predicts_fits_and_predicts_
     y = {n: rank_target(c.gex) for n, c in cells.items()}  # type: ignore[arg-type]
     params = lgb_params("regressor", get_profile("full"), 0)
     whole = training.run_unit(unit, X, y, params, NAMES, 200, 20)
-    slim = training.Unit(
-        "within:A", "regressor", ("A",), {"A": unit.train["A"]}, {"A": unit.stop["A"]}, {"A": unit.refit["A"]}, {}, True
-    )  # type: ignore[index]
+    slim = training.Unit("within:A", "regressor", ("A",), {"A": unit.train["A"]}, {"A": unit.stop["A"]}, {}, True)
     rows = {n: X[n][m] for n, m in test.items()}
     part = training.run_unit(slim, {"A": X["A"]}, {"A": y["A"]}, params, NAMES, 200, 20, X_test=rows)
     assert whole[0] == part[0]
