@@ -1,4 +1,4 @@
-"""A setup's rows binned once, so that every fold's train, early-stopping and refit rows are cheap subsets.
+"""A setup's rows binned once, so that every fold's training and early-stopping rows are cheap subsets.
 
 LightGBM spends a noticeable share of a small fit turning float features into histogram bins (finding each
 feature's bin edges, then coding every value). A training fits the same rows many times: every fold of every

@@ -157,10 +157,14 @@ class TrainingRun:
             early_stopping=self.profile.early_stopping,
         )
 
-    def bin_setups(self, setups: list[tuple[str, ...]]) -> None:
-        """Bin the rows of each distinct cell group not binned yet (on the current columns), ``threads`` at once."""
+    def bin_setups(self, setups: list[tuple[str, ...]], X: dict[str, F32] | None = None) -> None:
+        """Bin the rows of each distinct cell group not binned yet (on the current columns), ``threads`` at once.
+
+        ``X``: the cells' matrices on the current columns when the caller holds them already (else made here).
+        """
         todo = list(dict.fromkeys(c for c in setups if c not in self.binned))
-        X = {c: self.X(c, np.ones(cd.genes.size, bool)) for c, cd in self.cells.items() if any(c in t for t in todo)}
+        if X is None:
+            X = {c: self.X(c, np.ones(d.genes.size, bool)) for c, d in self.cells.items() if any(c in t for t in todo)}
         params = lgb_params(STAGES[0], self.profile, self.seed)
 
         def task(cells: tuple[str, ...]) -> Callable[[], BinnedRows]:
@@ -275,7 +279,7 @@ PooledFitter = Callable[[Stage, dict[str, Mask], int, "TrainingRun"], lgb.Booste
 def local_units(units: list[Unit], tr: TrainingRun) -> list[tuple[int, dict[str, F64], str | None, int]]:
     """Run validation units in this process, ``threads`` at a time (:mod:`models.parallel`)."""
     X = {c: tr.X(c, np.ones(cd.genes.size, bool)) for c, cd in tr.cells.items()}
-    tr.bin_setups([u.cells for u in units])
+    tr.bin_setups([u.cells for u in units], X)
 
     def task(u: Unit) -> Callable[[], tuple[int, dict[str, F64], str | None, int]]:
         y = {c: tr.targets[c].of(u.stage) for c in tr.cells}
@@ -417,6 +421,7 @@ def train_ensemble(
 
     t0 = time.perf_counter()
     final = _final_boosters(tr, setups, rounds, pooled_fitter)
+    tr.binned = {}  # the last fits are done: the binned copies go before the reference model's own
     timings["final_fit"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from epigex.models.binned import BinnedRows
 from epigex.models.boosters import train_booster
@@ -58,3 +59,53 @@ def test_a_classifier_trains_on_a_subset_of_bins_made_with_the_regressors_parame
     booster = train_booster(params, b.rows({"A": np.ones(300, bool)}, y), None, rounds=20)
     p = booster.predict(X["A"])
     assert ((p > 0.5) == (X["A"][:, 0] > 0)).mean() > 0.95
+
+
+def test_early_stopping_reads_the_stop_rows_own_labels() -> None:
+    # The parent holds placeholder labels: the l2 LightGBM reports on the stop rows must be the one against their
+    # real labels (stopping on the placeholders would pick a wrong round count and nothing else would show it).
+    import lightgbm as lgb
+
+    X = cells()
+    y = {c: (x[:, 0] + 0.1 * x[:, 1]).astype(np.float64) for c, x in X.items()}
+    params = lgb_params("regressor", get_profile("quick"), 0)
+    b = BinnedRows.build(X, ("A", "B"), params, NAMES)
+    train = {"A": np.arange(300) < 250, "B": np.arange(200) < 150}
+    stop = {c: ~m for c, m in train.items()}
+    log: dict[str, dict[str, list[float]]] = {}
+    booster = lgb.train(
+        params, b.rows(train, y), 15, valid_sets=[b.rows(stop, y)], callbacks=[lgb.record_evaluation(log)]
+    )
+    Xs = np.concatenate([X[c][stop[c]] for c in ("A", "B")])
+    ys = np.concatenate([y[c][stop[c]] for c in ("A", "B")])
+    l2 = float(np.mean((booster.predict(Xs) - ys) ** 2))
+    assert log["valid_0"]["l2"][-1] == pytest.approx(l2, rel=1e-5)
+    assert l2 < 0.5 * float(np.mean(ys**2))  # and it learned: far below the placeholders' error
+
+
+def test_a_task_binning_its_own_cells_fits_what_the_shared_bins_fit() -> None:
+    # Locally, a setup is binned once with the classifier's parameters and serves both stages; a Dask task bins
+    # its unit's cells itself with its own stage's. Same rows, same boosters, byte for byte.
+    from epigex.models.training import Unit, run_unit
+
+    X = cells()
+    y = {c: (x[:, 0] + 0.1 * x[:, 2]).astype(np.float64) for c, x in X.items()}
+    masks = {"A": np.arange(300) % 5, "B": np.arange(200) % 5}
+    unit = Unit(
+        "pooled",
+        "regressor",
+        ("A", "B"),
+        train={c: m < 3 for c, m in masks.items()},
+        stop={c: m == 3 for c, m in masks.items()},
+        test={c: m == 4 for c, m in masks.items()},
+        keep_booster=True,
+    )
+    profile = get_profile("full")
+    params = lgb_params("regressor", profile, 0)
+    shared = BinnedRows.build(X, ("A", "B"), lgb_params("classifier", profile, 0), NAMES)
+    local = run_unit(unit, X, y, params, NAMES, 200, 10, binned=shared)
+    task = run_unit(unit, X, y, params, NAMES, 200, 10)
+    assert local[2] == task[2]
+    assert local[0] == task[0] > 1
+    for c in ("A", "B"):
+        np.testing.assert_array_equal(local[1][c], task[1][c])
