@@ -91,7 +91,7 @@ def train(home: Path, truth: Path, profile: str, seed: int, threads: int, tree: 
 
 
 def main() -> None:
-    """Ingest once, train each seed with each tree, print the table."""
+    """Ingest with each tree, train each seed with each, print the table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("epigex-demo/data"))
     ap.add_argument("--seeds", default="0,1")

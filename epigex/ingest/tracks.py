@@ -192,8 +192,8 @@ def bigwig_features(
                 pending = (i, norm, job)
             if pending is not None:
                 collect(*pending)
-    if progress is not None:
-        progress(1.0)  # also when nothing was read (a file of contigs without genes)
+    if progress is not None and not todo:
+        progress(1.0)  # nothing was read (a file of contigs without genes): done all the same
     if done_idx:
         rows = np.concatenate(done_idx)
         table = np.concatenate(done_stats, axis=2)
